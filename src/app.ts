@@ -1,0 +1,56 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from './env';
+import { ApiError, codeForStatus } from './errors';
+import { zodIssues } from './ingest/parse';
+import { docsPage } from './routes/docs';
+import { eventRoutes } from './routes/events';
+import { healthRoutes } from './routes/health';
+import { keyRoutes } from './routes/keys';
+import { workspaceRoutes } from './routes/workspaces';
+
+export const app = new OpenAPIHono<AppEnv>({
+  // Every schema violation becomes the contract's 400 body, naming each path.
+  defaultHook: (result) => {
+    if (!result.success) {
+      const issues = zodIssues(result.error);
+      throw new ApiError('invalid_request', `${issues[0]?.path}: ${issues[0]?.message}`, issues);
+    }
+  },
+});
+
+app.route('/', healthRoutes);
+app.route('/api/v1', workspaceRoutes);
+app.route('/api/v1', keyRoutes);
+app.route('/api/v1', eventRoutes);
+
+app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+  type: 'http',
+  scheme: 'bearer',
+  description: 'The root token, or a workspace key: pk_ (ingest), rk_ (read), sk_ (admin)',
+});
+
+app.doc31('/api/v1/openapi.json', (c) => ({
+  openapi: '3.1.0',
+  info: {
+    title: 'edgepulse',
+    version: c.env.VERSION,
+    description: 'Self-hosted, real-time analytics on Cloudflare’s edge. Errors are `{ "error": { "code", "message", "issues"? } }`.',
+  },
+  servers: [{ url: new URL(c.req.url).origin }],
+}));
+app.get('/api/docs', (c) => c.html(docsPage('/api/v1/openapi.json')));
+
+app.notFound((c) => c.json(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) return c.json(err.toBody(), err.status, err.headers);
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    if (status >= 500) console.error(err);
+    const message = status === 400 && /JSON/i.test(err.message) ? `not valid JSON: ${err.message}` : err.message || 'request failed';
+    return c.json(new ApiError(codeForStatus(status), message).toBody(), status);
+  }
+  console.error('unhandled error', err);
+  return c.json(new ApiError('internal', 'internal error').toBody(), 500);
+});

@@ -1,0 +1,62 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import type { DrizzleD1Database } from 'drizzle-orm/d1';
+import { LIMITS } from '../shared/limits';
+import type { KeyKind } from '../shared/workspaces';
+import { apiKeys } from '../history/schema';
+import { secretsEqual, sha256Hex } from './secrets';
+
+export type Principal =
+  | { kind: 'root' }
+  | { kind: KeyKind; workspaceId: string; keyId: string; via: 'key' | 'session' | 'token' };
+
+interface CachedKey {
+  principal: Principal | null;
+  expires: number;
+}
+
+/** Isolate-local cache of key lookups; its TTL is what bounds revocation to 60 s. */
+const keyCache = new Map<string, CachedKey>();
+const KEY_CACHE_MAX = 10_000;
+
+export function forgetKey(hash: string): void {
+  keyCache.delete(hash);
+}
+
+export async function resolveSecret(
+  db: DrizzleD1Database,
+  secret: string,
+  adminToken: string | undefined,
+): Promise<Principal | null> {
+  if (adminToken && (await secretsEqual(secret, adminToken))) return { kind: 'root' };
+  if (!/^(pk|rk|sk)_[A-Za-z0-9]{16,64}$/.test(secret)) return null;
+  const hash = await sha256Hex(secret);
+  const now = Date.now();
+  const hit = keyCache.get(hash);
+  if (hit && hit.expires > now) return hit.principal;
+  const row = await db
+    .select({ id: apiKeys.id, kind: apiKeys.kind, workspaceId: apiKeys.workspaceId })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.hash, hash), isNull(apiKeys.revokedAt)))
+    .get();
+  const principal: Principal | null = row
+    ? { kind: row.kind, workspaceId: row.workspaceId, keyId: row.id, via: 'key' }
+    : null;
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+  keyCache.set(hash, { principal, expires: now + LIMITS.keyCacheMs / 2 });
+  return principal;
+}
+
+/** What each credential kind may do inside its own workspace. */
+const GRANTS: Record<KeyKind, ReadonlyArray<Access>> = {
+  ingest: ['ingest'],
+  read: ['read'],
+  admin: ['read', 'admin', 'ingest'],
+};
+export type Access = 'ingest' | 'read' | 'admin' | 'root';
+
+export function allows(principal: Principal, access: Access, workspaceId?: string): 'ok' | 'forbidden' {
+  if (principal.kind === 'root') return 'ok';
+  if (access === 'root') return 'forbidden';
+  if (workspaceId !== undefined && principal.workspaceId !== workspaceId) return 'forbidden';
+  return GRANTS[principal.kind].includes(access) ? 'ok' : 'forbidden';
+}

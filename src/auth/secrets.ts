@@ -1,0 +1,22 @@
+/** Random secrets and their SHA-256 digests (secrets are 192-bit random, so a plain hash is enough). */
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+export function randomToken(length = 32): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
+  return out;
+}
+
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Compares two secrets in constant time by comparing their digests. */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const [da, db] = await Promise.all([sha256Hex(a), sha256Hex(b)]);
+  const ea = new TextEncoder().encode(da);
+  const eb = new TextEncoder().encode(db);
+  return crypto.subtle.timingSafeEqual(ea, eb);
+}

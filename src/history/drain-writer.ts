@@ -1,0 +1,72 @@
+import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+
+export interface DrainBatch {
+  batchId: string;
+  events: NormalizedEvent[];
+}
+
+/** Bound JSON per statement stays well under D1's 2 MB value limit. */
+const CHUNK_BYTES = 700_000;
+
+const INSERT_EVENTS = `INSERT INTO events (workspace_id, ts, id, type, received_at, user_id, session_id, room,
+  duration_ms, bytes_in, bytes_out, error, value, properties, context)
+SELECT ?1, e.value ->> '$.ts', e.value ->> '$.id', e.value ->> '$.type', e.value ->> '$.receivedAt',
+  e.value ->> '$.userId', e.value ->> '$.sessionId', e.value ->> '$.room', e.value ->> '$.durationMs',
+  e.value ->> '$.bytesIn', e.value ->> '$.bytesOut', e.value ->> '$.error', e.value ->> '$.value',
+  json(e.value -> '$.properties'), json(e.value -> '$.context')
+FROM json_each(?2) e`;
+
+function chunkEvents(events: NormalizedEvent[]): string[] {
+  const chunks: string[] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const e of events) {
+    const json = JSON.stringify(e);
+    if (current.length && bytes + json.length > CHUNK_BYTES) {
+      chunks.push(`[${current.join(',')}]`);
+      current = [];
+      bytes = 0;
+    }
+    current.push(json);
+    bytes += json.length + 1;
+  }
+  if (current.length) chunks.push(`[${current.join(',')}]`);
+  return chunks;
+}
+
+function statementsFor(db: D1Database, workspace: WorkspaceRef, batch: DrainBatch, now: number): D1PreparedStatement[] {
+  return [
+    // Fails with a UNIQUE violation when this batch was drained before, rolling back the rest.
+    db.prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) VALUES (?1, ?2, ?3)`).bind(batch.batchId, workspace.id, now),
+    ...chunkEvents(batch.events).map((json) => db.prepare(INSERT_EVENTS).bind(workspace.id, json)),
+  ];
+}
+
+const isAlreadyDrained = (err: unknown) => /UNIQUE constraint failed: drain_log\.batch_id/.test(String((err as Error)?.message ?? err));
+
+async function runBatch(db: D1Database, statements: D1PreparedStatement[]): Promise<number> {
+  const results = await db.batch(statements);
+  return results.reduce((sum, r) => sum + (r.meta?.rows_written ?? 0), 0);
+}
+
+/**
+ * Writes outbox batches to D1 in one transaction. A batch already drained (its drain_log row
+ * exists: the earlier drain committed but its answer was lost) is skipped, so a retry never
+ * doubles anything. Throws when D1 fails; nothing is then committed.
+ */
+export async function writeDrain(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now = Date.now()): Promise<{ rowsWritten: number }> {
+  try {
+    return { rowsWritten: await runBatch(db, batches.flatMap((b) => statementsFor(db, workspace, b, now))) };
+  } catch (err) {
+    if (!isAlreadyDrained(err)) throw err;
+  }
+  let rowsWritten = 0;
+  for (const batch of batches) {
+    try {
+      rowsWritten += await runBatch(db, statementsFor(db, workspace, batch, now));
+    } catch (err) {
+      if (!isAlreadyDrained(err)) throw err;
+    }
+  }
+  return { rowsWritten };
+}

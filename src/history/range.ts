@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { TimeInput } from '../shared/events';
+
+export const RANGES = ['today', 'yesterday', '24h', '7d', '30d', '90d'] as const;
+export type RangeName = (typeof RANGES)[number];
+
+/** Query-string time: ISO text or epoch ms given as digits. */
+export const QueryTime = z
+  .string()
+  .transform((s) => (/^\d+$/.test(s) ? Number(s) : s))
+  .pipe(TimeInput);
+
+const HOUR = 3_600_000;
+
+/** Midnight of the day holding `at`, in the time zone `tz`, as epoch ms. */
+export function startOfDay(at: number, tz: string): number {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const wallAsUtc = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
+  const offset = wallAsUtc - Math.floor(at / 1000) * 1000;
+  const midnightWall = Date.UTC(+parts.year, +parts.month - 1, +parts.day);
+  let guess = midnightWall - offset;
+  // The offset at midnight can differ from now's across a DST change: correct once.
+  const check = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', hour: '2-digit' }).format(guess);
+  if (+check !== 0) guess -= (+check > 12 ? +check - 24 : +check) * HOUR;
+  return guess;
+}
+
+/** `range` or `from`/`to` → [from, to) in epoch ms. */
+export function resolveRange(q: { range?: RangeName; from?: number; to?: number }, tz: string, now = Date.now()): { from?: number; to?: number } {
+  if (!q.range) return { from: q.from, to: q.to };
+  switch (q.range) {
+    case 'today':
+      return { from: startOfDay(now, tz), to: now + 1 };
+    case 'yesterday': {
+      const today = startOfDay(now, tz);
+      return { from: startOfDay(today - HOUR, tz), to: today };
+    }
+    case '24h':
+      return { from: now - 24 * HOUR, to: now + 1 };
+    default:
+      return { from: now - Number.parseInt(q.range, 10) * 24 * HOUR, to: now + 1 };
+  }
+}

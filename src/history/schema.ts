@@ -1,0 +1,63 @@
+import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+export const workspaces = sqliteTable('workspaces', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  timezone: text('timezone').notNull().default('UTC'),
+  retentionDays: integer('retention_days').notNull().default(90),
+  allowedOrigins: text('allowed_origins', { mode: 'json' }).$type<string[]>().notNull().default([]),
+  livekitApiKey: text('livekit_api_key'),
+  livekitApiSecret: text('livekit_api_secret'),
+  webhookSecret: text('webhook_secret'),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    kind: text('kind', { enum: ['ingest', 'read', 'admin'] }).notNull(),
+    prefix: text('prefix').notNull(),
+    name: text('name'),
+    /** SHA-256 of the secret, hex; the secret itself is never stored. */
+    hash: text('hash').notNull().unique(),
+    createdAt: integer('created_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('api_keys_workspace').on(t.workspaceId)],
+);
+
+/**
+ * Raw events. No unique constraint: the hub de-duplicates ids and the drain is idempotent per
+ * outbox batch (drain_log), so the only index is the one the newest-first read needs.
+ */
+export const events = sqliteTable(
+  'events',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    ts: integer('ts').notNull(),
+    id: text('id').notNull(),
+    type: text('type').notNull(),
+    receivedAt: integer('received_at').notNull(),
+    userId: text('user_id'),
+    sessionId: text('session_id'),
+    room: text('room'),
+    durationMs: real('duration_ms'),
+    bytesIn: integer('bytes_in'),
+    bytesOut: integer('bytes_out'),
+    error: text('error'),
+    value: real('value'),
+    properties: text('properties'),
+    context: text('context'),
+  },
+  (t) => [index('events_workspace_ts').on(t.workspaceId, t.ts)],
+);
+
+/** One row per drained outbox batch: makes a re-run of the same drain a no-op. */
+export const drainLog = sqliteTable('drain_log', {
+  batchId: text('batch_id').primaryKey(),
+  workspaceId: text('workspace_id').notNull(),
+  drainedAt: integer('drained_at').notNull(),
+});

@@ -1,0 +1,50 @@
+import { eq } from 'drizzle-orm';
+import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1';
+import type { Workspace } from '../shared/workspaces';
+import type { WorkspaceRef } from '../ingest/types';
+import { workspaces } from './schema';
+
+export type WorkspaceRow = typeof workspaces.$inferSelect;
+
+export function db(d1: D1Database): DrizzleD1Database {
+  return drizzle(d1);
+}
+
+/** Short isolate-local cache: the ingest path reads its workspace without a D1 round trip. */
+const cache = new Map<string, { row: WorkspaceRow | null; expires: number }>();
+const CACHE_MS = 5_000;
+
+export function forgetWorkspace(slug: string): void {
+  cache.delete(slug);
+}
+
+export async function findWorkspace(d: DrizzleD1Database, slug: string): Promise<WorkspaceRow | null> {
+  const now = Date.now();
+  const hit = cache.get(slug);
+  if (hit && hit.expires > now) return hit.row;
+  const row = (await d.select().from(workspaces).where(eq(workspaces.slug, slug)).get()) ?? null;
+  if (cache.size > 1000) cache.clear();
+  cache.set(slug, { row, expires: now + CACHE_MS });
+  return row;
+}
+
+export async function findWorkspaceById(d: DrizzleD1Database, id: string): Promise<WorkspaceRow | null> {
+  return (await d.select().from(workspaces).where(eq(workspaces.id, id)).get()) ?? null;
+}
+
+export function toWorkspace(row: WorkspaceRow): Workspace {
+  return {
+    slug: row.slug,
+    name: row.name,
+    timezone: row.timezone,
+    retentionDays: row.retentionDays,
+    allowedOrigins: row.allowedOrigins,
+    livekitConfigured: Boolean(row.livekitApiKey && row.livekitApiSecret),
+    webhookSecretConfigured: Boolean(row.webhookSecret),
+    createdAt: new Date(row.createdAt).toISOString(),
+  };
+}
+
+export function toRef(row: WorkspaceRow): WorkspaceRef {
+  return { id: row.id, slug: row.slug, timezone: row.timezone };
+}

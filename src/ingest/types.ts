@@ -1,0 +1,42 @@
+import type { ContextField } from '../shared/events';
+
+/** An accepted event after validation, defaults and enrichment: what the hub, outbox and D1 hold. */
+export interface NormalizedEvent {
+  id: string;
+  type: string;
+  /** epoch ms */
+  ts: number;
+  receivedAt: number;
+  userId: string | null;
+  sessionId: string | null;
+  room: string | null;
+  durationMs: number | null;
+  bytesIn: number | null;
+  bytesOut: number | null;
+  error: string | null;
+  value: number | null;
+  properties: Record<string, string | number | boolean | null>;
+  context: Partial<Record<ContextField, string>>;
+}
+
+export interface WorkspaceRef {
+  id: string;
+  slug: string;
+  timezone: string;
+}
+
+/** What the server knows of the request that carried the events. */
+export interface RequestFacts {
+  now: number;
+  country?: string;
+  userAgent?: string;
+}
+
+export interface InputIssue {
+  path: string;
+  message: string;
+}
+
+export type ParseOutcome<T> =
+  | { ok: true; value: T }
+  | { ok: false; status: 400 | 413 | 415; code: 'invalid_request' | 'payload_too_large' | 'unsupported_media_type'; message: string; issues?: InputIssue[] };

@@ -1,0 +1,123 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { cors } from 'hono/cors';
+import { authenticate, requireAccess } from '../auth/middleware';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { decodeCursor, listEvents } from '../history/events-query';
+import { QueryTime, RANGES, resolveRange } from '../history/range';
+import { db, findWorkspaceById, toRef, type WorkspaceRow } from '../history/workspaces';
+import { normalizeEvents } from '../ingest/normalize';
+import { parseEventPayload, parseJsonBody } from '../ingest/parse';
+import type { ParseOutcome } from '../ingest/types';
+import { workspaceHub } from '../live/hubs';
+import { EventBatchInput, EventInput, EventPage, IngestResult } from '../shared/events';
+import { LIMITS } from '../shared/limits';
+import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
+
+export const eventRoutes = new OpenAPIHono<AppEnv>();
+
+function unwrap<T>(outcome: ParseOutcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw new ApiError(outcome.code, outcome.message, outcome.issues);
+}
+
+/** Reads the body as text, refusing it early when its declared length is over the limit. */
+async function bodyText(c: Context<AppEnv>, allowText: boolean): Promise<string> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const ok = type === 'application/json' || type.endsWith('+json') || (allowText && (type === 'text/plain' || type === ''));
+  if (!ok) throw new ApiError('unsupported_media_type', `send JSON with "Content-Type: application/json" (got "${type || 'none'}")`);
+  const declared = Number(c.req.header('content-length') ?? 0);
+  if (declared > LIMITS.bodyMaxBytes) throw new ApiError('payload_too_large', `body is larger than ${LIMITS.bodyMaxBytes} bytes`);
+  return c.req.text();
+}
+
+/** validate → normalize → enrich → one hub call for the whole request. */
+async function ingest(c: Context<AppEnv>, workspace: WorkspaceRow, body: unknown) {
+  const { events, isBatch } = unwrap(parseEventPayload(body));
+  const facts = { now: Date.now(), country: (c.req.raw.cf?.country as string | undefined) ?? undefined, userAgent: c.req.header('user-agent') };
+  const normalized = unwrap(normalizeEvents(events, facts, isBatch));
+  return workspaceHub(c.env, workspace.id).ingest(toRef(workspace), normalized);
+}
+
+const IngestBody = z.toJSONSchema(z.union([EventInput, EventBatchInput]), { io: 'input', unrepresentable: 'any' });
+
+eventRoutes.openapi(
+  createRoute({
+    method: 'post', path: '/workspaces/{ws}/events', tags: ['Events'], security: bearer,
+    summary: 'Send one event or a batch of 1–500 (ingest or admin key)',
+    description: 'A 202 means the events are durable. An id accepted in the last 7 days is counted in `duplicates` and not stored again. A batch is all or nothing: one invalid event rejects the request with 400 and issues naming `events.N.field`.',
+    middleware: [requireAccess('ingest')] as const,
+    request: { params: WsParams, body: { content: { 'application/json': { schema: IngestBody as never } }, required: true } },
+    responses: { 202: json(IngestResult, 'Accepted and durable'), ...authErrors, ...errorResponses(413, 415) },
+  }),
+  async (c) => {
+    const body = unwrap(parseJsonBody(await bodyText(c, false)));
+    return c.json(await ingest(c, c.get('workspace'), body), 202);
+  },
+);
+
+eventRoutes.use('/collect', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], maxAge: 86400 }));
+
+eventRoutes.openapi(
+  createRoute({
+    method: 'post', path: '/collect', tags: ['Events'],
+    summary: 'Browser collector: one event, ingest key in `?key=` or the body’s `key`',
+    description: 'Accepts `text/plain` bodies holding JSON, as `navigator.sendBeacon` sends them.',
+    request: {
+      query: z.object({ key: z.string().optional() }),
+      body: { content: { 'text/plain': { schema: { type: 'string' } }, 'application/json': { schema: IngestBody as never } } },
+    },
+    responses: { 202: json(IngestResult, 'Accepted and durable'), ...authErrors, ...errorResponses(413, 415) },
+  }),
+  async (c) => {
+    const parsed = unwrap(parseJsonBody(await bodyText(c, true)));
+    const bodyKey = parsed && typeof parsed === 'object' && 'key' in parsed ? (parsed as { key: unknown }).key : undefined;
+    const secret = c.req.query('key') ?? (typeof bodyKey === 'string' ? bodyKey : undefined);
+    if (!secret) throw new ApiError('unauthorized', 'send the ingest key as ?key=pk_… or as "key" in the body');
+    const principal = await authenticate(c, secret);
+    if (principal.kind === 'root' || (principal.kind !== 'ingest' && principal.kind !== 'admin')) {
+      throw new ApiError('forbidden', 'the collector takes an ingest key');
+    }
+    const workspace = await findWorkspaceById(db(c.env.DB), principal.workspaceId);
+    if (!workspace) throw new ApiError('forbidden', 'this key’s workspace is gone');
+    const { key: _key, ...event } = parsed as Record<string, unknown>;
+    return c.json(await ingest(c, workspace, event), 202);
+  },
+);
+
+const EventsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(LIMITS.eventsPageMax).default(LIMITS.eventsPageDefault),
+  cursor: z.string().max(200).optional(),
+  errorsOnly: z.enum(['true', 'false', '1', '0']).optional(),
+  type: z.string().max(64).optional(),
+  userId: z.string().max(128).optional(),
+  room: z.string().max(128).optional(),
+  from: QueryTime.optional(),
+  to: QueryTime.optional(),
+  range: z.enum(RANGES).optional(),
+});
+
+eventRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/workspaces/{ws}/events', tags: ['Events'], security: bearer,
+    summary: 'Raw events, newest first, with cursor paging (read key)',
+    middleware: [requireAccess('read')] as const,
+    request: { params: WsParams, query: EventsQuery },
+    responses: { 200: json(EventPage, 'A page of events'), ...authErrors },
+  }),
+  async (c) => {
+    const q = c.req.valid('query');
+    const ws = c.get('workspace');
+    const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
+    if (cursor === null) throw new ApiError('invalid_request', 'cursor: not a cursor this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
+    const { from, to } = resolveRange(q, ws.timezone);
+    const page = await listEvents(
+      db(c.env.DB),
+      { workspaceId: ws.id, from, to, type: q.type, userId: q.userId, room: q.room, errorsOnly: q.errorsOnly === 'true' || q.errorsOnly === '1' },
+      q.limit,
+      cursor,
+    );
+    return c.json(page, 200);
+  },
+);

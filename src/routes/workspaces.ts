@@ -1,0 +1,131 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
+import { newKey } from '../auth/keys';
+import { requireAccess } from '../auth/middleware';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { apiKeys, drainLog, events, workspaces } from '../history/schema';
+import { db, forgetWorkspace, toWorkspace, type WorkspaceRow } from '../history/workspaces';
+import { LIMITS } from '../shared/limits';
+import { CreatedWorkspace, CreateWorkspaceInput, UpdateWorkspaceInput, Workspace } from '../shared/workspaces';
+import { randomToken } from '../auth/secrets';
+import { workspaceHub } from '../live/hubs';
+import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
+
+export const workspaceRoutes = new OpenAPIHono<AppEnv>();
+
+const WorkspaceBody = z.object({ workspace: Workspace });
+
+workspaceRoutes.openapi(
+  createRoute({
+    method: 'post', path: '/workspaces', tags: ['Workspaces'], security: bearer,
+    summary: 'Create a workspace (root token) with one key of each kind',
+    middleware: [requireAccess('root')] as const,
+    request: { body: { ...json(CreateWorkspaceInput, 'The new workspace'), required: true } },
+    responses: { 201: json(CreatedWorkspace, 'Created; the keys are shown this once'), ...authErrors, ...errorResponses(409) },
+  }),
+  async (c) => {
+    const input = c.req.valid('json');
+    const d = db(c.env.DB);
+    const row: WorkspaceRow = {
+      id: `ws_${randomToken(16)}`,
+      slug: input.slug,
+      name: input.name ?? input.slug,
+      timezone: input.timezone ?? 'UTC',
+      retentionDays: input.retentionDays ?? LIMITS.defaultRetentionDays,
+      allowedOrigins: [],
+      livekitApiKey: null,
+      livekitApiSecret: null,
+      webhookSecret: null,
+      createdAt: Date.now(),
+    };
+    const keys = await Promise.all((['ingest', 'read', 'admin'] as const).map((k) => newKey(row.id, k, `default ${k}`)));
+    try {
+      await d.batch([d.insert(workspaces).values(row), d.insert(apiKeys).values(keys.map((k) => k.row))]);
+    } catch (err) {
+      if (/UNIQUE constraint failed: workspaces\.slug/.test(String((err as Error).message))) {
+        throw new ApiError('conflict', `the slug "${input.slug}" is taken`);
+      }
+      throw err;
+    }
+    forgetWorkspace(row.slug);
+    return c.json({ workspace: toWorkspace(row), keys: { ingest: keys[0].secret, read: keys[1].secret, admin: keys[2].secret } }, 201);
+  },
+);
+
+workspaceRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/workspaces', tags: ['Workspaces'], security: bearer,
+    summary: 'List workspaces (root token)',
+    middleware: [requireAccess('root')] as const,
+    responses: { 200: json(z.object({ workspaces: z.array(Workspace) }), 'All workspaces'), ...authErrors },
+  }),
+  async (c) => {
+    const rows = await db(c.env.DB).select().from(workspaces).orderBy(workspaces.createdAt);
+    return c.json({ workspaces: rows.map(toWorkspace) }, 200);
+  },
+);
+
+workspaceRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/workspaces/{ws}', tags: ['Workspaces'], security: bearer,
+    summary: 'A workspace’s settings (read key)',
+    middleware: [requireAccess('read')] as const,
+    request: { params: WsParams },
+    responses: { 200: json(WorkspaceBody, 'The workspace'), ...authErrors },
+  }),
+  (c) => c.json({ workspace: toWorkspace(c.get('workspace')) }, 200),
+);
+
+workspaceRoutes.openapi(
+  createRoute({
+    method: 'patch', path: '/workspaces/{ws}', tags: ['Workspaces'], security: bearer,
+    summary: 'Change settings (admin key); secrets are never echoed',
+    middleware: [requireAccess('admin')] as const,
+    request: { params: WsParams, body: { ...json(UpdateWorkspaceInput, 'Fields to change'), required: true } },
+    responses: { 200: json(WorkspaceBody, 'The updated workspace'), ...authErrors },
+  }),
+  async (c) => {
+    const input = c.req.valid('json');
+    const current = c.get('workspace');
+    const changes: Partial<WorkspaceRow> = {};
+    if (input.name !== undefined) changes.name = input.name;
+    if (input.timezone !== undefined) changes.timezone = input.timezone;
+    if (input.retentionDays !== undefined) changes.retentionDays = input.retentionDays;
+    if (input.allowedOrigins !== undefined) changes.allowedOrigins = input.allowedOrigins;
+    if (input.livekit !== undefined) {
+      changes.livekitApiKey = input.livekit?.apiKey ?? null;
+      changes.livekitApiSecret = input.livekit?.apiSecret ?? null;
+    }
+    if (input.webhookSecret !== undefined) changes.webhookSecret = input.webhookSecret;
+    const row = Object.keys(changes).length
+      ? await db(c.env.DB).update(workspaces).set(changes).where(eq(workspaces.id, current.id)).returning().get()
+      : current;
+    forgetWorkspace(current.slug);
+    return c.json({ workspace: toWorkspace(row ?? current) }, 200);
+  },
+);
+
+workspaceRoutes.openapi(
+  createRoute({
+    method: 'delete', path: '/workspaces/{ws}', tags: ['Workspaces'], security: bearer,
+    summary: 'Delete a workspace with its history and live state (root token)',
+    middleware: [requireAccess('root')] as const,
+    request: { params: WsParams },
+    responses: { 204: { description: 'Deleted' }, ...authErrors },
+  }),
+  async (c) => {
+    const ws = c.get('workspace');
+    // The hub first, so that no drain writes history back after it is deleted.
+    await workspaceHub(c.env, ws.id).destroy();
+    const d = db(c.env.DB);
+    await d.batch([
+      d.delete(events).where(eq(events.workspaceId, ws.id)),
+      d.delete(drainLog).where(eq(drainLog.workspaceId, ws.id)),
+      d.delete(apiKeys).where(eq(apiKeys.workspaceId, ws.id)),
+      d.delete(workspaces).where(eq(workspaces.id, ws.id)),
+    ]);
+    forgetWorkspace(ws.slug);
+    return c.body(null, 204);
+  },
+);

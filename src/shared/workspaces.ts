@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { LIMITS, SLUG_RE } from './limits';
+
+export const KEY_KINDS = ['ingest', 'read', 'admin'] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
+export const KEY_PREFIX: Record<KeyKind, string> = { ingest: 'pk_', read: 'rk_', admin: 'sk_' };
+
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+export const TimeZone = z.string().min(1).max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin');
+export const RetentionDays = z.number().int().min(1).max(LIMITS.retentionDaysMax);
+
+export const Workspace = z
+  .object({
+    slug: z.string(),
+    name: z.string(),
+    timezone: z.string(),
+    retentionDays: z.number().int(),
+    allowedOrigins: z.array(z.string()),
+    livekitConfigured: z.boolean(),
+    webhookSecretConfigured: z.boolean(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Workspace' });
+export type Workspace = z.infer<typeof Workspace>;
+
+export const CreateWorkspaceInput = z.object({
+  slug: z.string().regex(SLUG_RE, 'must match ^[a-z0-9][a-z0-9-]{1,62}$'),
+  name: z.string().min(1).max(200).optional(),
+  timezone: TimeZone.optional(),
+  retentionDays: RetentionDays.optional(),
+});
+
+export const UpdateWorkspaceInput = z
+  .object({
+    name: z.string().min(1).max(200),
+    timezone: TimeZone,
+    retentionDays: RetentionDays,
+    allowedOrigins: z.array(z.string().min(1).max(300)).max(100),
+    livekit: z.object({ apiKey: z.string().min(1).max(200), apiSecret: z.string().min(1).max(500) }).nullable(),
+    webhookSecret: z.string().regex(/^whsec_[A-Za-z0-9+/=]{8,}$/, 'must look like whsec_<base64>').nullable(),
+  })
+  .partial()
+  .strict();
+
+export const ApiKey = z
+  .object({
+    id: z.string(),
+    kind: z.enum(KEY_KINDS),
+    prefix: z.string(),
+    name: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'ApiKey' });
+export type ApiKey = z.infer<typeof ApiKey>;
+
+export const CreateKeyInput = z.object({ kind: z.enum(KEY_KINDS), name: z.string().min(1).max(200).optional() });
+
+export const CreatedWorkspace = z.object({
+  workspace: Workspace,
+  keys: z.object({ ingest: z.string(), read: z.string(), admin: z.string() }),
+});
