@@ -1,0 +1,138 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT_DIR = new URL('../..', import.meta.url).pathname;
+const WRANGLER = join(ROOT_DIR, 'node_modules/wrangler/bin/wrangler.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DevServer {
+  url: string;
+  port: number;
+  persistDir: string;
+  rootToken: string;
+  /** Output of the current process, for failure messages. */
+  log(): string;
+  /** SIGKILLs wrangler and its workerd child (the whole process group). */
+  kill(): void;
+  /** Starts again on the same port and state. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function applyMigrations(persistDir: string): void {
+  const out = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], {
+    cwd: ROOT_DIR,
+    env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+    encoding: 'utf8',
+  });
+  if (out.status !== 0) throw new Error(`migrations failed:\n${out.stdout}\n${out.stderr}`);
+}
+
+export async function waitForHealth(url: string, timeoutMs = 60_000, isAlive: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error('server exited before it became healthy');
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`server at ${url} not healthy after ${timeoutMs} ms`);
+}
+
+/**
+ * Starts `wrangler dev` on a free port with its own on-disk state (D1 and Durable Objects),
+ * migrations applied, and a random root token.
+ */
+export async function startDevServer(opts: { persistDir?: string; vars?: Record<string, string> } = {}): Promise<DevServer> {
+  const port = await freePort();
+  const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'edgepulse-e2e-'));
+  const rootToken = `e2e-root-${Math.random().toString(36).slice(2)}`;
+  const url = `http://127.0.0.1:${port}`;
+  applyMigrations(persistDir);
+  let child: ChildProcess | undefined;
+  let output = '';
+  let exited = false;
+
+  const launch = async () => {
+    output = '';
+    exited = false;
+    const inspector = await freePort();
+    const vars = { ADMIN_TOKEN: rootToken, SESSION_SECRET: `e2e-session-${port}`, ...(opts.vars ?? {}) };
+    child = spawn(
+      process.execPath,
+      [WRANGLER, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspector), '--persist-to', persistDir,
+        '--show-interactive-dev-session=false', '--log-level', 'warn', ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
+      { cwd: ROOT_DIR, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' } },
+    );
+    child.stdout?.on('data', (d) => (output += d));
+    child.stderr?.on('data', (d) => (output += d));
+    child.on('exit', () => (exited = true));
+    await waitForHealth(url, 90_000, () => !exited).catch((err) => {
+      throw new Error(`${err.message}\n${output}`);
+    });
+  };
+
+  const killGroup = (signal: NodeJS.Signals) => {
+    if (child?.pid && !exited) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  };
+
+  const waitExit = async () => {
+    for (let i = 0; i < 100 && !exited; i++) await new Promise((r) => setTimeout(r, 50));
+  };
+
+  await launch();
+  return {
+    url,
+    port,
+    persistDir,
+    rootToken,
+    log: () => output,
+    kill: () => killGroup('SIGKILL'),
+    restart: async () => {
+      killGroup('SIGKILL');
+      await waitExit();
+      await launch();
+    },
+    stop: async () => {
+      killGroup('SIGTERM');
+      await waitExit();
+      killGroup('SIGKILL');
+      if (!opts.persistDir) rmSync(persistDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates a workspace through the public API and returns its keys. */
+export async function createWorkspace(server: DevServer, slug: string, extra: Record<string, unknown> = {}) {
+  const res = await fetch(`${server.url}/api/v1/workspaces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.rootToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ slug, ...extra }),
+  });
+  if (res.status !== 201) throw new Error(`create workspace ${slug}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { workspace: { slug: string }; keys: { ingest: string; read: string; admin: string } };
+}
