@@ -7,6 +7,7 @@ import { docsPage } from './routes/docs';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { keyRoutes } from './routes/keys';
+import { sessionRoutes } from './routes/session';
 import { workspaceRoutes } from './routes/workspaces';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -23,6 +24,7 @@ app.route('/', healthRoutes);
 app.route('/api/v1', workspaceRoutes);
 app.route('/api/v1', keyRoutes);
 app.route('/api/v1', eventRoutes);
+app.route('/api/v1', sessionRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
   type: 'http',

@@ -3,6 +3,7 @@ import { ApiError } from '../errors';
 import type { AppEnv } from '../env';
 import { db, findWorkspace } from '../history/workspaces';
 import { allows, resolveSecret, type Access, type Principal } from './credentials';
+import { sessionPrincipal } from './session';
 
 export function bearerSecret(c: Context): string | undefined {
   const header = c.req.header('authorization');
@@ -17,6 +18,8 @@ const extraSources: CredentialSource[] = [];
 export function addCredentialSource(source: CredentialSource): void {
   extraSources.push(source);
 }
+// The dashboard's session cookie (same-origin requests only: SameSite=Strict).
+addCredentialSource(sessionPrincipal);
 
 export async function authenticate(c: Context<AppEnv>, secret = bearerSecret(c)): Promise<Principal> {
   if (secret) {

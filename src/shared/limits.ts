@@ -18,6 +18,9 @@ export const LIMITS = {
   dedupeDays: 7,
   keyCacheMs: 60_000,
   liveTokenTtlMs: 5 * 60 * 1000,
+  sessionTtlMs: 7 * 24 * 60 * 60 * 1000,
+  /** How long a session trusts that its key is not revoked. */
+  sessionKeyCacheMs: 5_000,
   eventsPageMax: 1000,
   eventsPageDefault: 100,
   retentionDaysMax: 3650,
