@@ -132,7 +132,7 @@ ${b('Send an event:')}
     -H 'Content-Type: application/json' \\
     -d '${event}'
 
-${b('Read it back (newest first):')}
+${b('Read it back')} (newest first; an accepted event reaches history within a second or so):
   curl ${URL_BASE}/api/v1/workspaces/${DEMO}/events \\
     -H 'Authorization: Bearer ${keys.read}'
 `);
