@@ -1,0 +1,62 @@
+import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/**
+ * Pre-aggregated history, written by the drain in the same D1 batch as the raw events.
+ * One row per (grain, bucket start, event type, dimension, dimension value); `dim = ''` is the
+ * type's total. Minute buckets are UTC minutes; hour and day buckets are the workspace's local ones.
+ */
+export const rollups = sqliteTable(
+  'rollups',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    grain: text('grain', { enum: ['minute', 'hour', 'day'] }).notNull(),
+    bucket: integer('bucket').notNull(),
+    type: text('type').notNull(),
+    dim: text('dim').notNull(),
+    key: text('key').notNull(),
+    events: integer('events').notNull(),
+    errors: integer('errors').notNull(),
+    bytesIn: integer('bytes_in').notNull(),
+    bytesOut: integer('bytes_out').notNull(),
+    value: real('value').notNull(),
+    durationCount: integer('duration_count').notNull(),
+    durationSum: real('duration_sum').notNull(),
+    /** HyperLogLog of user ids (sketches.ts encoding). */
+    users: text('users'),
+    /** HyperLogLog of session ids. */
+    sessions: text('sessions'),
+    /** DDSketch of durationMs (sketches.ts encoding). */
+    durations: text('durations'),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.grain, t.bucket, t.type, t.dim, t.key] })],
+);
+
+/** Participant sessions from presence.join / presence.leave (room + userId). */
+export const participantSessions = sqliteTable(
+  'participant_sessions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    workspaceId: text('workspace_id').notNull(),
+    room: text('room').notNull(),
+    userId: text('user_id').notNull(),
+    joinedAt: integer('joined_at').notNull(),
+    leftAt: integer('left_at'),
+    platform: text('platform'),
+    connectionType: text('connection_type'),
+  },
+  (t) => [index('participant_sessions_key').on(t.workspaceId, t.room, t.userId, t.leftAt), index('participant_sessions_joined').on(t.workspaceId, t.joinedAt)],
+);
+
+/** Room sessions: from room.started / room.finished, or from the first join to the last leave. */
+export const roomSessions = sqliteTable(
+  'room_sessions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    workspaceId: text('workspace_id').notNull(),
+    room: text('room').notNull(),
+    startedAt: integer('started_at').notNull(),
+    endedAt: integer('ended_at'),
+    maxParticipants: integer('max_participants').notNull().default(0),
+  },
+  (t) => [index('room_sessions_key').on(t.workspaceId, t.room, t.endedAt), index('room_sessions_started').on(t.workspaceId, t.startedAt)],
+);
