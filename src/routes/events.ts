@@ -1,26 +1,19 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { cors } from 'hono/cors';
-import { authenticate, requireAccess } from '../auth/middleware';
+import { authenticate, bearerSecret, requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { decodeCursor, listEvents } from '../history/events-query';
 import { QueryTime, RANGES, resolveRange } from '../history/range';
-import { db, findWorkspaceById, toRef, type WorkspaceRow } from '../history/workspaces';
-import { normalizeEvents } from '../ingest/normalize';
+import { db, findWorkspaceById, type WorkspaceRow } from '../history/workspaces';
 import { parseEventPayload, parseJsonBody } from '../ingest/parse';
-import type { ParseOutcome } from '../ingest/types';
-import { workspaceHub } from '../live/hubs';
 import { EventBatchInput, EventInput, EventPage, IngestResult } from '../shared/events';
 import { LIMITS } from '../shared/limits';
+import { ingestParsed, unwrap } from './ingest-helper';
 import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
 
 export const eventRoutes = new OpenAPIHono<AppEnv>();
-
-function unwrap<T>(outcome: ParseOutcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  throw new ApiError(outcome.code, outcome.message, outcome.issues);
-}
 
 /** Reads the body as text, refusing it early when its declared length is over the limit. */
 async function bodyText(c: Context<AppEnv>, allowText: boolean): Promise<string> {
@@ -35,9 +28,7 @@ async function bodyText(c: Context<AppEnv>, allowText: boolean): Promise<string>
 /** validate → normalize → enrich → one hub call for the whole request. */
 async function ingest(c: Context<AppEnv>, workspace: WorkspaceRow, body: unknown) {
   const { events, isBatch } = unwrap(parseEventPayload(body));
-  const facts = { now: Date.now(), country: (c.req.raw.cf?.country as string | undefined) ?? undefined, userAgent: c.req.header('user-agent') };
-  const normalized = unwrap(normalizeEvents(events, facts, isBatch));
-  return workspaceHub(c.env, workspace.id).ingest(toRef(workspace), normalized);
+  return ingestParsed(c, workspace, events, isBatch);
 }
 
 const IngestBody = z.toJSONSchema(z.union([EventInput, EventBatchInput]), { io: 'input', unrepresentable: 'any' });
@@ -62,7 +53,7 @@ eventRoutes.use('/collect', cors({ origin: (origin) => origin || '*', allowMetho
 eventRoutes.openapi(
   createRoute({
     method: 'post', path: '/collect', tags: ['Events'],
-    summary: 'Browser collector: one event, ingest key in `?key=` or the body’s `key`',
+    summary: 'Browser collector: one event, ingest key in `?key=`, the body’s `key` or a Bearer header',
     description: 'Accepts `text/plain` bodies holding JSON, as `navigator.sendBeacon` sends them.',
     request: {
       query: z.object({ key: z.string().optional() }),
@@ -73,8 +64,8 @@ eventRoutes.openapi(
   async (c) => {
     const parsed = unwrap(parseJsonBody(await bodyText(c, true)));
     const bodyKey = parsed && typeof parsed === 'object' && 'key' in parsed ? (parsed as { key: unknown }).key : undefined;
-    const secret = c.req.query('key') ?? (typeof bodyKey === 'string' ? bodyKey : undefined);
-    if (!secret) throw new ApiError('unauthorized', 'send the ingest key as ?key=pk_… or as "key" in the body');
+    const secret = c.req.query('key') ?? (typeof bodyKey === 'string' ? bodyKey : undefined) ?? bearerSecret(c);
+    if (!secret) throw new ApiError('unauthorized', 'send the ingest key as ?key=pk_…, as "key" in the body or as "Authorization: Bearer pk_…"');
     const principal = await authenticate(c, secret);
     if (principal.kind === 'root' || (principal.kind !== 'ingest' && principal.kind !== 'admin')) {
       throw new ApiError('forbidden', 'the collector takes an ingest key');
