@@ -8,6 +8,8 @@ export interface CallOptions {
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
+  /** The edge's request metadata (`request.cf`), e.g. `{ country: 'DE' }`. */
+  cf?: Record<string, unknown>;
 }
 
 /** One request through the real Worker (Hono app, D1, Durable Objects). */
@@ -19,7 +21,7 @@ export async function call(method: string, path: string, opts: CallOptions = {})
     body = JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await exports.default.fetch(`http://edgepulse.test${path}`, { method, headers, body });
+  const res = await exports.default.fetch(`http://edgepulse.test${path}`, { method, headers, body, cf: opts.cf } as RequestInit);
   const text = await res.text();
   let json: any = undefined;
   try {
