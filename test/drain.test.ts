@@ -1,0 +1,175 @@
+import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, it, vi } from 'vitest';
+import { writeDrain, type DrainBatch } from '../src/history/drain-writer';
+import { normalizeEvents } from '../src/ingest/normalize';
+import type { NormalizedEvent } from '../src/ingest/types';
+import type { WorkspaceHub } from '../src/live/workspace-hub';
+import { call, countRows, createWorkspace, flush, hub, makeEvents, type TestWorkspace } from './helpers';
+
+const send = (ws: TestWorkspace, events: unknown[]) =>
+  call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { events } });
+
+const rowsOf = (ws: TestWorkspace, table = 'events') => countRows(`SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?`, ws.id);
+const distinctOf = (ws: TestWorkspace) => countRows('SELECT count(DISTINCT id) AS n FROM events WHERE workspace_id = ?', ws.id);
+
+/** The hub's own view: scheduled alarm and outbox attempts, read inside the object. */
+async function hubState(ws: TestWorkspace) {
+  return runInDurableObject(hub(ws.id) as DurableObjectStub<WorkspaceHub>, async (_instance, state) => ({
+    alarm: await state.storage.getAlarm(),
+    attempts: state.storage.sql.exec<{ attempts: number }>('SELECT attempts FROM outbox ORDER BY seq').toArray().map((r) => r.attempts),
+  }));
+}
+
+function normalized(n: number, prefix: string): NormalizedEvent[] {
+  const out = normalizeEvents(makeEvents(n, prefix).map((e) => ({ ...e, properties: { i: e.id } })) as never, { now: Date.now() }, true);
+  if (!out.ok) throw new Error(out.message);
+  return out.value;
+}
+
+describe('a failed drain is retried and ends with every event in D1 exactly once', () => {
+  it('survives D1 being unavailable (events table gone), backs off, and drains by itself once it is back', async () => {
+    const ws = await createWorkspace('drain-down');
+    await env.DB.prepare('ALTER TABLE events RENAME TO events_off').run();
+    let restored = false;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await send(ws, makeEvents(100, `down${i}`));
+        expect(res.status).toBe(202);
+        expect(res.json).toEqual({ accepted: 100, duplicates: 0 });
+      }
+      const stub = hub(ws.id);
+      await runDurableObjectAlarm(stub);
+      const first = await stub.usage();
+      expect(first.drainFailures).toBeGreaterThanOrEqual(1);
+      expect(first.pendingBatches).toBe(3);
+      const afterFirst = await hubState(ws);
+      expect(afterFirst.attempts.every((a) => a >= 1)).toBe(true);
+      expect(afterFirst.alarm).not.toBeNull();
+
+      // A second failure backs off further.
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      const second = await stub.usage();
+      expect(second.drainFailures).toBe(first.drainFailures + 1);
+      expect(second.pendingBatches).toBe(3);
+      const afterSecond = await hubState(ws);
+      expect(afterSecond.alarm! - Date.now()).toBeGreaterThan(1000);
+
+      // Nothing reached D1, not even the drain log: the failed transaction left no trace.
+      expect(await rowsOf(ws, 'events_off')).toBe(0);
+      expect(await rowsOf(ws, 'drain_log')).toBe(0);
+
+      await env.DB.prepare('ALTER TABLE events_off RENAME TO events').run();
+      restored = true;
+      // No flush: the backed-off alarm retries on its own.
+      await vi.waitFor(async () => expect(await rowsOf(ws)).toBe(300), { timeout: 15_000, interval: 200 });
+    } finally {
+      if (!restored) await env.DB.prepare('ALTER TABLE events_off RENAME TO events').run();
+    }
+    expect(await distinctOf(ws)).toBe(300);
+    expect((await hub(ws.id).usage()).pendingBatches).toBe(0);
+    expect((await hub(ws.id).usage()).drainFailures).toBe(0);
+    expect(await rowsOf(ws, 'drain_log')).toBe(3);
+  });
+
+  it('survives a statement failing in the middle of a drain: nothing partial is committed', async () => {
+    const ws = await createWorkspace('drain-poison');
+    const trigger = `poison_${ws.id.replace(/\W/g, '')}`;
+    await env.DB.prepare(
+      `CREATE TRIGGER ${trigger} BEFORE INSERT ON events WHEN NEW.id = 'poison-99' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END`,
+    ).run();
+    try {
+      expect((await send(ws, makeEvents(400, 'clean'))).status).toBe(202);
+      expect((await send(ws, makeEvents(100, 'poison'))).status).toBe(202);
+      expect(await flush(ws)).toBe(2);
+      expect(await rowsOf(ws)).toBe(0);
+      expect(await rowsOf(ws, 'drain_log')).toBe(0);
+      expect((await hub(ws.id).usage()).drainFailures).toBeGreaterThanOrEqual(1);
+    } finally {
+      await env.DB.prepare(`DROP TRIGGER IF EXISTS ${trigger}`).run();
+    }
+    expect(await flush(ws)).toBe(0);
+    expect(await rowsOf(ws)).toBe(500);
+    expect(await distinctOf(ws)).toBe(500);
+  });
+});
+
+describe('a drain never doubles anything', () => {
+  it('writeDrain run twice with the same batches (commit made, outbox delete lost) writes once', async () => {
+    const ws = await createWorkspace('drain-twice');
+    const ref = { id: ws.id, slug: ws.slug, timezone: 'UTC' };
+    const a: DrainBatch = { batchId: crypto.randomUUID(), events: normalized(250, 'wa') };
+    const b: DrainBatch = { batchId: crypto.randomUUID(), events: normalized(150, 'wb') };
+    const first = await writeDrain(env.DB, ref, [a]);
+    expect(first.rowsWritten).toBeGreaterThanOrEqual(250);
+    const again = await writeDrain(env.DB, ref, [a]);
+    expect(again.rowsWritten).toBe(0);
+    expect(await rowsOf(ws)).toBe(250);
+    // A retry holding a drained batch and a new one writes only the new one.
+    await writeDrain(env.DB, ref, [a, b]);
+    await writeDrain(env.DB, ref, [b, a]);
+    expect(await rowsOf(ws)).toBe(400);
+    expect(await distinctOf(ws)).toBe(400);
+    const stored = await env.DB.prepare(`SELECT properties ->> '$.i' AS i, id FROM events WHERE workspace_id = ? AND id = 'wb-7'`).bind(ws.id).first<{ i: string }>();
+    expect(stored?.i).toBe('wb-7');
+  });
+
+  it('the hub’s own outbox, drained to D1 behind its back, is not written again by the next drain', async () => {
+    const ws = await createWorkspace('drain-lost-ack');
+    expect((await send(ws, makeEvents(300, 'lost'))).status).toBe(202);
+    expect((await send(ws, makeEvents(200, 'lost2'))).status).toBe(202);
+    // Commit the outbox's batches to D1 without deleting them, as if the answer of a drain was lost.
+    await runInDurableObject(hub(ws.id) as DurableObjectStub<WorkspaceHub>, async (instance, state) => {
+      const rows = state.storage.sql.exec<{ batch_id: string; events: string }>('SELECT batch_id, events FROM outbox ORDER BY seq').toArray();
+      expect(rows).toHaveLength(2);
+      const ref = (instance as unknown as { workspace: { id: string; slug: string; timezone: string } }).workspace;
+      await writeDrain(env.DB, ref, rows.map((r) => ({ batchId: r.batch_id, events: JSON.parse(r.events) })));
+    });
+    expect(await rowsOf(ws)).toBe(500);
+    expect((await hub(ws.id).usage()).pendingBatches).toBe(2);
+    expect(await flush(ws)).toBe(0);
+    expect(await rowsOf(ws)).toBe(500);
+    expect(await distinctOf(ws)).toBe(500);
+  });
+
+  it('concurrent drains of the same outbox (flushes racing the alarm) write each event once', async () => {
+    const ws = await createWorkspace('drain-race');
+    await Promise.all([0, 1, 2, 3].map((i) => send(ws, makeEvents(250, `race${i}`))));
+    const stub = hub(ws.id);
+    await Promise.all([stub.flush(), stub.flush(), runDurableObjectAlarm(stub), stub.flush()]);
+    expect(await flush(ws)).toBe(0);
+    expect(await rowsOf(ws)).toBe(1000);
+    expect(await distinctOf(ws)).toBe(1000);
+  });
+});
+
+describe('the drain runs by itself', () => {
+  it('an acknowledged event is readable through GET …/events within 5 s, without a flush', async () => {
+    const ws = await createWorkspace('drain-auto');
+    const sent = Date.now();
+    const res = await call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { id: 'auto-1', type: 'auto.drain' } });
+    expect(res.status).toBe(202);
+    let seenAfter = Infinity;
+    await vi.waitFor(
+      async () => {
+        const read = await call('GET', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.read });
+        expect(read.json.events.map((e: { id: string }) => e.id)).toEqual(['auto-1']);
+        seenAfter = Date.now() - sent;
+      },
+      { timeout: 5_000, interval: 100 },
+    );
+    expect(seenAfter).toBeLessThan(5_000);
+  });
+
+  it('an acknowledged batch survives the hub being reset before its drain', async () => {
+    const ws = await createWorkspace('drain-crash');
+    expect((await send(ws, makeEvents(200, 'crash'))).json).toEqual({ accepted: 200, duplicates: 0 });
+    // Throws away every object's memory, as a crash would; the outbox and the alarm are on disk.
+    await abortAllDurableObjects();
+    await vi.waitFor(async () => expect(await rowsOf(ws)).toBe(200), { timeout: 5_000, interval: 100 });
+    // And the de-duplication records survived too.
+    expect((await send(ws, makeEvents(200, 'crash'))).json).toEqual({ accepted: 0, duplicates: 200 });
+    expect(await flush(ws)).toBe(0);
+    expect(await distinctOf(ws)).toBe(200);
+    expect(await rowsOf(ws)).toBe(200);
+  });
+});
