@@ -1,0 +1,34 @@
+import type { EventInput } from '../shared/events';
+import { EVENT_ID_RE, LIMITS, ROOM_RE } from '../shared/limits';
+import { externalEventId, scalarProperties } from './ids';
+
+type Json = Record<string, unknown>;
+
+/** `data` fields that, when they fit, fill the event's own fields too. */
+const LIFTED = {
+  userId: (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= LIMITS.userIdMaxLength,
+  sessionId: (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= LIMITS.sessionIdMaxLength,
+  room: (v: unknown) => typeof v === 'string' && ROOM_RE.test(v),
+  error: (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= LIMITS.errorMaxLength,
+  durationMs: (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0,
+  value: (v: unknown) => typeof v === 'number' && Number.isFinite(v),
+} as const;
+
+/**
+ * A verified Standard Webhooks body `{ type, timestamp?, data }` → one event input; the webhook-id is
+ * its id (hashed when outside the id charset), so a replay is a duplicate. Validated by the caller.
+ */
+export async function standardWebhookEvent(body: unknown, webhookId: string, sentAt: number): Promise<EventInput> {
+  const root = (body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Json;
+  const data = (root.data && typeof root.data === 'object' && !Array.isArray(root.data) ? root.data : {}) as Json;
+  const event: EventInput = {
+    id: EVENT_ID_RE.test(webhookId) ? webhookId : await externalEventId(webhookId),
+    type: root.type as string,
+    timestamp: (root.timestamp as string | number | undefined) ?? sentAt,
+    properties: scalarProperties(data),
+  };
+  for (const [field, fits] of Object.entries(LIFTED)) {
+    if (fits(data[field])) (event as Record<string, unknown>)[field] = data[field];
+  }
+  return event;
+}
