@@ -7,6 +7,9 @@ import { docsPage } from './routes/docs';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { keyRoutes } from './routes/keys';
+import { segmentRoutes } from './routes/segment';
+import { trackerRoutes } from './routes/tracker';
+import { webhookRoutes } from './routes/webhooks';
 import { sessionRoutes } from './routes/session';
 import { workspaceRoutes } from './routes/workspaces';
 
@@ -24,8 +27,16 @@ app.route('/', healthRoutes);
 app.route('/api/v1', workspaceRoutes);
 app.route('/api/v1', keyRoutes);
 app.route('/api/v1', eventRoutes);
+app.route('/api/v1', webhookRoutes);
+app.route('/', segmentRoutes);
+app.route('/', trackerRoutes);
 app.route('/api/v1', sessionRoutes);
 
+app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
+  type: 'http',
+  scheme: 'basic',
+  description: 'Segment-compatible routes: an ingest key (pk_) as the Basic-auth user name, empty password',
+});
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
   type: 'http',
   scheme: 'bearer',

@@ -5,6 +5,10 @@ export const LIMITS = {
   eventMaxBytes: 32 * 1024,
   segmentMessageMaxBytes: 32 * 1024,
   segmentBatchMaxBytes: 500 * 1024,
+  /** Standard Webhooks: how far webhook-timestamp may be from now. */
+  webhookToleranceMs: 5 * 60 * 1000,
+  /** The browser tracker served at /t.js, gzipped. */
+  trackerMaxGzipBytes: 1024,
   futureSkewMs: 5 * 60 * 1000,
   idMaxLength: 64,
   typeMaxLength: 64,
