@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { TRACKER_SOURCE } from '../src/client/tracker';
+import { LIMITS } from '../src/shared/limits';
+import { call } from './helpers';
+
+describe('GET /t.js', () => {
+  it('serves the tracker as JavaScript with cache headers, within 1 KB gzipped', async () => {
+    const res = await call('GET', '/t.js');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/javascript/);
+    expect(res.headers.get('cache-control')).toMatch(/max-age=\d+/);
+    const gzipped = gzipSync(Buffer.from(res.text, 'utf8'), { level: 9 }).byteLength;
+    console.log(`tracker: ${res.text.length} bytes served, ${gzipped} bytes gzipped (budget ${LIMITS.trackerMaxGzipBytes})`);
+    expect(gzipped).toBeLessThanOrEqual(LIMITS.trackerMaxGzipBytes);
+    expect(res.text).toContain('/api/v1/collect?key=');
+    expect(res.text).toContain('sendBeacon');
+    expect(res.text).toContain('keepalive');
+  });
+
+  it('is squeezed safely: no string literal in the source holds whitespace', () => {
+    const literals = TRACKER_SOURCE.split('\n').filter((l) => !l.trim().startsWith('//')).join('\n').match(/'[^'\n]*'/g) ?? [];
+    expect(literals.length).toBeGreaterThan(10);
+    for (const lit of literals) expect(lit).not.toMatch(/\s/);
+  });
+});
