@@ -7,11 +7,17 @@ import { docsPage } from './routes/docs';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { keyRoutes } from './routes/keys';
+import { liveRoutes } from './routes/live';
 import { segmentRoutes } from './routes/segment';
 import { trackerRoutes } from './routes/tracker';
 import { webhookRoutes } from './routes/webhooks';
 import { sessionRoutes } from './routes/session';
 import { workspaceRoutes } from './routes/workspaces';
+import { statsRoutes } from './routes/stats';
+import { userRoutes } from './routes/users';
+import { historySessionRoutes } from './routes/sessions';
+import { exportRoutes } from './routes/export';
+import { metricsRoutes } from './routes/metrics';
 
 export const app = new OpenAPIHono<AppEnv>({
   // Every schema violation becomes the contract's 400 body, naming each path.
@@ -27,10 +33,16 @@ app.route('/', healthRoutes);
 app.route('/api/v1', workspaceRoutes);
 app.route('/api/v1', keyRoutes);
 app.route('/api/v1', eventRoutes);
+app.route('/api/v1', liveRoutes);
 app.route('/api/v1', webhookRoutes);
 app.route('/', segmentRoutes);
 app.route('/', trackerRoutes);
 app.route('/api/v1', sessionRoutes);
+app.route('/api/v1', statsRoutes);
+app.route('/api/v1', userRoutes);
+app.route('/api/v1', historySessionRoutes);
+app.route('/api/v1', exportRoutes);
+app.route('/api/v1', metricsRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
   type: 'http',

@@ -55,7 +55,12 @@ export class HubStore {
    * Records the batch's new ids and appends them to the outbox in one transaction: when this
    * returns, the accepted events are durable and a retry of any of them is a duplicate.
    */
-  admit(events: NormalizedEvent[], now: number): { accepted: NormalizedEvent[]; duplicates: number } {
+  admit(
+    events: NormalizedEvent[],
+    now: number,
+    /** Runs inside the same transaction once the batch is in the outbox (live state, its snapshot). */
+    andThen?: (accepted: NormalizedEvent[], seq: number) => void,
+  ): { accepted: NormalizedEvent[]; duplicates: number } {
     return this.transaction(() => {
       const today = Math.floor(now / DAY_MS);
       this.ensureSeenTable(today);
@@ -84,6 +89,7 @@ export class HubStore {
           now,
           JSON.stringify(accepted),
         );
+        andThen?.(accepted, this.sql.exec<{ seq: number }>(`SELECT last_insert_rowid() AS seq`).one().seq);
       }
       return { accepted, duplicates: events.length - accepted.length };
     });
@@ -117,6 +123,14 @@ export class HubStore {
       total += events.length;
     }
     return out;
+  }
+
+  /** Batches still in the outbox after `seq`, oldest first (replayed into the live state after a restart). */
+  batchesAfter(seq: number): Array<{ seq: number; events: NormalizedEvent[] }> {
+    return this.sql
+      .exec<{ seq: number; events: string }>(`SELECT seq, events FROM outbox WHERE seq > ? ORDER BY seq`, seq)
+      .toArray()
+      .map((r) => ({ seq: r.seq, events: JSON.parse(r.events) as NormalizedEvent[] }));
   }
 
   pendingCount(): number {

@@ -2,7 +2,11 @@ import { DurableObject } from 'cloudflare:workers';
 import { writeDrain } from '../history/drain-writer';
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import type { IngestResult } from '../shared/events';
+import type { LiveSnapshot, Stats } from '../shared/live';
 import { HubStore } from './hub-store';
+import { roomHub } from './hubs';
+import type { RoomPresence } from './presence';
+import { WorkspaceLive } from './workspace-live';
 
 /** Events per drain: large D1 batches, bounded so one drain stays well inside D1's limits. */
 const DRAIN_MAX_EVENTS = 5_000;
@@ -17,50 +21,105 @@ export interface HubUsage {
   drainFailures: number;
 }
 
+/** Header carrying the workspace (trusted: only the Worker reaches a hub's fetch). */
+export const WORKSPACE_HEADER = 'x-edgepulse-workspace';
+
 /**
  * One per workspace: the single writer of its live state. De-duplicates, makes each batch
- * durable in its outbox before answering, and drains the outbox to D1 from an alarm.
+ * durable in its outbox before answering, keeps the live counters and presence, fans out to its
+ * subscribers and room hubs, and drains the outbox to D1 from an alarm.
  */
 export class WorkspaceHub extends DurableObject<Env> {
   private readonly store: HubStore;
+  private readonly live: WorkspaceLive;
   private workspace: WorkspaceRef | undefined;
   private drainFailures = 0;
   private d1RowsWritten = 0;
+  /** Test-only fixed clock for the live windows (set through `setClockForTest`). */
+  private fixedNow: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new HubStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
     this.workspace = this.store.getMeta<WorkspaceRef>('workspace');
+    this.live = new WorkspaceLive(
+      ctx,
+      () => this.workspace,
+      () => this.now(),
+      (after) => this.store.batchesAfter(after),
+      (rooms) => this.tellRooms(rooms),
+    );
+  }
+
+  private now(): number {
+    return this.fixedNow ?? Date.now();
   }
 
   /** The whole request's batch in one call; answers once the accepted events are durable. */
   async ingest(workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<IngestResult> {
     this.remember(workspace);
-    const { accepted, duplicates } = this.store.admit(events, Date.now());
-    if (accepted.length) await this.scheduleDrain(DRAIN_DELAY_MS);
+    let touched: ReturnType<WorkspaceLive['apply']> | undefined;
+    const { accepted, duplicates } = this.store.admit(events, Date.now(), (batch, seq) => {
+      // Same transaction as the outbox row: the live snapshot never runs ahead of what is durable.
+      touched = this.live.apply(batch, seq);
+      this.live.saveIfDue();
+    });
+    if (accepted.length && touched) {
+      this.live.fanout.publish(touched.live);
+      this.forwardToRooms(workspace, accepted, touched.rooms);
+      await this.scheduleAlarm(Date.now() + DRAIN_DELAY_MS);
+    }
     return { accepted: accepted.length, duplicates };
+  }
+
+  /** One call per room per batch, after the batch is durable; never one per event. */
+  private forwardToRooms(workspace: WorkspaceRef, accepted: NormalizedEvent[], rooms: Set<string>): void {
+    for (const room of rooms) {
+      const events = accepted.filter((e) => e.room === room);
+      const presence = this.live.presence.view(room);
+      this.ctx.waitUntil(roomHub(this.env, workspace.id, room).push(workspace, room, events, presence, this.fixedNow).catch((err) => console.warn(`room ${room}: push failed`, String(err))));
+    }
+  }
+
+  private tellRooms(rooms: RoomPresence[]): void {
+    const workspace = this.workspace;
+    if (!workspace) return;
+    for (const p of rooms) {
+      this.ctx.waitUntil(roomHub(this.env, workspace.id, p.room).setPresence(workspace, p.room, p, this.fixedNow).catch((err) => console.warn(`room ${p.room}: presence failed`, String(err))));
+    }
   }
 
   private remember(workspace: WorkspaceRef): void {
     const known = this.workspace;
     if (known && known.id === workspace.id && known.slug === workspace.slug && known.timezone === workspace.timezone) return;
     this.workspace = workspace;
+    this.live.setTimezone(workspace.timezone);
     this.store.setMeta('workspace', workspace);
   }
 
-  private async scheduleDrain(delayMs: number): Promise<void> {
-    const at = await this.ctx.storage.getAlarm();
-    const want = Date.now() + delayMs;
-    if (at === null || at > want) await this.ctx.storage.setAlarm(want);
+  /** Moves the alarm earlier to `at` if it is later or unset. */
+  private async scheduleAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   async alarm(): Promise<void> {
+    await this.drainOnce();
+    this.live.expire();
+    const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt()].filter((t): t is number => t !== null);
+    if (nextLive.length) await this.scheduleAlarm(Math.min(...nextLive));
+  }
+
+  /** One drain of the outbox to D1; on failure the batches stay and the alarm backs off. */
+  private async drainOnce(): Promise<void> {
     const workspace = this.workspace;
     const batches = this.store.pending(DRAIN_MAX_EVENTS);
     if (!workspace || !batches.length) return;
     try {
       const { rowsWritten } = await writeDrain(this.env.DB, workspace, batches);
       this.d1RowsWritten += rowsWritten;
+      // The live snapshot must cover a batch before the batch leaves the outbox (restart replays the rest).
+      this.live.saveIfDue(true);
       this.store.remove(batches);
       this.drainFailures = 0;
     } catch (err) {
@@ -75,10 +134,85 @@ export class WorkspaceHub extends DurableObject<Env> {
     if (this.store.pendingCount() > 0) await this.ctx.storage.setAlarm(Date.now());
   }
 
+  /** A live subscriber (WebSocket upgrade or SSE); the Worker has authenticated it already. */
+  async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('x-edgepulse-bench') === '1') return this.benchAccept();
+    const ref = JSON.parse(request.headers.get(WORKSPACE_HEADER) ?? 'null') as WorkspaceRef | null;
+    if (ref) this.remember(ref);
+    const response = this.live.fanout.connect(request, { workspace: this.workspace?.slug ?? '' });
+    const next = this.live.fanout.periodic();
+    if (next !== null) await this.scheduleAlarm(next);
+    return response;
+  }
+
+  async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // `{"type":"ping"}` is answered by the auto-response; a differently spelled ping still gets a pong.
+    if (typeof message === 'string' && message.includes('"ping"')) ws.send('{"type":"pong"}');
+  }
+
+  async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 ? 1000 : code, 'bye');
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Benchmark baseline (route off unless BENCH=1): a bare socket, no live pipeline. */
+  private benchAccept(): Response {
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], ['bench']);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Benchmark baseline: sends one message to every bare socket. */
+  async benchBroadcast(message: string): Promise<number> {
+    const sockets = this.ctx.getWebSockets('bench');
+    for (const ws of sockets) ws.send(message);
+    return sockets.length;
+  }
+
+  /** The JSON snapshot of the live routes. */
+  async liveSnapshot(workspace: WorkspaceRef): Promise<LiveSnapshot> {
+    this.remember(workspace);
+    return this.live.snapshot();
+  }
+
+  /** Current stats (tests, the dashboard's first paint). */
+  async liveStats(): Promise<Stats> {
+    return this.live.stats();
+  }
+
+  /** A RoomHub got subscribers: DELETE …/live will close them too. */
+  async roomWatched(room: string): Promise<void> {
+    this.live.watchRoom(room);
+  }
+
+  /** Closes every live connection of the workspace and its rooms; returns how many. */
+  async closeLive(): Promise<number> {
+    let closed = this.live.fanout.closeAll();
+    const workspace = this.workspace;
+    if (workspace) {
+      const counts = await Promise.all([...this.live.watchedRooms].map((room) => roomHub(this.env, workspace.id, room).closeAll().catch(() => 0)));
+      closed += counts.reduce((a, b) => a + b, 0);
+    }
+    return closed;
+  }
+
+  /** Test only: fixes the live clock at `now` (epoch ms), or back to real time with null. */
+  async setClockForTest(now: number | null): Promise<void> {
+    this.fixedNow = now;
+  }
+
+  /** Test only: runs the periodic live work now (presence timeouts). */
+  async tickForTest(): Promise<void> {
+    this.live.expire();
+  }
+
   /** Counters for benchmarks and operations. */
   async usage(): Promise<HubUsage> {
     return {
-      rowsWritten: this.store.rowsWritten,
+      rowsWritten: this.store.rowsWritten + this.live.rowsWritten,
       d1RowsWritten: this.d1RowsWritten,
       pendingBatches: this.store.pendingCount(),
       drainFailures: this.drainFailures,
@@ -89,7 +223,7 @@ export class WorkspaceHub extends DurableObject<Env> {
   async flush(): Promise<number> {
     while (this.store.pendingCount() > 0) {
       const before = this.drainFailures;
-      await this.alarm();
+      await this.drainOnce();
       if (this.drainFailures > before) break;
     }
     return this.store.pendingCount();
@@ -97,6 +231,8 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   /** Forgets everything: the workspace was deleted. */
   async destroy(): Promise<void> {
+    await this.closeLive().catch(() => 0);
+    this.live.reset();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }

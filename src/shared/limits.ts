@@ -22,12 +22,35 @@ export const LIMITS = {
   dedupeDays: 7,
   keyCacheMs: 60_000,
   liveTokenTtlMs: 5 * 60 * 1000,
+  /** Live state: users, sessions, rooms and event types held in memory by a hub (oldest evicted). */
+  liveUsersMax: 50_000,
+  liveSessionsMax: 50_000,
+  liveRoomsMax: 1_000,
+  liveParticipantsMax: 10_000,
+  liveEventTypesMax: 500,
+  /** Participants listed in a room's stats. */
+  liveParticipantsListed: 500,
+  /** Events held for the next `events` message; older ones beyond this are dropped from the stream. */
+  liveEventsPerMessage: 500,
+  liveConnectionsMax: 30_000,
+  /** A viewer that heartbeats and is unheard of this long has left its room. */
+  presenceTimeoutMs: 90_000,
   sessionTtlMs: 7 * 24 * 60 * 60 * 1000,
   /** How long a session trusts that its key is not revoked. */
   sessionKeyCacheMs: 5_000,
   eventsPageMax: 1000,
   eventsPageDefault: 100,
   retentionDaysMax: 3650,
+  /** Reports: points of one timeseries, rows of a breakdown or user list, sessions listed. */
+  timeseriesMaxPoints: 1500,
+  breakdownMaxRows: 1000,
+  breakdownDefaultRows: 10,
+  reportListMax: 1000,
+  reportListDefault: 100,
+  /** Minute rollups are kept this long; hour and day rollups as long as the workspace exists. */
+  minuteRollupHours: 48,
+  /** Rows an export reads per D1 query. */
+  exportPageRows: 1000,
   defaultRetentionDays: 90,
 } as const;
 

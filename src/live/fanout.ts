@@ -1,0 +1,164 @@
+import { LIMITS } from '../shared/limits';
+import type { LiveEvent, LiveMessage } from '../shared/live';
+
+/** Coalescing: at most one `events` message per 100 ms and one `stats` per 250 ms per subscriber. */
+export const FANOUT = { eventsEveryMs: 100, statsEveryMs: 250, statsAtLeastMs: 15_000, pingEveryMs: 30_000 } as const;
+
+interface Attachment {
+  id: string;
+  room?: string;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The subscribers of one hub: hibernatable WebSockets (kept by the runtime) and SSE streams (kept
+ * here). Everything pushed goes through two coalescing timers, so the message rate per subscriber
+ * is bounded whatever the event rate.
+ */
+export class Fanout {
+  private sse = new Map<string, WritableStreamDefaultWriter<Uint8Array>>();
+  private pending: LiveEvent[] = [];
+  private eventsTimer: ReturnType<typeof setTimeout> | null = null;
+  private statsTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastEventsAt = 0;
+  private lastStatsAt = 0;
+  private lastPingAt = Date.now();
+  /** Messages sent to each subscriber since start (benchmarks, tests). */
+  sentPerSubscriber = 0;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly stats: () => unknown,
+    private readonly now: () => number,
+  ) {
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+  }
+
+  connections(): number {
+    return this.ctx.getWebSockets().length + this.sse.size;
+  }
+
+  /** Answers an upgrade or an SSE request with a new subscriber. */
+  connect(request: Request, info: { workspace: string; room?: string }): Response {
+    if (this.connections() >= LIMITS.liveConnectionsMax) {
+      return Response.json({ error: { code: 'rate_limited', message: `at most ${LIMITS.liveConnectionsMax} live connections` } }, { status: 429, headers: { 'retry-after': '30' } });
+    }
+    const id = crypto.randomUUID();
+    const connected = this.encode({ type: 'connected', data: { connectionId: id, workspace: info.workspace, ...(info.room ? { room: info.room } : {}), timestamp: new Date(this.now()).toISOString() } });
+    const stats = this.encode({ type: 'stats', data: this.stats() } as LiveMessage);
+    if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+      const pair = new WebSocketPair();
+      const [client, server] = [pair[0], pair[1]];
+      this.ctx.acceptWebSocket(server);
+      server.serializeAttachment({ id, room: info.room } satisfies Attachment);
+      server.send(connected);
+      server.send(stats);
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    this.sse.set(id, writer);
+    void writer.write(encoder.encode(`retry: 2000\n\n${this.sseFrame(connected)}${this.sseFrame(stats)}`)).catch(() => this.dropSse(id));
+    request.signal?.addEventListener('abort', () => this.dropSse(id));
+    return new Response(readable, {
+      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' },
+    });
+  }
+
+  private encode(msg: LiveMessage): string {
+    return JSON.stringify(msg);
+  }
+
+  private sseFrame(json: string): string {
+    const type = /^\{"type":"([a-z]+)"/.exec(json)?.[1] ?? 'message';
+    return `event: ${type}\ndata: ${json.slice(json.indexOf('"data":') + 7, -1)}\n\n`;
+  }
+
+  private dropSse(id: string): void {
+    const w = this.sse.get(id);
+    if (!w) return;
+    this.sse.delete(id);
+    w.close().catch(() => {});
+  }
+
+  private broadcast(msg: LiveMessage): void {
+    const json = this.encode(msg);
+    this.sentPerSubscriber++;
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(json);
+      } catch {
+        // closing socket: the runtime drops it
+      }
+    }
+    if (this.sse.size) {
+      const frame = encoder.encode(this.sseFrame(json));
+      for (const [id, w] of this.sse) {
+        // A subscriber that stops reading is dropped rather than buffered without bound.
+        if ((w.desiredSize ?? 0) < -1_000_000) this.dropSse(id);
+        else w.write(frame).catch(() => this.dropSse(id));
+      }
+    }
+  }
+
+  /** Queues events for the next `events` message and marks the stats changed. */
+  publish(events: LiveEvent[]): void {
+    if (this.connections() === 0) return;
+    this.pending.push(...events);
+    if (this.pending.length > LIMITS.liveEventsPerMessage) this.pending.splice(0, this.pending.length - LIMITS.liveEventsPerMessage);
+    this.eventsTimer ??= setTimeout(() => this.flushEvents(), Math.max(0, this.lastEventsAt + FANOUT.eventsEveryMs - Date.now()));
+    this.changed();
+  }
+
+  /** Something in the stats changed: push them within the coalescing window. */
+  changed(): void {
+    if (this.connections() === 0) return;
+    this.statsTimer ??= setTimeout(() => this.flushStats(), Math.max(0, this.lastStatsAt + FANOUT.statsEveryMs - Date.now()));
+  }
+
+  private flushEvents(): void {
+    this.eventsTimer = null;
+    if (!this.pending.length) return;
+    const data = this.pending;
+    this.pending = [];
+    this.lastEventsAt = Date.now();
+    this.broadcast({ type: 'events', data });
+  }
+
+  private flushStats(): void {
+    this.statsTimer = null;
+    this.lastStatsAt = Date.now();
+    this.broadcast({ type: 'stats', data: this.stats() } as LiveMessage);
+  }
+
+  /** Heartbeats from the alarm: stats at least every 15 s, ping every 30 s. Returns when next due, or null. */
+  periodic(): number | null {
+    if (this.connections() === 0) return null;
+    const now = Date.now();
+    if (now - this.lastStatsAt >= FANOUT.statsAtLeastMs - 50) this.flushStats();
+    if (now - this.lastPingAt >= FANOUT.pingEveryMs - 50) {
+      this.lastPingAt = now;
+      this.broadcast({ type: 'ping', data: { timestamp: new Date(this.now()).toISOString() } });
+    }
+    return Math.min(this.lastStatsAt + FANOUT.statsAtLeastMs, this.lastPingAt + FANOUT.pingEveryMs);
+  }
+
+  /** Closes every subscriber; returns how many there were. */
+  closeAll(reason = 'closed by an administrator'): number {
+    let n = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(4000, reason);
+      } catch {
+        // already closing
+      }
+      n++;
+    }
+    for (const id of [...this.sse.keys()]) {
+      this.dropSse(id);
+      n++;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,173 @@
+import type { NormalizedEvent } from '../ingest/types';
+import { LIMITS } from '../shared/limits';
+import type { Participant } from '../shared/live';
+
+interface Member {
+  userId: string;
+  name?: string;
+  platform?: string;
+  joinedAt: number;
+  lastHeard: number;
+  /** Sent a heartbeat: a browser viewer, which leaves when unheard of for the timeout. */
+  viewer: boolean;
+}
+
+interface RoomState {
+  members: Map<string, Member>;
+  peak: number;
+  totalJoins: number;
+  staySum: number;
+  stays: number;
+  lastActivity: number;
+}
+
+export interface RoomPresence {
+  room: string;
+  current: number;
+  peak: number;
+  totalJoins: number;
+  avgSecondsInRoom: number | null;
+  participants: Participant[];
+}
+
+const RECENT_ROOM_MS = 30 * 60_000;
+
+/**
+ * Who is in each room of a workspace, from presence.join / leave / heartbeat. The workspace hub is
+ * the single writer, so counts are exact; each RoomHub is told its room's presence.
+ */
+export class Presence {
+  private rooms = new Map<string, RoomState>();
+
+  /** Applies a batch; returns the rooms it touched. */
+  apply(events: NormalizedEvent[]): Set<string> {
+    const touched = new Set<string>();
+    for (const e of events) {
+      if (!e.room) continue;
+      const ts = Math.min(e.ts, e.receivedAt);
+      const room = this.room(e.room, ts);
+      touched.add(e.room);
+      if (!e.userId || !e.type.startsWith('presence.')) continue;
+      const member = room.members.get(e.userId);
+      if (e.type === 'presence.leave') {
+        if (member) this.leave(room, member, ts);
+        continue;
+      }
+      if (e.type !== 'presence.join' && e.type !== 'presence.heartbeat') continue;
+      const name = typeof e.properties.name === 'string' ? e.properties.name : undefined;
+      const platform = e.context.platform;
+      if (member) {
+        member.lastHeard = Math.max(member.lastHeard, ts);
+        member.viewer ||= e.type === 'presence.heartbeat';
+        if (name) member.name = name;
+        if (platform) member.platform = platform;
+      } else if (room.members.size < LIMITS.liveParticipantsMax) {
+        room.members.set(e.userId, { userId: e.userId, name, platform, joinedAt: ts, lastHeard: ts, viewer: e.type === 'presence.heartbeat' });
+        room.totalJoins++;
+        room.peak = Math.max(room.peak, room.members.size);
+      }
+    }
+    return touched;
+  }
+
+  private room(name: string, ts: number): RoomState {
+    let room = this.rooms.get(name);
+    if (!room) {
+      room = { members: new Map(), peak: 0, totalJoins: 0, staySum: 0, stays: 0, lastActivity: ts };
+      this.rooms.set(name, room);
+      if (this.rooms.size > LIMITS.liveRoomsMax) this.evictOne(name);
+    }
+    room.lastActivity = Math.max(room.lastActivity, ts);
+    return room;
+  }
+
+  /** Forgets the least recently active room, preferring empty ones. */
+  private evictOne(keep: string): void {
+    let victim: string | undefined;
+    let victimScore = Infinity;
+    for (const [name, r] of this.rooms) {
+      if (name === keep) continue;
+      const score = r.lastActivity + (r.members.size ? 1e15 : 0);
+      if (score < victimScore) {
+        victim = name;
+        victimScore = score;
+      }
+    }
+    if (victim) this.rooms.delete(victim);
+  }
+
+  private leave(room: RoomState, member: Member, at: number): void {
+    room.members.delete(member.userId);
+    room.staySum += Math.max(0, at - member.joinedAt);
+    room.stays++;
+  }
+
+  /** Viewers unheard of for the timeout have left (at their last heartbeat); returns the rooms changed. */
+  expire(now: number): Set<string> {
+    const changed = new Set<string>();
+    for (const [name, room] of this.rooms) {
+      for (const m of room.members.values()) {
+        if (m.viewer && m.lastHeard + LIMITS.presenceTimeoutMs <= now) {
+          this.leave(room, m, m.lastHeard);
+          changed.add(name);
+        }
+      }
+    }
+    return changed;
+  }
+
+  /** When the next viewer times out, if any. */
+  nextExpiry(): number | null {
+    let next: number | null = null;
+    for (const room of this.rooms.values()) {
+      for (const m of room.members.values()) {
+        if (m.viewer && (next === null || m.lastHeard + LIMITS.presenceTimeoutMs < next)) next = m.lastHeard + LIMITS.presenceTimeoutMs;
+      }
+    }
+    return next;
+  }
+
+  /** Rooms with someone in them or activity in the last 30 minutes, fullest first. */
+  summary(now: number): Array<{ room: string; current: number; peak: number }> {
+    const out = [];
+    for (const [room, r] of this.rooms) {
+      if (r.members.size > 0 || r.lastActivity >= now - RECENT_ROOM_MS) out.push({ room, current: r.members.size, peak: r.peak });
+    }
+    return out.sort((a, b) => b.current - a.current || (a.room < b.room ? -1 : 1));
+  }
+
+  view(name: string): RoomPresence {
+    const r = this.rooms.get(name);
+    if (!r) return { room: name, current: 0, peak: 0, totalJoins: 0, avgSecondsInRoom: null, participants: [] };
+    const participants: Participant[] = [];
+    for (const m of r.members.values()) {
+      if (participants.length >= LIMITS.liveParticipantsListed) break;
+      const p: Participant = { userId: m.userId, joinedAt: new Date(m.joinedAt).toISOString() };
+      if (m.name) p.name = m.name;
+      if (m.platform) p.platform = m.platform;
+      participants.push(p);
+    }
+    return {
+      room: name,
+      current: r.members.size,
+      peak: r.peak,
+      totalJoins: r.totalJoins,
+      avgSecondsInRoom: r.stays ? Math.round(r.staySum / r.stays / 10) / 100 : null,
+      participants,
+    };
+  }
+
+  toJSON(): PresenceJson {
+    return [...this.rooms].map(([name, r]) => [name, r.peak, r.totalJoins, r.staySum, r.stays, r.lastActivity, [...r.members.values()]]);
+  }
+
+  static fromJSON(json: PresenceJson | undefined): Presence {
+    const p = new Presence();
+    for (const [name, peak, totalJoins, staySum, stays, lastActivity, members] of json ?? []) {
+      p.rooms.set(name, { peak, totalJoins, staySum, stays, lastActivity, members: new Map(members.map((m) => [m.userId, m])) });
+    }
+    return p;
+  }
+}
+
+export type PresenceJson = Array<[string, number, number, number, number, number, Member[]]>;

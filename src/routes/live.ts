@@ -1,0 +1,125 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { issueLiveToken, liveTokenSource } from '../auth/live-token';
+import { addCredentialSource, requireAccess } from '../auth/middleware';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { toRef } from '../history/workspaces';
+import { roomHub, workspaceHub } from '../live/hubs';
+import { WORKSPACE_HEADER } from '../live/workspace-hub';
+import { ROOM_RE } from '../shared/limits';
+import { LiveClosed, LiveMessage, LiveSnapshot, LiveToken } from '../shared/live';
+import { authErrors, bearer, json, WsParams } from './openapi';
+
+addCredentialSource(liveTokenSource);
+
+export const liveRoutes = new OpenAPIHono<AppEnv>();
+
+const RoomParams = WsParams.extend({
+  room: z.string().regex(ROOM_RE, 'must match ^[A-Za-z0-9._:@-]{1,128}$').meta({ param: { name: 'room', in: 'path' }, example: 'standup', description: 'Room, stream or channel' }),
+});
+const LiveQuery = z.object({ token: z.string().optional().meta({ description: 'A live token from POST …/live/token, instead of a header' }) });
+
+const modes = 'Three modes: `Upgrade: websocket` gives a WebSocket (hibernating; send `{"type":"ping"}` for `{"type":"pong"}`), `Accept: text/event-stream` gives Server-Sent Events, anything else a JSON snapshot. Streams carry `connected`, then `stats` (at most 4 a second while anything changes, at least every 15 s), `events` (batched, at most every 100 ms) and `ping` (every 30 s). Credentials: read or admin key, session cookie, or `?token=`; checked before the upgrade.';
+
+const liveResponses = {
+  200: {
+    description: 'The snapshot, or an SSE stream of LiveMessage (`event: <type>` / `data: <json>`)',
+    content: { 'application/json': { schema: LiveSnapshot }, 'text/event-stream': { schema: LiveMessage } },
+  },
+  101: { description: 'Switching to a WebSocket carrying LiveMessage JSON frames' },
+  ...authErrors,
+} as const;
+
+type Mode = 'ws' | 'sse' | 'json';
+function modeOf(c: Context<AppEnv>): Mode {
+  if (c.req.header('upgrade')?.toLowerCase() === 'websocket') return 'ws';
+  if ((c.req.header('accept') ?? '').includes('text/event-stream')) return 'sse';
+  return 'json';
+}
+
+/** Hands an authenticated stream request to its hub, with the workspace it belongs to. */
+function forward(c: Context<AppEnv>, stub: { fetch(req: Request): Promise<Response> }, room?: string): Promise<Response> {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(WORKSPACE_HEADER, JSON.stringify(toRef(c.get('workspace'))));
+  if (room) headers.set('x-edgepulse-room', room);
+  return stub.fetch(new Request(c.req.url, { method: 'GET', headers, signal: c.req.raw.signal }));
+}
+
+liveRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/workspaces/{ws}/live', tags: ['Live'], security: bearer,
+    summary: 'The workspace’s live view: WebSocket, SSE or JSON snapshot (read key)',
+    description: modes,
+    middleware: [requireAccess('read')] as const,
+    request: { params: WsParams, query: LiveQuery },
+    responses: liveResponses,
+  }),
+  async (c) => {
+    const ws = c.get('workspace');
+    const hub = workspaceHub(c.env, ws.id);
+    if (modeOf(c) === 'json') return c.json(await hub.liveSnapshot(toRef(ws)), 200);
+    return (await forward(c, hub)) as never;
+  },
+);
+
+liveRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/workspaces/{ws}/rooms/{room}/live', tags: ['Live'], security: bearer,
+    summary: 'One room’s live view: WebSocket, SSE or JSON snapshot (read key)',
+    description: `${modes} A room's stats have the workspace fields scoped to the room, plus \`current\`, \`peak\`, \`totalJoins\`, \`avgSecondsInRoom\` and \`participants\`. Viewers that send \`presence.heartbeat\` leave when unheard of for 90 s.`,
+    middleware: [requireAccess('read')] as const,
+    request: { params: RoomParams, query: LiveQuery },
+    responses: liveResponses,
+  }),
+  async (c) => {
+    const ws = c.get('workspace');
+    const { room } = c.req.valid('param');
+    const hub = roomHub(c.env, ws.id, room);
+    if (modeOf(c) === 'json') return c.json(await hub.liveSnapshot(toRef(ws), room), 200);
+    return (await forward(c, hub, room)) as never;
+  },
+);
+
+liveRoutes.openapi(
+  createRoute({
+    method: 'post', path: '/workspaces/{ws}/live/token', tags: ['Live'], security: bearer,
+    summary: 'A 5-minute token for `?token=` on this workspace’s live routes (read key, admin key or session)',
+    middleware: [requireAccess('read')] as const,
+    request: { params: WsParams },
+    responses: { 200: json(LiveToken, 'The token and when it expires'), ...authErrors },
+  }),
+  async (c) => {
+    const principal = c.get('principal');
+    if (principal.kind !== 'root' && principal.via === 'token') {
+      throw new ApiError('forbidden', 'a live token cannot mint another');
+    }
+    return c.json(await issueLiveToken(c.env.SESSION_SECRET, c.get('workspace').id), 200);
+  },
+);
+
+liveRoutes.openapi(
+  createRoute({
+    method: 'delete', path: '/workspaces/{ws}/live', tags: ['Live'], security: bearer,
+    summary: 'Close every live connection of the workspace and its rooms (admin key)',
+    middleware: [requireAccess('admin')] as const,
+    request: { params: WsParams },
+    responses: { 200: json(LiveClosed, 'How many connections were closed'), ...authErrors },
+  }),
+  async (c) => c.json({ closed: await workspaceHub(c.env, c.get('workspace').id).closeLive() }, 200),
+);
+
+/**
+ * Benchmark baseline only, off unless the Worker runs with `--var BENCH:1`: a bare Durable Object
+ * broadcast (no auth, validation, storage or coalescing) to compare the live fan-out against.
+ */
+const benchOn = (c: Context<AppEnv>) => (c.env as unknown as { BENCH?: string }).BENCH === '1';
+const benchHub = (c: Context<AppEnv>) => c.env.WORKSPACE_HUB.get(c.env.WORKSPACE_HUB.idFromName('bench:bare-broadcast'));
+liveRoutes.get('/bench/ws', (c) => {
+  if (!benchOn(c)) throw new ApiError('not_found', 'no route');
+  return benchHub(c).fetch(new Request(c.req.url, { headers: { ...Object.fromEntries(c.req.raw.headers), 'x-edgepulse-bench': '1' } }));
+});
+liveRoutes.post('/bench/broadcast', async (c) => {
+  if (!benchOn(c)) throw new ApiError('not_found', 'no route');
+  return c.json({ sent: await benchHub(c).benchBroadcast(await c.req.text()) });
+});
