@@ -53,3 +53,9 @@ export async function revokeKey(d: DrizzleD1Database, workspaceId: string, id: s
   if (row) forgetKey(row.hash);
   return Boolean(row);
 }
+
+/** Drops every key of a deleted workspace from this isolate's cache, so they fail at once here. */
+export async function forgetWorkspaceKeys(d: DrizzleD1Database, workspaceId: string): Promise<() => void> {
+  const rows = await d.select({ hash: apiKeys.hash }).from(apiKeys).where(eq(apiKeys.workspaceId, workspaceId));
+  return () => rows.forEach((r) => forgetKey(r.hash));
+}

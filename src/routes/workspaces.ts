@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
-import { newKey } from '../auth/keys';
+import { forgetWorkspaceKeys, newKey } from '../auth/keys';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
@@ -119,12 +119,14 @@ workspaceRoutes.openapi(
     // The hub first, so that no drain writes history back after it is deleted.
     await workspaceHub(c.env, ws.id).destroy();
     const d = db(c.env.DB);
+    const forgetKeys = await forgetWorkspaceKeys(d, ws.id);
     await d.batch([
       d.delete(events).where(eq(events.workspaceId, ws.id)),
       d.delete(drainLog).where(eq(drainLog.workspaceId, ws.id)),
       d.delete(apiKeys).where(eq(apiKeys.workspaceId, ws.id)),
       d.delete(workspaces).where(eq(workspaces.id, ws.id)),
     ]);
+    forgetKeys();
     forgetWorkspace(ws.slug);
     return c.body(null, 204);
   },
