@@ -4,6 +4,9 @@ import type { NormalizedEvent, RequestFacts } from './types';
 type Inferred = Partial<Record<'platform' | 'os' | 'browser' | 'device', string>>;
 
 const PLATFORM_BY_OS: Record<string, string> = { iOS: 'iOS', Android: 'Android' };
+const BROWSER_UA = /^(Mozilla|Opera)\//;
+/** Cloudflare's country codes for "unknown" (XX) and Tor (T1): no country at all. */
+const NO_COUNTRY = new Set(['XX', 'T1']);
 
 /** What a User-Agent says of platform, os, browser and device; empty for what it cannot tell. */
 export function parseUserAgent(userAgent: string | undefined): Inferred {
@@ -11,10 +14,14 @@ export function parseUserAgent(userAgent: string | undefined): Inferred {
   const parsed = Bowser.parse(userAgent);
   const out: Inferred = {};
   const osName = parsed.os.name;
-  if (osName) out.os = parsed.os.version ? `${osName} ${parsed.os.version}` : osName;
-  if (parsed.browser.name) out.browser = parsed.browser.name;
+  // Windows reports kernel versions ("NT 10.0"); its marketing name ("10") is what people know.
+  const osVersion = osName === 'Windows' ? (parsed.os.versionName ?? parsed.os.version) : parsed.os.version;
+  if (osName) out.os = osVersion ? `${osName} ${osVersion}` : osName;
+  // Only browsers send "Mozilla/…"; for anything else bowser's fallback "browser" is an app's HTTP client.
+  const browser = BROWSER_UA.test(userAgent) ? parsed.browser.name : undefined;
+  if (browser) out.browser = browser;
   if (parsed.platform.type) out.device = parsed.platform.type;
-  if (parsed.browser.name) out.platform = 'Web';
+  if (browser) out.platform = 'Web';
   else if (osName && PLATFORM_BY_OS[osName]) out.platform = PLATFORM_BY_OS[osName];
   return out;
 }
@@ -26,7 +33,7 @@ export function enrich(event: NormalizedEvent, facts: RequestFacts, inferred: In
   // A UA given in the event's context describes that client better than the request's.
   const fromUa = ctx.userAgent ? parseUserAgent(ctx.userAgent) : inferred;
   event.context = {
-    ...(facts.country && facts.country !== 'XX' ? { country: facts.country } : {}),
+    ...(facts.country && !NO_COUNTRY.has(facts.country) ? { country: facts.country } : {}),
     ...fromUa,
     ...(userAgent ? { userAgent } : {}),
     ...ctx,
