@@ -1,4 +1,8 @@
+import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import type { NormalizedEvent } from '../src/ingest/types';
+import { HubStore } from '../src/live/hub-store';
+import type { WorkspaceHub } from '../src/live/workspace-hub';
 import { call, countRows, createWorkspace, flush, makeEvents } from './helpers';
 
 describe('ingestion', () => {
@@ -33,5 +37,59 @@ describe('ingestion', () => {
     await flush(ws);
     expect(await countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
     expect(await countRows('SELECT count(DISTINCT id) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
+    // Still duplicates once drained: de-duplication does not live in the outbox.
+    const late = await Promise.all([send(events.slice(0, 500)), send(events.slice(250, 750))]);
+    expect(late.map((r) => r.json)).toEqual([{ accepted: 0, duplicates: 500 }, { accepted: 0, duplicates: 500 }]);
+    await flush(ws);
+    expect(await countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
+  });
+
+  it('counts each of 1,000 ids once across overlapping concurrent requests, in-batch repeats and the collector', async () => {
+    const ws = await createWorkspace();
+    const events = makeEvents(1000, 'overlap');
+    const send = (slice: typeof events) =>
+      call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { events: slice } });
+    // Eight concurrent requests, overlapping slices, one batch repeating its own ids.
+    const slices = [[0, 400], [200, 600], [500, 900], [600, 1000], [0, 250], [750, 1000], [100, 500], [300, 700]];
+    const bodies = slices.map(([a, b]) => events.slice(a, b));
+    bodies[4] = [...bodies[4], ...bodies[4].slice(0, 100)];
+    const sent = bodies.reduce((n, b) => n + b.length, 0);
+    const answers = await Promise.all(bodies.map(send));
+    expect(answers.every((r) => r.status === 202)).toBe(true);
+    const accepted = answers.reduce((n, r) => n + r.json.accepted, 0);
+    const duplicates = answers.reduce((n, r) => n + r.json.duplicates, 0);
+    expect(accepted).toBe(1000);
+    expect(duplicates).toBe(sent - 1000);
+    // The collector shares the same memory of ids.
+    const beacon = await call('POST', `/api/v1/collect?key=${ws.keys.ingest}`, { body: events[42] });
+    expect(beacon.json).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await flush(ws)).toBe(0);
+    expect(await countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
+    expect(await countRows('SELECT count(DISTINCT id) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
+  });
+
+  it('keeps ids for at least 7 days, with storage bounded by whole-day tables', async () => {
+    const DAY = 86_400_000;
+    const stub = env.WORKSPACE_HUB.get(env.WORKSPACE_HUB.idFromName(`dedupe-window-${Date.now()}`));
+    await runInDurableObject(stub as DurableObjectStub<WorkspaceHub>, (_instance, state) => {
+      const store = new HubStore(state.storage.sql, (fn) => state.storage.transactionSync(fn));
+      const ev = (id: string, ts: number): NormalizedEvent => ({
+        id, type: 't', ts, receivedAt: ts, userId: null, sessionId: null, room: null, durationMs: null,
+        bytesIn: null, bytesOut: null, error: null, value: null, properties: {}, context: {},
+      });
+      const admit = (id: string, at: number) => store.admit([ev(id, at)], at);
+      const day0 = Date.UTC(2026, 0, 10);
+      expect(admit('early', day0 + 1000).accepted).toHaveLength(1);
+      expect(admit('late', day0 + DAY - 1000).accepted).toHaveLength(1);
+      expect(admit('early', day0 + 3 * DAY).duplicates).toBe(1);
+      expect(admit('early', day0 + 7 * DAY).duplicates).toBe(1);
+      expect(admit('late', day0 + 8 * DAY - 2000).duplicates).toBe(1);
+      // A month of daily traffic later, only the window's days are kept.
+      for (let d = 8; d <= 40; d++) admit(`day${d}`, day0 + d * DAY);
+      const tables = state.storage.sql.exec(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'seen_%'`).toArray();
+      expect(tables.length).toBeLessThanOrEqual(9);
+      expect(admit('early', day0 + 40 * DAY).accepted).toHaveLength(1);
+      expect(admit('day39', day0 + 40 * DAY).duplicates).toBe(1);
+    });
   });
 });
