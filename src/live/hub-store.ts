@@ -24,6 +24,11 @@ export class HubStore {
     private readonly sql: SqlStorage,
     private readonly transaction: <T>(fn: () => T) => T,
   ) {
+    this.open();
+  }
+
+  /** Creates the tables (again, after `deleteAll()`) and re-reads which day tables exist. */
+  open(): void {
     this.exec(`CREATE TABLE IF NOT EXISTS outbox (
       seq INTEGER PRIMARY KEY, batch_id TEXT NOT NULL, created_at INTEGER NOT NULL,
       attempts INTEGER NOT NULL DEFAULT 0, events TEXT NOT NULL)`);

@@ -235,5 +235,8 @@ export class WorkspaceHub extends DurableObject<Env> {
     this.live.reset();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    // The object outlives deleteAll: a late call must find empty tables, not a stale workspace.
+    this.store.open();
+    this.workspace = undefined;
   }
 }
