@@ -160,6 +160,18 @@ describe('DELETE /workspaces/{ws}', () => {
     expect((await call('GET', `/api/v1/workspaces/${other.slug}/events`, { token: other.keys.read })).json.events).toHaveLength(10);
   });
 
+  it('leaves a hub that answers a late call (a stale cache elsewhere) from empty state, not a 500', async () => {
+    const ws = await createWorkspace('late-call');
+    await call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { events: makeEvents(5, 'late') } });
+    expect((await call('DELETE', `/api/v1/workspaces/${ws.slug}`, { token: ROOT() })).status).toBe(204);
+    const stub = hub(ws.id);
+    expect(await stub.usage()).toMatchObject({ pendingBatches: 0 });
+    const now = Date.now();
+    const event = { id: 'late-0', type: 't', ts: now, receivedAt: now, userId: null, sessionId: null, room: null, durationMs: null, bytesIn: null, bytesOut: null, error: null, value: null, properties: {}, context: {} };
+    // Its old ids are forgotten with the rest.
+    expect(await stub.ingest({ id: ws.id, slug: ws.slug, timezone: 'UTC' }, [event])).toEqual({ accepted: 1, duplicates: 0 });
+  });
+
   it('frees the slug: a new workspace under it starts empty and remembers no old id', async () => {
     const ws = await createWorkspace('reborn');
     await call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { events: makeEvents(20, 'old') } });
