@@ -2,6 +2,8 @@ import type { NormalizedEvent } from '../ingest/types';
 import { LIMITS } from '../shared/limits';
 
 const DAY_MS = 86_400_000;
+/** JSON per drain: 1,000 single 32 KiB events would otherwise be 32 MB held in memory and sent to D1 at once. */
+export const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
 
 export interface OutboxBatch {
   seq: number;
@@ -114,18 +116,21 @@ export class HubStore {
     this.seenDays = this.seenDays.filter((d) => d >= oldest);
   }
 
-  /** Oldest outbox batches, up to about `maxEvents` events (at least one batch). */
-  pending(maxEvents: number): OutboxBatch[] {
+  /** Oldest outbox batches, up to `maxEvents` events and `maxBytes` of JSON (at least one batch). */
+  pending(maxEvents: number, maxBytes: number = DRAIN_MAX_BYTES): OutboxBatch[] {
     const out: OutboxBatch[] = [];
     let total = 0;
-    const cursor = this.sql.exec<{ seq: number; batch_id: string; attempts: number; events: string }>(
-      `SELECT seq, batch_id, attempts, events FROM outbox ORDER BY seq LIMIT 1000`,
+    let bytes = 0;
+    const cursor = this.sql.exec<{ seq: number; batch_id: string; attempts: number; events: string; bytes: number }>(
+      `SELECT seq, batch_id, attempts, events, length(events) AS bytes FROM outbox ORDER BY seq LIMIT 1000`,
     );
     for (const row of cursor) {
+      if (out.length && bytes + row.bytes > maxBytes) break;
       const events = JSON.parse(row.events) as NormalizedEvent[];
       if (out.length && total + events.length > maxEvents) break;
       out.push({ seq: row.seq, batchId: row.batch_id, events, attempts: row.attempts });
       total += events.length;
+      bytes += row.bytes;
     }
     return out;
   }
