@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { writeDrain, type DrainBatch } from '../src/history/drain-writer';
 import { normalizeEvents } from '../src/ingest/normalize';
 import type { NormalizedEvent } from '../src/ingest/types';
+import { DRAIN_MAX_BYTES, HubStore } from '../src/live/hub-store';
 import type { WorkspaceHub } from '../src/live/workspace-hub';
 import { call, countRows, createWorkspace, flush, hub, makeEvents, type TestWorkspace } from './helpers';
 
@@ -139,6 +140,43 @@ describe('a drain never doubles anything', () => {
     expect(await flush(ws)).toBe(0);
     expect(await rowsOf(ws)).toBe(1000);
     expect(await distinctOf(ws)).toBe(1000);
+  });
+});
+
+describe('a drain is bounded', () => {
+  it('takes the oldest batches up to a byte budget, at least one', async () => {
+    const stub = env.WORKSPACE_HUB.get(env.WORKSPACE_HUB.idFromName(`bounded-${Date.now()}`));
+    await runInDurableObject(stub as DurableObjectStub<WorkspaceHub>, (_i, state) => {
+      const store = new HubStore(state.storage.sql, (fn) => state.storage.transactionSync(fn));
+      const now = Date.now();
+      for (let b = 0; b < 10; b++) {
+        const events = normalized(10, `bb${b}`).map((e) => ({ ...e, properties: { pad: 'x'.repeat(990) } }));
+        store.admit(events, now);
+      }
+      const one = JSON.stringify(store.pending(1)[0].events).length;
+      expect(store.pending(5000, 3 * one + 100).map((b) => b.events[0].id)).toEqual(['bb0-0', 'bb1-0', 'bb2-0']);
+      expect(store.pending(5000, 1)).toHaveLength(1);
+      expect(store.pending(25)).toHaveLength(2);
+      expect(store.pending(5000)).toHaveLength(10);
+    });
+  });
+
+  it('drains megabytes of big events in several bounded drains, each event once', async () => {
+    const ws = await createWorkspace('drain-big');
+    // Ten requests of 30 events near 29 KiB each: about 9 MB, more than one drain's budget.
+    const big = (r: number) => Array.from({ length: 30 }, (_, i) => ({ id: `big${r}-${i}`, type: 'big', properties: Object.fromEntries(Array.from({ length: 29 }, (_, k) => [`k${k}`, 'v'.repeat(1000)])) }));
+    for (let r = 0; r < 10; r++) expect((await send(ws, big(r))).status).toBe(202);
+    const budgets = await runInDurableObject(hub(ws.id) as DurableObjectStub<WorkspaceHub>, (instance) => {
+      const store = (instance as unknown as { store: HubStore }).store;
+      const batches = store.pending(5000);
+      return { taken: batches.length, chars: batches.reduce((n, b) => n + JSON.stringify(b.events).length, 0), waiting: store.pendingCount() };
+    });
+    // Whatever the alarm drained already, one drain takes no more than the budget.
+    expect(budgets.chars).toBeLessThanOrEqual(DRAIN_MAX_BYTES + 1000);
+    if (budgets.waiting === 10) expect(budgets.taken).toBeLessThan(10);
+    expect(await flush(ws)).toBe(0);
+    expect(await rowsOf(ws)).toBe(300);
+    expect(await distinctOf(ws)).toBe(300);
   });
 });
 
