@@ -22,7 +22,33 @@ async function bodyText(c: Context<AppEnv>, allowText: boolean): Promise<string>
   if (!ok) throw new ApiError('unsupported_media_type', `send JSON with "Content-Type: application/json" (got "${type || 'none'}")`);
   const declared = Number(c.req.header('content-length') ?? 0);
   if (declared > LIMITS.bodyMaxBytes) throw new ApiError('payload_too_large', `body is larger than ${LIMITS.bodyMaxBytes} bytes`);
-  return c.req.text();
+  const body = c.req.raw.body;
+  if (!body || c.req.raw.bodyUsed) return c.req.text();
+  return readLimited(body, LIMITS.bodyMaxBytes);
+}
+
+/** Reads a stream, stopping with 413 once it passes `max` bytes: a body without Content-Length is never buffered whole. */
+async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promise<string> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new ApiError('payload_too_large', `body is larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(all);
 }
 
 /** validate → normalize → enrich → one hub call for the whole request. */
