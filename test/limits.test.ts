@@ -1,3 +1,4 @@
+import { exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, countRows, createWorkspace, flush, hub, makeEvents, ROOT, type TestWorkspace } from './helpers';
 
@@ -233,5 +234,65 @@ describe('workspace input', () => {
     expect(res.status).toBe(400);
     expect(res.json.error.issues.map((i: { path: string }) => i.path)).toEqual(['kind']);
     expect(await countRows('SELECT count(*) AS n FROM api_keys WHERE workspace_id = ?', ws.id)).toBe(3);
+  });
+});
+
+describe('a body without Content-Length', () => {
+  /** A lazily generated body of `total` bytes of JSON; counts how much the Worker pulled. */
+  function streamed(total: number) {
+    const chunk = new TextEncoder().encode(' '.repeat(Math.min(total, 64 * 1024)));
+    const state = { pulled: 0 };
+    let sentHead = false;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (!sentHead) {
+          sentHead = true;
+          controller.enqueue(new TextEncoder().encode('{"type":"stream","pad":"'));
+          return;
+        }
+        if (state.pulled >= total) {
+          controller.enqueue(new TextEncoder().encode('"}'));
+          controller.close();
+          return;
+        }
+        state.pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    return { stream, state };
+  }
+
+  it('is refused with 413 once it passes 1 MiB, without being read to its end', async () => {
+    const ws = await createWorkspace('limits-stream');
+    const { stream, state } = streamed(64 * 1024 * 1024);
+    const res = await exports.default.fetch(`http://edgepulse.test/api/v1/workspaces/${ws.slug}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ws.keys.ingest}`, 'content-type': 'application/json' },
+      body: stream,
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    expect(state.pulled).toBeLessThan(4 * 1024 * 1024);
+    expect(await flush(ws)).toBe(0);
+    expect(await countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(0);
+  });
+
+  it('is accepted when under 1 MiB', async () => {
+    const ws = await createWorkspace('limits-stream-ok');
+    const { stream } = streamed(128 * 1024);
+    const res = await exports.default.fetch(`http://edgepulse.test/api/v1/workspaces/${ws.slug}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ws.keys.ingest}`, 'content-type': 'application/json' },
+      body: stream,
+    });
+    // One event over 32 KiB: refused by the event limit, after a complete read.
+    expect(res.status).toBe(413);
+    const small = streamed(1024);
+    const ok = await exports.default.fetch(`http://edgepulse.test/api/v1/workspaces/${ws.slug}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ws.keys.ingest}`, 'content-type': 'application/json' },
+      body: small.stream,
+    });
+    expect(ok.status, await ok.clone().text()).toBe(202);
   });
 });
