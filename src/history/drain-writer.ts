@@ -1,4 +1,6 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+import { aggregate, mergeStoredSketches, rollupStatements, type RollupRow } from './rollups';
+import { sessionStatements } from './sessions-drain';
 
 export interface DrainBatch {
   batchId: string;
@@ -42,6 +44,31 @@ function statementsFor(db: D1Database, workspace: WorkspaceRef, batch: DrainBatc
   ];
 }
 
+/** Raw events, rollups and sessions of the batches, all in one D1 batch so they never disagree. */
+async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now: number): Promise<D1PreparedStatement[]> {
+  const events = batches.flatMap((b) => b.events);
+  const rows: RollupRow[] = aggregate(events, workspace.timezone);
+  await mergeStoredSketches(db, workspace.id, rows);
+  return [
+    ...batches.flatMap((b) => statementsFor(db, workspace, b, now)),
+    ...rollupStatements(db, workspace, rows),
+    ...sessionStatements(db, workspace.id, events),
+  ];
+}
+
+/** Drains of one workspace run one at a time (its hub is in this isolate): sketch merges read then write. */
+const locks = new Map<string, Promise<unknown>>();
+function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(key) ?? Promise.resolve();
+  const run = prev.then(fn, fn);
+  const tail = run.catch(() => undefined);
+  locks.set(key, tail);
+  void tail.then(() => {
+    if (locks.get(key) === tail) locks.delete(key);
+  });
+  return run;
+}
+
 const isAlreadyDrained = (err: unknown) => /UNIQUE constraint failed: drain_log\.batch_id/.test(String((err as Error)?.message ?? err));
 
 async function runBatch(db: D1Database, statements: D1PreparedStatement[]): Promise<number> {
@@ -54,19 +81,21 @@ async function runBatch(db: D1Database, statements: D1PreparedStatement[]): Prom
  * exists: the earlier drain committed but its answer was lost) is skipped, so a retry never
  * doubles anything. Throws when D1 fails; nothing is then committed.
  */
-export async function writeDrain(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now = Date.now()): Promise<{ rowsWritten: number }> {
-  try {
-    return { rowsWritten: await runBatch(db, batches.flatMap((b) => statementsFor(db, workspace, b, now))) };
-  } catch (err) {
-    if (!isAlreadyDrained(err)) throw err;
-  }
-  let rowsWritten = 0;
-  for (const batch of batches) {
+export function writeDrain(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now = Date.now()): Promise<{ rowsWritten: number }> {
+  return serialized(workspace.id, async () => {
     try {
-      rowsWritten += await runBatch(db, statementsFor(db, workspace, batch, now));
+      return { rowsWritten: await runBatch(db, await drainStatements(db, workspace, batches, now)) };
     } catch (err) {
       if (!isAlreadyDrained(err)) throw err;
     }
-  }
-  return { rowsWritten };
+    let rowsWritten = 0;
+    for (const batch of batches) {
+      try {
+        rowsWritten += await runBatch(db, await drainStatements(db, workspace, [batch], now));
+      } catch (err) {
+        if (!isAlreadyDrained(err)) throw err;
+      }
+    }
+    return { rowsWritten };
+  });
 }

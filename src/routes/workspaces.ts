@@ -5,6 +5,7 @@ import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { apiKeys, drainLog, events, workspaces } from '../history/schema';
+import { participantSessions, rollups, roomSessions } from '../history/schema-rollups';
 import { db, forgetWorkspace, toWorkspace, type WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
 import { CreatedWorkspace, CreateWorkspaceInput, UpdateWorkspaceInput, Workspace } from '../shared/workspaces';
@@ -123,6 +124,9 @@ workspaceRoutes.openapi(
     await d.batch([
       d.delete(events).where(eq(events.workspaceId, ws.id)),
       d.delete(drainLog).where(eq(drainLog.workspaceId, ws.id)),
+      d.delete(rollups).where(eq(rollups.workspaceId, ws.id)),
+      d.delete(participantSessions).where(eq(participantSessions.workspaceId, ws.id)),
+      d.delete(roomSessions).where(eq(roomSessions.workspaceId, ws.id)),
       d.delete(apiKeys).where(eq(apiKeys.workspaceId, ws.id)),
       d.delete(workspaces).where(eq(workspaces.id, ws.id)),
     ]);

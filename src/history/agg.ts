@@ -1,0 +1,91 @@
+import type { DDSketch } from '@datadog/sketches-js';
+import { decodeDurations, encodeDurations, HyperLogLog, mergeDurations, newDurations, quantile } from './sketches';
+
+/** Everything a report needs about a set of events; mergeable, so any range is a merge of buckets. */
+export class Agg {
+  events = 0;
+  errors = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  value = 0;
+  durationCount = 0;
+  durationSum = 0;
+  users = new HyperLogLog();
+  sessions = new HyperLogLog();
+  durations: DDSketch = newDurations();
+
+  addEvent(e: { userId: string | null; sessionId: string | null; durationMs: number | null; bytesIn: number | null; bytesOut: number | null; error: string | null; value: number | null }): void {
+    this.events++;
+    if (e.error !== null) this.errors++;
+    this.bytesIn += e.bytesIn ?? 0;
+    this.bytesOut += e.bytesOut ?? 0;
+    this.value += e.value ?? 0;
+    if (e.durationMs !== null) {
+      this.durationCount++;
+      this.durationSum += e.durationMs;
+      this.durations.accept(e.durationMs);
+    }
+    if (e.userId !== null) this.users.add(e.userId);
+    if (e.sessionId !== null) this.sessions.add(e.sessionId);
+  }
+
+  merge(o: Agg): this {
+    this.events += o.events;
+    this.errors += o.errors;
+    this.bytesIn += o.bytesIn;
+    this.bytesOut += o.bytesOut;
+    this.value += o.value;
+    this.durationCount += o.durationCount;
+    this.durationSum += o.durationSum;
+    this.users.merge(o.users);
+    this.sessions.merge(o.sessions);
+    mergeDurations(this.durations, o.durations);
+    return this;
+  }
+
+  /** A stored rollup row (sketch columns encoded) as an Agg. */
+  static fromRow(r: RollupValues): Agg {
+    const a = new Agg();
+    a.events = r.events;
+    a.errors = r.errors;
+    a.bytesIn = r.bytesIn;
+    a.bytesOut = r.bytesOut;
+    a.value = r.value;
+    a.durationCount = r.durationCount;
+    a.durationSum = r.durationSum;
+    a.users = HyperLogLog.decode(r.users);
+    a.sessions = HyperLogLog.decode(r.sessions);
+    a.durations = decodeDurations(r.durations);
+    return a;
+  }
+
+  toRow(): RollupValues {
+    return {
+      events: this.events, errors: this.errors, bytesIn: this.bytesIn, bytesOut: this.bytesOut, value: this.value,
+      durationCount: this.durationCount, durationSum: this.durationSum,
+      users: this.users.isEmpty() ? null : this.users.encode(), sessions: this.sessions.isEmpty() ? null : this.sessions.encode(), durations: encodeDurations(this.durations),
+    };
+  }
+
+  durationStats() {
+    return {
+      avg: this.durationCount ? this.durationSum / this.durationCount : null,
+      p50: quantile(this.durations, 0.5),
+      p95: quantile(this.durations, 0.95),
+      p99: quantile(this.durations, 0.99),
+    };
+  }
+}
+
+export interface RollupValues {
+  events: number;
+  errors: number;
+  bytesIn: number;
+  bytesOut: number;
+  value: number;
+  durationCount: number;
+  durationSum: number;
+  users: string | null;
+  sessions: string | null;
+  durations: string | null;
+}

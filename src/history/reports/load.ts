@@ -1,0 +1,142 @@
+import { Agg } from '../agg';
+import { dimValue } from '../rollups';
+import type { Grain, Granularity } from '../time';
+import { bucketStart } from '../time';
+import { FILTER_DIMS, MINUTE_ROLLUP_MS, planSegments, rollupSource, type GroupBy, type ReportQuery } from './plan';
+
+/** Aggregates keyed by group (breakdown key, '' without one), then by time point (0 without one). */
+export type Groups = Map<string, Map<number, Agg>>;
+
+export interface LoadOptions {
+  by: GroupBy;
+  /** Time points of this granularity; none: one point for the whole range. */
+  granularity?: Granularity;
+}
+
+export interface Loaded {
+  groups: Groups;
+  /** 'rollups' when every full bucket came from rollups; 'raw' when the question needed raw events. */
+  source: 'rollups' | 'raw';
+}
+
+function slot(groups: Groups, group: string, point: number): Agg | undefined {
+  let points = groups.get(group);
+  if (!points) groups.set(group, (points = new Map()));
+  return points.get(point);
+}
+
+function add(groups: Groups, group: string, point: number, agg: Agg): void {
+  const cur = slot(groups, group, point);
+  if (cur) cur.merge(agg);
+  else groups.get(group)!.set(point, agg);
+}
+
+const maxGrainFor = (g?: Granularity): Grain => (g === 'minute' ? 'minute' : g === 'hour' ? 'hour' : 'day');
+
+export async function load(db: D1Database, q: ReportQuery, opts: LoadOptions): Promise<Loaded> {
+  const groups: Groups = new Map();
+  const pointOf = (t: number) => (opts.granularity ? bucketStart(t, opts.granularity, q.tz) : 0);
+  const source = rollupSource(q.filters, opts.by);
+  if (!source) {
+    await foldRaw(db, q, q.from, q.to, opts.by, pointOf, groups);
+    return { groups, source: 'raw' };
+  }
+  // Minute rollups hold per-type totals only: with a dimension, minute edges come from raw events.
+  const segments = planSegments(q.from, q.to, maxGrainFor(opts.granularity), q.tz, q.now - MINUTE_ROLLUP_MS, source.dim === '');
+  for (const seg of segments) {
+    if (seg.grain === 'raw') await foldRaw(db, q, seg.from, seg.to, opts.by, pointOf, groups);
+    else await foldRollups(db, q, seg.grain, seg.from, seg.to, source, opts.by, pointOf, groups);
+  }
+  return { groups, source: 'rollups' };
+}
+
+async function foldRollups(
+  db: D1Database, q: ReportQuery, grain: Grain, from: number, to: number, source: { dim: string; key?: string },
+  by: GroupBy, pointOf: (t: number) => number, groups: Groups,
+): Promise<void> {
+  const binds: unknown[] = [q.workspaceId, grain, from, to, source.dim];
+  let sql = `SELECT bucket, type, key, events, errors, bytes_in AS bytesIn, bytes_out AS bytesOut, value,
+    duration_count AS durationCount, duration_sum AS durationSum, users, sessions, durations
+    FROM rollups WHERE workspace_id = ?1 AND grain = ?2 AND bucket >= ?3 AND bucket < ?4 AND dim = ?5`;
+  if (source.key !== undefined) {
+    binds.push(source.key);
+    sql += ` AND key = ?${binds.length}`;
+  }
+  if (q.filters.type !== undefined) {
+    binds.push(q.filters.type);
+    sql += ` AND type = ?${binds.length}`;
+  }
+  const { results } = await db.prepare(sql).bind(...binds).all<Parameters<typeof Agg.fromRow>[0] & { bucket: number; type: string; key: string }>();
+  for (const r of results) {
+    const group = by.kind === 'type' ? r.type : by.kind === 'dim' ? r.key : '';
+    add(groups, group, pointOf(r.bucket), Agg.fromRow(r));
+  }
+}
+
+interface RawRow {
+  seq: number; ts: number; type: string; user_id: string | null; session_id: string | null; room: string | null;
+  duration_ms: number | null; bytes_in: number | null; bytes_out: number | null; error: string | null; value: number | null;
+  context: string | null; prop: unknown;
+}
+
+const RAW_PAGE = 5000;
+
+/** Raw events of [from, to) matching the filters, in keyset pages, folded as they come. */
+async function foldRaw(
+  db: D1Database, q: ReportQuery, from: number, to: number, by: GroupBy, pointOf: (t: number) => number, groups: Groups,
+): Promise<void> {
+  const where = ['workspace_id = ?1', 'ts < ?2'];
+  const binds: unknown[] = [q.workspaceId, to];
+  const f = q.filters;
+  const eq = (col: string, v: string | undefined) => {
+    if (v === undefined) return;
+    binds.push(v);
+    where.push(`${col} = ?${binds.length}`);
+  };
+  eq('type', f.type);
+  eq('room', f.room);
+  eq('user_id', f.userId);
+  for (const d of FILTER_DIMS) if (d !== 'room') eq(`context ->> '$.${d}'`, f[d]);
+  let prop = 'NULL';
+  if (by.kind === 'property') {
+    binds.push(`$."${by.name.replace(/"/g, '""')}"`);
+    prop = `properties ->> ?${binds.length}`;
+  }
+  binds.push(from, 0);
+  const cursorAt = binds.length - 1;
+  const sql = `SELECT rowid AS seq, ts, type, user_id, session_id, room, duration_ms, bytes_in, bytes_out, error, value, context, ${prop} AS prop
+    FROM events WHERE ${where.join(' AND ')} AND ts >= ?${cursorAt} AND (ts > ?${cursorAt} OR rowid >= ?${cursorAt + 1})
+    ORDER BY ts, rowid LIMIT ${RAW_PAGE}`;
+  for (;;) {
+    const { results } = await db.prepare(sql).bind(...binds).all<RawRow>();
+    for (const r of results) {
+      const key = groupKey(r, by);
+      if (key === null) continue;
+      const point = pointOf(r.ts);
+      let agg = slot(groups, key, point);
+      if (!agg) groups.get(key)!.set(point, (agg = new Agg()));
+      agg.addEvent({ userId: r.user_id, sessionId: r.session_id, durationMs: r.duration_ms, bytesIn: r.bytes_in, bytesOut: r.bytes_out, error: r.error, value: r.value });
+    }
+    if (results.length < RAW_PAGE) return;
+    const last = results[results.length - 1];
+    binds[cursorAt - 1] = last.ts;
+    binds[cursorAt] = last.seq + 1;
+  }
+}
+
+function groupKey(r: RawRow, by: GroupBy): string | null {
+  switch (by.kind) {
+    case 'none':
+      return '';
+    case 'type':
+      return r.type;
+    case 'userId':
+      return r.user_id;
+    case 'property':
+      return r.prop === null || r.prop === undefined ? null : String(r.prop);
+    case 'dim': {
+      const context = r.context ? (JSON.parse(r.context) as Record<string, string>) : {};
+      return dimValue({ room: r.room, error: r.error, context }, by.dim) ?? null;
+    }
+  }
+}

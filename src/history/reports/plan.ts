@@ -1,0 +1,75 @@
+import { DIMS, type Dim } from '../rollups';
+import { bucketStart, ceilBucket, HOUR, type Grain } from '../time';
+
+export const FILTER_DIMS = ['room', 'country', 'platform', 'device', 'browser', 'os'] as const;
+
+export interface ReportFilters {
+  type?: string;
+  room?: string;
+  userId?: string;
+  country?: string;
+  platform?: string;
+  device?: string;
+  browser?: string;
+  os?: string;
+}
+
+export interface ReportQuery {
+  workspaceId: string;
+  tz: string;
+  from: number;
+  to: number;
+  filters: ReportFilters;
+  now: number;
+}
+
+/** What a report groups by besides time: nothing, type, a rollup dimension, or a raw-only key. */
+export type GroupBy = { kind: 'none' } | { kind: 'type' } | { kind: 'dim'; dim: Dim } | { kind: 'userId' } | { kind: 'property'; name: string };
+
+/** Minute rollups are kept 48 hours (retention.ts). */
+export const MINUTE_ROLLUP_MS = 48 * HOUR;
+
+export type Segment = { grain: Grain | 'raw'; from: number; to: number };
+
+/**
+ * Rollups can answer: no userId filter, at most one dimension filter, and a breakdown by type,
+ * by nothing, or by the filtered dimension itself. Anything else reads raw events.
+ */
+export function rollupSource(f: ReportFilters, by: GroupBy): { dim: string; key?: string } | null {
+  if (f.userId !== undefined || by.kind === 'userId' || by.kind === 'property') return null;
+  const filtered = FILTER_DIMS.filter((d) => f[d] !== undefined);
+  if (filtered.length > 1) return null;
+  const fd = filtered[0];
+  if (by.kind === 'dim') {
+    if (fd && fd !== by.dim) return null;
+    return { dim: by.dim, key: fd ? f[fd] : undefined };
+  }
+  return fd ? { dim: fd, key: f[fd] } : { dim: '', key: '' };
+}
+
+/**
+ * Splits [from, to) into the coarsest stored buckets that fit (no coarser than `maxGrain`), finer
+ * ones at the edges, and raw events for what no rollup holds (sub-minute edges, old minutes).
+ */
+export function planSegments(from: number, to: number, maxGrain: Grain, tz: string, minuteFloor: number, withMinutes = true): Segment[] {
+  const order: Grain[] = ['day', 'hour', 'minute'];
+  const grains = order.slice(order.indexOf(maxGrain)).filter((g) => withMinutes || g !== 'minute');
+  return split(from, to, grains, tz, minuteFloor);
+}
+
+function split(from: number, to: number, grains: Grain[], tz: string, minuteFloor: number): Segment[] {
+  if (from >= to) return [];
+  if (!grains.length) return [{ grain: 'raw', from, to }];
+  const [g, ...finer] = grains;
+  if (g === 'minute') {
+    const lo = Math.max(from, ceilBucket(minuteFloor, 'minute', tz));
+    if (lo >= to) return [{ grain: 'raw', from, to }];
+    if (lo > from) return [{ grain: 'raw', from, to: lo }, ...split(lo, to, grains, tz, minuteFloor)];
+  }
+  const a = ceilBucket(from, g, tz);
+  const b = bucketStart(to, g, tz);
+  if (a >= b) return split(from, to, finer, tz, minuteFloor);
+  return [...split(from, a, finer, tz, minuteFloor), { grain: g, from: a, to: b }, ...split(b, to, finer, tz, minuteFloor)];
+}
+
+export const isDim = (s: string): s is Dim => (DIMS as readonly string[]).includes(s);

@@ -1,0 +1,95 @@
+import type { Breakdown, Metric, Summary, Timeseries } from '../../shared/reports';
+import { LIMITS } from '../../shared/limits';
+import { Agg } from '../agg';
+import { bucketStart, nextBucket, type Granularity } from '../time';
+import { load } from './load';
+import type { GroupBy, ReportQuery } from './plan';
+
+const rate = (a: Agg) => (a.events ? a.errors / a.events : 0);
+
+function mergeAll(points: Iterable<Agg> | undefined): Agg {
+  const total = new Agg();
+  for (const a of points ?? []) total.merge(a);
+  return total;
+}
+
+/** Mean length of participant sessions that started in the range and have ended. */
+async function avgSessionSeconds(db: D1Database, q: ReportQuery): Promise<number | null> {
+  const binds: unknown[] = [q.workspaceId, q.from, q.to];
+  let sql = `SELECT avg(left_at - joined_at) / 1000.0 AS s FROM participant_sessions
+    WHERE workspace_id = ?1 AND joined_at >= ?2 AND joined_at < ?3 AND left_at IS NOT NULL`;
+  if (q.filters.room !== undefined) sql += ` AND room = ?${binds.push(q.filters.room)}`;
+  if (q.filters.userId !== undefined) sql += ` AND user_id = ?${binds.push(q.filters.userId)}`;
+  const row = await db.prepare(sql).bind(...binds).first<{ s: number | null }>();
+  return row?.s ?? null;
+}
+
+export async function summary(db: D1Database, q: ReportQuery): Promise<Summary> {
+  const [{ groups }, avg] = await Promise.all([load(db, q, { by: { kind: 'none' } }), avgSessionSeconds(db, q)]);
+  const a = mergeAll(groups.get('')?.values());
+  return {
+    events: a.events,
+    users: a.users.estimate(),
+    sessions: a.sessions.estimate(),
+    errors: a.errors,
+    errorRate: rate(a),
+    durationMs: a.durationStats(),
+    bytesIn: a.bytesIn,
+    bytesOut: a.bytesOut,
+    value: a.value,
+    avgSessionSeconds: avg,
+  };
+}
+
+function metricValue(a: Agg | undefined, m: Metric): number | null {
+  if (!a) return m.startsWith('duration') ? null : 0;
+  switch (m) {
+    case 'events': return a.events;
+    case 'users': return a.users.estimate();
+    case 'sessions': return a.sessions.estimate();
+    case 'errors': return a.errors;
+    case 'errorRate': return rate(a);
+    case 'bytesIn': return a.bytesIn;
+    case 'bytesOut': return a.bytesOut;
+    case 'value': return a.value;
+    case 'durationAvg': return a.durationStats().avg;
+    case 'durationP50': return a.durationStats().p50;
+    case 'durationP95': return a.durationStats().p95;
+    case 'durationP99': return a.durationStats().p99;
+  }
+}
+
+/** Every bucket start of `g` from the one holding `from` up to `to` (too many → null). */
+export function bucketStarts(from: number, to: number, g: Granularity, tz: string): number[] | null {
+  const out: number[] = [];
+  for (let t = bucketStart(from, g, tz); t < to; t = nextBucket(t, g, tz)) {
+    if (out.length >= LIMITS.timeseriesMaxPoints) return null;
+    out.push(t);
+  }
+  return out;
+}
+
+export async function timeseries(db: D1Database, q: ReportQuery, granularity: Granularity, metrics: Metric[], starts: number[]): Promise<Timeseries> {
+  const { groups } = await load(db, q, { by: { kind: 'none' }, granularity });
+  const points = groups.get('') ?? new Map<number, Agg>();
+  return {
+    granularity,
+    points: starts.map((t) => {
+      const a = points.get(t);
+      return { t: new Date(t).toISOString(), ...Object.fromEntries(metrics.map((m) => [m, metricValue(a, m)])) };
+    }),
+  };
+}
+
+export async function breakdown(db: D1Database, q: ReportQuery, by: GroupBy, byName: string, limit: number): Promise<Breakdown> {
+  const { groups } = await load(db, q, { by });
+  const rows = [...groups].map(([key, points]) => ({ key, agg: mergeAll(points.values()) }));
+  rows.sort((x, y) => y.agg.events - x.agg.events || (x.key < y.key ? -1 : 1));
+  return {
+    by: byName,
+    rows: rows.slice(0, limit).map(({ key, agg: a }) => ({
+      key, events: a.events, users: a.users.estimate(), errors: a.errors, errorRate: rate(a),
+      bytesIn: a.bytesIn, bytesOut: a.bytesOut, value: a.value, durationMs: a.durationStats(),
+    })),
+  };
+}

@@ -1,0 +1,62 @@
+import { LIMITS } from '../shared/limits';
+import { DAY, HOUR } from './time';
+
+/** Rows deleted per statement: bounded, so no single write holds D1 long. */
+export const RETENTION_CHUNK = 5000;
+const DRAIN_LOG_DAYS = 8;
+
+export interface RetentionResult {
+  events: number;
+  minuteRollups: number;
+  drainLog: number;
+  complete: boolean;
+}
+
+/** Deletes in chunks until nothing is left or the time budget is spent; returns rows deleted. */
+async function chunked(db: D1Database, sql: string, binds: unknown[], deadline: number): Promise<{ n: number; complete: boolean }> {
+  let n = 0;
+  for (;;) {
+    if (Date.now() > deadline) return { n, complete: false };
+    const res = await db.prepare(sql).bind(...binds).run();
+    const changes = res.meta.changes ?? 0;
+    n += changes;
+    if (changes < RETENTION_CHUNK) return { n, complete: true };
+  }
+}
+
+/**
+ * The cron's pruning, workspace by workspace (every statement is scoped to one workspace id):
+ * raw events older than its retentionDays, minute rollups older than 48 hours, then drain_log
+ * rows older than 8 days (longer than any outbox batch waits).
+ */
+export async function applyRetention(db: D1Database, now = Date.now(), budgetMs = 20_000): Promise<RetentionResult> {
+  const deadline = Date.now() + budgetMs;
+  const { results: workspaces } = await db.prepare(`SELECT id, retention_days FROM workspaces`).all<{ id: string; retention_days: number }>();
+  const out: RetentionResult = { events: 0, minuteRollups: 0, drainLog: 0, complete: true };
+  for (const ws of workspaces) {
+    const ev = await chunked(
+      db,
+      `DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE workspace_id = ?1 AND ts < ?2 LIMIT ${RETENTION_CHUNK})`,
+      [ws.id, now - ws.retention_days * DAY],
+      deadline,
+    );
+    const mr = await chunked(
+      db,
+      `DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE workspace_id = ?1 AND grain = 'minute' AND bucket < ?2 LIMIT ${RETENTION_CHUNK})`,
+      [ws.id, now - LIMITS.minuteRollupHours * HOUR],
+      deadline,
+    );
+    out.events += ev.n;
+    out.minuteRollups += mr.n;
+    if (!ev.complete || !mr.complete) return { ...out, complete: false };
+  }
+  const dl = await chunked(
+    db,
+    `DELETE FROM drain_log WHERE rowid IN (SELECT rowid FROM drain_log WHERE drained_at < ?1 LIMIT ${RETENTION_CHUNK})`,
+    [now - DRAIN_LOG_DAYS * DAY],
+    deadline,
+  );
+  out.drainLog = dl.n;
+  out.complete = dl.complete;
+  return out;
+}

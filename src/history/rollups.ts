@@ -1,0 +1,117 @@
+import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+import { Agg } from './agg';
+import { decodeDurations, HyperLogLog, mergeDurations, encodeDurations } from './sketches';
+import { bucketStart, type Grain } from './time';
+
+export const GRAINS: Grain[] = ['minute', 'hour', 'day'];
+/** Dimensions kept in hour and day rollups (besides type); a breakdown or filter by any other reads raw events. */
+export const DIMS = ['room', 'country', 'platform', 'device', 'browser', 'os', 'error'] as const;
+export type Dim = (typeof DIMS)[number];
+
+export function dimValue(e: Pick<NormalizedEvent, 'room' | 'error' | 'context'>, dim: Dim): string | null {
+  if (dim === 'room') return e.room;
+  if (dim === 'error') return e.error;
+  return e.context?.[dim] ?? null;
+}
+
+export interface RollupRow {
+  grain: Grain;
+  bucket: number;
+  type: string;
+  dim: string;
+  key: string;
+  agg: Agg;
+}
+
+const SEP = '\u0000';
+const rowKey = (r: { grain: string; bucket: number; type: string; dim: string; key: string }) => [r.grain, r.bucket, r.type, r.dim, r.key].join(SEP);
+
+/** Folds events into rollup rows in memory: a drain of thousands of events becomes a few rows. */
+export function aggregate(events: NormalizedEvent[], tz: string): RollupRow[] {
+  const rows = new Map<string, RollupRow>();
+  const touch = (grain: Grain, bucket: number, type: string, dim: string, key: string, e: NormalizedEvent) => {
+    const k = [grain, bucket, type, dim, key].join(SEP);
+    let row = rows.get(k);
+    if (!row) rows.set(k, (row = { grain, bucket, type, dim, key, agg: new Agg() }));
+    row.agg.addEvent(e);
+  };
+  for (const e of events) {
+    for (const grain of GRAINS) {
+      const bucket = bucketStart(e.ts, grain, tz);
+      touch(grain, bucket, e.type, '', '', e);
+      // Minute rollups hold per-type totals only: dimension rows per minute would cost a row per event.
+      if (grain === 'minute') continue;
+      for (const dim of DIMS) {
+        const v = dimValue(e, dim);
+        if (v !== null && v !== undefined) touch(grain, bucket, e.type, dim, v, e);
+      }
+    }
+  }
+  return [...rows.values()];
+}
+
+const SELECT_EXISTING = `SELECT r.grain, r.bucket, r.type, r.dim, r.key, r.users, r.sessions, r.durations
+FROM json_each(?2) j CROSS JOIN rollups r ON r.workspace_id = ?1 AND r.grain = j.value ->> 0 AND r.bucket = j.value ->> 1
+  AND r.type = j.value ->> 2 AND r.dim = j.value ->> 3 AND r.key = j.value ->> 4`;
+
+/**
+ * D1 cannot merge sketches in SQL, so the drain reads the stored sketches of the rows it touches
+ * and writes back the merge. Drains of one workspace are serialized (drain-writer.ts), and a
+ * drain whose batch is already in drain_log rolls back whole, so this stays exact.
+ */
+export async function mergeStoredSketches(db: D1Database, workspaceId: string, rows: RollupRow[]): Promise<void> {
+  const wanted = rows.filter((r) => r.agg.users.isEmpty() === false || r.agg.sessions.isEmpty() === false || r.agg.durationCount > 0);
+  const byKey = new Map(wanted.map((r) => [rowKey(r), r]));
+  for (let i = 0; i < wanted.length; i += 500) {
+    const keys = wanted.slice(i, i + 500).map((r) => [r.grain, r.bucket, r.type, r.dim, r.key]);
+    const { results } = await db.prepare(SELECT_EXISTING).bind(workspaceId, JSON.stringify(keys)).all<{
+      grain: string; bucket: number; type: string; dim: string; key: string; users: string | null; sessions: string | null; durations: string | null;
+    }>();
+    for (const s of results) {
+      const row = byKey.get(rowKey(s));
+      if (!row) continue;
+      if (s.users) row.agg.users.merge(HyperLogLog.decode(s.users));
+      if (s.sessions) row.agg.sessions.merge(HyperLogLog.decode(s.sessions));
+      if (s.durations) mergeDurations(row.agg.durations, decodeDurations(s.durations));
+    }
+  }
+}
+
+const UPSERT = `INSERT INTO rollups (workspace_id, grain, bucket, type, dim, key, events, errors, bytes_in, bytes_out, value,
+  duration_count, duration_sum, users, sessions, durations)
+SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6,
+  j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11, j.value ->> 12, j.value ->> 13, j.value ->> 14
+FROM json_each(?2) j WHERE true
+ON CONFLICT (workspace_id, grain, bucket, type, dim, key) DO UPDATE SET
+  events = events + excluded.events, errors = errors + excluded.errors,
+  bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out, value = value + excluded.value,
+  duration_count = duration_count + excluded.duration_count, duration_sum = duration_sum + excluded.duration_sum,
+  users = coalesce(excluded.users, users), sessions = coalesce(excluded.sessions, sessions),
+  durations = coalesce(excluded.durations, durations)`;
+
+/** Bound JSON per statement stays well under D1's 2 MB value limit. */
+const CHUNK_BYTES = 700_000;
+
+/** Bulk upserts (counts add; sketch columns hold the already merged sketches). */
+export function rollupStatements(db: D1Database, workspace: WorkspaceRef, rows: RollupRow[]): D1PreparedStatement[] {
+  const out: D1PreparedStatement[] = [];
+  let chunk: string[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (chunk.length) out.push(db.prepare(UPSERT).bind(workspace.id, `[${chunk.join(',')}]`));
+    chunk = [];
+    bytes = 0;
+  };
+  for (const r of rows) {
+    const a = r.agg;
+    const json = JSON.stringify([
+      r.grain, r.bucket, r.type, r.dim, r.key, a.events, a.errors, a.bytesIn, a.bytesOut, a.value, a.durationCount, a.durationSum,
+      a.users.isEmpty() ? null : a.users.encode(), a.sessions.isEmpty() ? null : a.sessions.encode(), encodeDurations(a.durations),
+    ]);
+    if (bytes + json.length > CHUNK_BYTES) flush();
+    chunk.push(json);
+    bytes += json.length + 1;
+  }
+  flush();
+  return out;
+}

@@ -1,0 +1,182 @@
+import { DDSketch } from '@datadog/sketches-js';
+
+/** HyperLogLog precision: 2^14 registers, standard error 1.04/√16384 ≈ 0.8% (well inside 2%). */
+const P = 14;
+const M = 1 << P;
+/** Sparse entries kept before switching to dense registers (3 bytes each vs 16 KiB dense). */
+const SPARSE_MAX = 3000;
+/** DDSketch relative accuracy: every percentile within 1%. */
+export const DD_ACCURACY = 0.01;
+
+/** cyrb53: a fast 53-bit string hash with good avalanche, enough bits for p=14 plus rank. */
+function hash53(str: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < str.length; i++) {
+    const ch = str.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+const b64 = (bytes: Uint8Array) => {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+};
+const unb64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+/** A mergeable unique counter: sparse map of registers while small, dense array after. */
+export class HyperLogLog {
+  private sparse: Map<number, number> | null = new Map();
+  private dense: Uint8Array | null = null;
+
+  add(value: string): void {
+    const h = hash53(value);
+    const idx = Math.floor(h / 2 ** (53 - P));
+    const rest = h % 2 ** (53 - P);
+    // rank = position of the first 1 bit in the remaining 39 bits, 1-based.
+    const rank = rest === 0 ? 53 - P + 1 : 53 - P - Math.floor(Math.log2(rest));
+    this.set(idx, rank);
+  }
+
+  private set(idx: number, rank: number): void {
+    if (this.dense) {
+      if (rank > this.dense[idx]) this.dense[idx] = rank;
+      return;
+    }
+    const s = this.sparse!;
+    if ((s.get(idx) ?? 0) < rank) s.set(idx, rank);
+    if (s.size > SPARSE_MAX) this.toDense();
+  }
+
+  private toDense(): void {
+    const d = new Uint8Array(M);
+    for (const [i, r] of this.sparse!) d[i] = r;
+    this.dense = d;
+    this.sparse = null;
+  }
+
+  isEmpty(): boolean {
+    return this.sparse !== null && this.sparse.size === 0;
+  }
+
+  merge(other: HyperLogLog): this {
+    if (other.dense) {
+      if (!this.dense) this.toDense();
+      const d = this.dense!;
+      const o = other.dense;
+      for (let i = 0; i < M; i++) if (o[i] > d[i]) d[i] = o[i];
+    } else {
+      for (const [i, r] of other.sparse!) this.set(i, r);
+    }
+    return this;
+  }
+
+  estimate(): number {
+    let zeros = 0;
+    let sum = 0;
+    if (this.dense) {
+      for (let i = 0; i < M; i++) {
+        const r = this.dense[i];
+        if (r === 0) zeros++;
+        sum += 2 ** -r;
+      }
+    } else {
+      zeros = M - this.sparse!.size;
+      sum = zeros;
+      for (const r of this.sparse!.values()) sum += 2 ** -r;
+    }
+    const alpha = 0.7213 / (1 + 1.079 / M);
+    const raw = (alpha * M * M) / sum;
+    // Linear counting is near exact while many registers are empty.
+    if (raw <= 2.5 * M && zeros > 0) return Math.round(M * Math.log(M / zeros));
+    return Math.round(raw);
+  }
+
+  /** "S" + 3 bytes per register (14-bit index, 6-bit rank), or "D" + the 16,384 registers. */
+  encode(): string {
+    if (this.dense) return `D${b64(this.dense)}`;
+    const bytes = new Uint8Array(this.sparse!.size * 3);
+    let o = 0;
+    for (const [i, r] of this.sparse!) {
+      const v = (i << 6) | r;
+      bytes[o++] = v >>> 16;
+      bytes[o++] = (v >>> 8) & 0xff;
+      bytes[o++] = v & 0xff;
+    }
+    return `S${b64(bytes)}`;
+  }
+
+  static decode(text: string | null | undefined): HyperLogLog {
+    const h = new HyperLogLog();
+    if (!text) return h;
+    const bytes = unb64(text.slice(1));
+    if (text[0] === 'D') {
+      h.dense = bytes;
+      h.sparse = null;
+      return h;
+    }
+    for (let o = 0; o + 2 < bytes.length; o += 3) {
+      const v = (bytes[o] << 16) | (bytes[o + 1] << 8) | bytes[o + 2];
+      h.set(v >>> 6, v & 63);
+    }
+    return h;
+  }
+}
+
+export function newDurations(): DDSketch {
+  return new DDSketch({ relativeAccuracy: DD_ACCURACY });
+}
+
+/** "zero,count,sum,min,max|firstKey|c0,c1,…" — the positive store's bins with the summary. */
+export function encodeDurations(s: DDSketch): string | null {
+  if (s.count === 0) return null;
+  const st = s.store;
+  const counts: number[] = [];
+  let first = Number.NaN;
+  let pendingZeros = 0;
+  for (let i = 0; i < st.bins.length; i++) {
+    const c = st.bins[i];
+    if (!c) {
+      if (!Number.isNaN(first)) pendingZeros++;
+      continue;
+    }
+    if (Number.isNaN(first)) first = i + st.offset;
+    else for (; pendingZeros > 0; pendingZeros--) counts.push(0);
+    pendingZeros = 0;
+    counts.push(c);
+  }
+  return `${s.zeroCount},${s.count},${s.sum},${s.min},${s.max}|${Number.isNaN(first) ? 0 : first}|${counts.join(',')}`;
+}
+
+export function decodeDurations(text: string | null | undefined): DDSketch {
+  const s = newDurations();
+  if (!text) return s;
+  const [head, firstText, binsText] = text.split('|');
+  const [zero, count, sum, min, max] = head.split(',').map(Number);
+  const first = Number(firstText);
+  if (binsText) {
+    binsText.split(',').forEach((c, i) => {
+      const n = Number(c);
+      if (n) s.store.add(first + i, n);
+    });
+  }
+  s.zeroCount = zero;
+  s.count = count;
+  s.sum = sum;
+  s.min = min;
+  s.max = max;
+  return s;
+}
+
+export function mergeDurations(into: DDSketch, from: DDSketch): void {
+  if (from.count > 0) into.merge(from);
+}
+
+export function quantile(s: DDSketch, q: number): number | null {
+  return s.count > 0 ? s.getValueAtQuantile(q) : null;
+}

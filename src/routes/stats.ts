@@ -1,0 +1,129 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { requireAccess } from '../auth/middleware';
+import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { QueryTime, RANGES, resolveRange } from '../history/range';
+import { isDim, type GroupBy, type ReportQuery } from '../history/reports/plan';
+import { breakdown, bucketStarts, summary, timeseries } from '../history/reports/stats';
+import type { WorkspaceRow } from '../history/workspaces';
+import { LIMITS } from '../shared/limits';
+import { Breakdown, GRANULARITIES, METRICS, Summary, Timeseries, type Metric } from '../shared/reports';
+import { authErrors, bearer, json, WsParams } from './openapi';
+
+export const statsRoutes = new OpenAPIHono<AppEnv>();
+
+const DAY = 86_400_000;
+
+/** Range and filters every history report takes. */
+export const ReportParams = z.object({
+  range: z.enum(RANGES).optional().meta({ description: 'today, yesterday (workspace time zone), 24h, 7d, 30d, 90d. Default: 30d' }),
+  from: QueryTime.optional().meta({ description: 'ISO 8601 or epoch ms (inclusive)', type: 'string' }),
+  to: QueryTime.optional().meta({ description: 'ISO 8601 or epoch ms (exclusive); default now', type: 'string' }),
+  type: z.string().max(LIMITS.typeMaxLength).optional(),
+  room: z.string().max(LIMITS.roomMaxLength).optional(),
+  userId: z.string().max(LIMITS.userIdMaxLength).optional().meta({ description: 'Answered from raw events (within the raw retention)' }),
+  country: z.string().max(LIMITS.contextStringMaxLength).optional(),
+  platform: z.string().max(LIMITS.contextStringMaxLength).optional(),
+  device: z.string().max(LIMITS.contextStringMaxLength).optional(),
+  browser: z.string().max(LIMITS.contextStringMaxLength).optional(),
+  os: z.string().max(LIMITS.contextStringMaxLength).optional(),
+});
+export type ReportParams = z.infer<typeof ReportParams>;
+
+const bad = (path: string, message: string) => new ApiError('invalid_request', `${path}: ${message}`, [{ path, message }]);
+
+/** Query parameters → [from, to) and filters; default the last 30 days. */
+export function reportQuery(ws: WorkspaceRow, p: ReportParams, now = Date.now()): ReportQuery {
+  if (p.range && (p.from !== undefined || p.to !== undefined)) throw bad('range', 'give either range or from/to, not both');
+  const r = resolveRange(p, ws.timezone, now);
+  const to = r.to ?? now + 1;
+  const from = r.from ?? to - 30 * DAY;
+  if (from >= to) throw bad('from', 'must be before to');
+  const { type, room, userId, country, platform, device, browser, os } = p;
+  const filters = Object.fromEntries(Object.entries({ type, room, userId, country, platform, device, browser, os }).filter(([, v]) => v !== undefined));
+  return { workspaceId: ws.id, tz: ws.timezone, from, to, filters, now };
+}
+
+const SOURCES =
+  'Reports read rollups (per minute, hour and local day; minute rollups are kept 48 hours), with raw events only for edges finer than a stored bucket. ' +
+  'A `userId` filter, two or more of room/country/platform/device/browser/os together, or a breakdown by a dimension other than the one filtered, read raw events and so only see the raw retention. ' +
+  'Unique users and sessions are HyperLogLog estimates (within 2%); durationMs percentiles come from a DDSketch (within 1% relative error).';
+
+statsRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/workspaces/{ws}/stats/summary', tags: ['Reports'], security: bearer,
+    summary: 'Totals of a range (read key)',
+    description: SOURCES,
+    middleware: [requireAccess('read')] as const,
+    request: { params: WsParams, query: ReportParams },
+    responses: { 200: json(Summary, 'Summary of the range'), ...authErrors },
+  }),
+  async (c) => c.json(await summary(c.env.DB, reportQuery(c.get('workspace'), c.req.valid('query'))), 200),
+);
+
+const TimeseriesParams = ReportParams.extend({
+  granularity: z.enum(GRANULARITIES).default('hour'),
+  metrics: z
+    .string()
+    .default('events,users')
+    .transform((s, ctx) => {
+      const list = s.split(',').map((m) => m.trim()).filter(Boolean);
+      const unknown = list.filter((m) => !(METRICS as readonly string[]).includes(m));
+      if (unknown.length || !list.length) {
+        ctx.addIssue({ code: 'custom', message: `unknown metric ${unknown.join(', ') || '(none)'}; use ${METRICS.join(', ')}` });
+        return z.NEVER;
+      }
+      return [...new Set(list)] as Metric[];
+    })
+    .meta({ description: `Comma-separated: ${METRICS.join(', ')}`, type: 'string' }),
+});
+
+statsRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/workspaces/{ws}/stats/timeseries', tags: ['Reports'], security: bearer,
+    summary: 'Metrics per time bucket (read key)',
+    description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. ${SOURCES}`,
+    middleware: [requireAccess('read')] as const,
+    request: { params: WsParams, query: TimeseriesParams },
+    responses: { 200: json(Timeseries, 'One point per bucket'), ...authErrors },
+  }),
+  async (c) => {
+    const p = c.req.valid('query');
+    const ws = c.get('workspace');
+    const q = reportQuery(ws, p);
+    const starts = bucketStarts(q.from, q.to, p.granularity, ws.timezone);
+    if (!starts) throw bad('granularity', `more than ${LIMITS.timeseriesMaxPoints} ${p.granularity} buckets in this range; pick a coarser granularity or a shorter range`);
+    return c.json(await timeseries(c.env.DB, q, p.granularity, p.metrics, starts), 200);
+  },
+);
+
+const BY_VALUES = 'type|room|userId|country|platform|device|browser|os|error|property:NAME';
+
+function parseBy(by: string): GroupBy | null {
+  if (by === 'type') return { kind: 'type' };
+  if (by === 'userId') return { kind: 'userId' };
+  if (isDim(by)) return { kind: 'dim', dim: by };
+  const m = /^property:(.{1,64})$/.exec(by);
+  return m ? { kind: 'property', name: m[1] } : null;
+}
+
+const BreakdownParams = ReportParams.extend({
+  by: z.string().max(80).refine((b) => parseBy(b) !== null, `must be one of ${BY_VALUES}`).meta({ description: BY_VALUES }),
+  limit: z.coerce.number().int().min(1).max(LIMITS.breakdownMaxRows).default(LIMITS.breakdownDefaultRows),
+});
+
+statsRoutes.openapi(
+  createRoute({
+    method: 'get', path: '/workspaces/{ws}/stats/breakdown', tags: ['Reports'], security: bearer,
+    summary: 'Totals per type, room, user, country, platform, device, browser, os, error or property (read key)',
+    description: `Rows sorted by events, most first; events without the key are left out. \`by=userId\` and \`by=property:NAME\` read raw events (within the raw retention). ${SOURCES}`,
+    middleware: [requireAccess('read')] as const,
+    request: { params: WsParams, query: BreakdownParams },
+    responses: { 200: json(Breakdown, 'Rows per key'), ...authErrors },
+  }),
+  async (c) => {
+    const p = c.req.valid('query');
+    const q = reportQuery(c.get('workspace'), p);
+    return c.json(await breakdown(c.env.DB, q, parseBy(p.by)!, p.by, p.limit), 200);
+  },
+);
