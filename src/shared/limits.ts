@@ -57,5 +57,5 @@ export const LIMITS = {
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
 export const ROOM_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
 export const EVENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-/** 1–64 printable characters, no control characters, no leading or trailing space. */
-export const EVENT_TYPE_RE = /^(?! )[^\p{Cc}]{1,64}(?<! )$/u;
+/** 1–64 printable characters, no control characters (nor lone surrogates), no leading or trailing space. */
+export const EVENT_TYPE_RE = /^(?! )[^\p{Cc}\p{Cs}]{1,64}(?<! )$/u;
