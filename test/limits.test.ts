@@ -65,6 +65,7 @@ const CASES: Case[] = [
   { name: 'type with a newline', body: { type: 'two\nlines' }, status: 400, code: 'invalid_request', paths: ['type'] },
   { name: 'type with a tab', body: { type: 'a\tb' }, status: 400, code: 'invalid_request', paths: ['type'] },
   { name: 'type with DEL', body: { type: 'a\u007fb' }, status: 400, code: 'invalid_request', paths: ['type'] },
+  { name: 'type with a lone surrogate', rawBody: '{"type":"\\ud800x"}', headers: { 'content-type': 'application/json' }, status: 400, code: 'invalid_request', paths: ['type'] },
   { name: 'type with a leading space', body: { type: ' leading' }, status: 400, code: 'invalid_request', paths: ['type'] },
   { name: 'type with a trailing space', body: { type: 'trailing ' }, status: 400, code: 'invalid_request', paths: ['type'] },
   { name: 'type over 64 chars', body: { type: 't'.repeat(65) }, status: 400, code: 'invalid_request', paths: ['type'] },
