@@ -132,6 +132,23 @@ describe('auth table: every workspace, key and event route × every credential',
     expect(beacon.status, beacon.text).toBe(202);
   });
 
+  it('checks the credential before the input: a bad body tells a stranger nothing', async () => {
+    const { ws } = main;
+    const cases: Array<[string, string, unknown, string | undefined, number]> = [
+      ['POST', '/api/v1/workspaces', { slug: 'BAD SLUG' }, undefined, 401],
+      ['POST', '/api/v1/workspaces', { slug: 'BAD SLUG' }, ws.keys.admin, 403],
+      ['PATCH', `/api/v1/workspaces/${ws.slug}`, { timezone: 'Nowhere/Land' }, ws.keys.read, 403],
+      ['POST', `/api/v1/workspaces/${ws.slug}/keys`, { kind: 'god' }, undefined, 401],
+      ['POST', `/api/v1/workspaces/${ws.slug}/events`, { type: '' }, ws.keys.read, 403],
+      ['GET', `/api/v1/workspaces/${ws.slug}/events?limit=0`, undefined, other.keys.read, 403],
+    ];
+    for (const [method, path, body, token, status] of cases) {
+      const res = await call(method, path, { token, body });
+      expect(res.status, `${method} ${path}`).toBe(status);
+      expect(res.json.error.issues).toBeUndefined();
+    }
+  });
+
   it('refuses malformed Authorization headers with 401', async () => {
     for (const authorization of ['Basic Zm9vOmJhcg==', 'Bearer', 'Bearer ', `Token ${main.ws.keys.read}`, 'pk_short']) {
       const res = await call('GET', `/api/v1/workspaces/${main.ws.slug}`, { headers: { authorization } });
