@@ -57,6 +57,8 @@ export const roomSessions = sqliteTable(
     startedAt: integer('started_at').notNull(),
     endedAt: integer('ended_at'),
     maxParticipants: integer('max_participants').notNull().default(0),
+    /** 1 when opened by room.started: then only room.finished ends it, not the last leave. */
+    explicit: integer('explicit').notNull().default(0),
   },
   (t) => [index('room_sessions_key').on(t.workspaceId, t.room, t.endedAt), index('room_sessions_started').on(t.workspaceId, t.startedAt)],
 );

@@ -22,12 +22,14 @@ export function sessionStatements(db: D1Database, workspaceId: string, events: N
   const closeOpen: Array<{ r: string; u: string; t: number }> = [];
   const later: Segment[] = [];
   const roomOpen = new Map<string, number>();
+  const roomStarted = new Set<string>();
   const roomFinish = new Map<string, number>();
   const roomLastLeave = new Map<string, number>();
   const byKey = new Map<string, NormalizedEvent[]>();
   for (const e of presence) {
     const room = e.room!;
     if (e.type === ROOM_STARTED || e.type === JOIN) if (!roomOpen.has(room)) roomOpen.set(room, e.ts);
+    if (e.type === ROOM_STARTED) roomStarted.add(room);
     if (e.type === ROOM_FINISHED) roomFinish.set(room, e.ts);
     if (e.type === LEAVE) roomLastLeave.set(room, e.ts);
     if (e.type !== JOIN && e.type !== LEAVE) continue;
@@ -67,9 +69,13 @@ export function sessionStatements(db: D1Database, workspaceId: string, events: N
   const out: D1PreparedStatement[] = [];
   const rooms = (m: Map<string, number>) => JSON.stringify([...m].map(([r, t]) => ({ r, t })));
   if (roomOpen.size) {
-    out.push(db.prepare(`INSERT INTO room_sessions (workspace_id, room, started_at, ended_at, max_participants)
-      SELECT ?1, j.value ->> '$.r', j.value ->> '$.t', NULL, 0 FROM json_each(?2) j
+    out.push(db.prepare(`INSERT INTO room_sessions (workspace_id, room, started_at, ended_at, max_participants, explicit)
+      SELECT ?1, j.value ->> '$.r', j.value ->> '$.t', NULL, 0, 0 FROM json_each(?2) j
       WHERE NOT EXISTS (SELECT 1 FROM room_sessions s WHERE s.workspace_id = ?1 AND s.room = j.value ->> '$.r' AND s.ended_at IS NULL)`).bind(ws, rooms(roomOpen)));
+  }
+  if (roomStarted.size) {
+    out.push(db.prepare(`UPDATE room_sessions SET explicit = 1 WHERE workspace_id = ?1 AND ended_at IS NULL
+      AND room IN (SELECT value FROM json_each(?2))`).bind(ws, JSON.stringify([...roomStarted])));
   }
   if (leading.length) {
     out.push(db.prepare(`INSERT INTO participant_sessions (workspace_id, room, user_id, joined_at, left_at, platform, connection_type)
@@ -99,7 +105,7 @@ export function sessionStatements(db: D1Database, workspaceId: string, events: N
   if (roomLastLeave.size) {
     // The last participant left: the room session ends with that leave.
     out.push(db.prepare(`UPDATE room_sessions SET ended_at = (SELECT j.value ->> '$.t' FROM json_each(?2) j WHERE j.value ->> '$.r' = room_sessions.room)
-      WHERE workspace_id = ?1 AND ended_at IS NULL AND room IN (SELECT j.value ->> '$.r' FROM json_each(?2) j)
+      WHERE workspace_id = ?1 AND ended_at IS NULL AND explicit = 0 AND room IN (SELECT j.value ->> '$.r' FROM json_each(?2) j)
         AND NOT EXISTS (SELECT 1 FROM participant_sessions p WHERE p.workspace_id = ?1 AND p.room = room_sessions.room AND p.left_at IS NULL)`).bind(ws, rooms(roomLastLeave)));
   }
   return out;

@@ -39,7 +39,7 @@ metricsRoutes.openapi(
   async (c) => {
     const ws = c.get('workspace');
     const [totals, g] = await Promise.all([totalsByType(c.env.DB, ws.id), gauges(c.env, ws)]);
-    return new Response(renderMetrics(ws.slug, totals, g), {
+    return new Response(renderMetrics(totals, g), {
       status: 200,
       headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
     }) as never;

@@ -33,7 +33,7 @@ historySessionRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/rooms', tags: ['Reports'], security: bearer,
     summary: 'Room sessions overlapping the range, newest first (read key)',
-    description: 'A room session runs from `room.started` (or the first `presence.join`) to `room.finished` (or the leave of its last participant). `participants` counts distinct users who joined during it.',
+    description: 'A room session runs from `room.started` to `room.finished`; without `room.started`, from the first `presence.join` to the leave of its last participant. `participants` counts distinct users who joined during it.',
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: Params.omit({ userId: true }) },
     responses: { 200: json(RoomList, 'Room sessions'), ...authErrors },

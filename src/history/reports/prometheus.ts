@@ -43,29 +43,28 @@ export interface Gauges {
 }
 
 /** Prometheus text exposition format 0.0.4. */
-export function renderMetrics(workspace: string, totals: Map<string, Agg>, gauges: Gauges): string {
-  const ws = `workspace="${label(workspace)}"`;
+export function renderMetrics(totals: Map<string, Agg>, gauges: Gauges): string {
   const types = [...totals.keys()].sort();
   const lines: string[] = [];
   const family = (name: string, type: string, help: string, samples: string[]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
   };
-  family('edgepulse_events_total', 'counter', 'Events stored, by type.', types.map((t) => `edgepulse_events_total{${ws},type="${label(t)}"} ${totals.get(t)!.events}`));
-  family('edgepulse_errors_total', 'counter', 'Events with an error, by type.', types.map((t) => `edgepulse_errors_total{${ws},type="${label(t)}"} ${totals.get(t)!.errors}`));
+  family('edgepulse_events_total', 'counter', 'Events stored, by type.', types.map((t) => `edgepulse_events_total{type="${label(t)}"} ${totals.get(t)!.events}`));
+  family('edgepulse_errors_total', 'counter', 'Events with an error, by type.', types.map((t) => `edgepulse_errors_total{type="${label(t)}"} ${totals.get(t)!.errors}`));
   const all = new Agg();
   for (const a of totals.values()) all.merge(a);
-  family('edgepulse_bytes_in_total', 'counter', 'Sum of bytesIn.', [`edgepulse_bytes_in_total{${ws}} ${num(all.bytesIn)}`]);
-  family('edgepulse_bytes_out_total', 'counter', 'Sum of bytesOut.', [`edgepulse_bytes_out_total{${ws}} ${num(all.bytesOut)}`]);
-  family('edgepulse_online_users', 'gauge', 'Users with an event in the last 5 minutes.', [`edgepulse_online_users{${ws}} ${gauges.onlineUsers}`]);
-  family('edgepulse_live_connections', 'gauge', 'Open live WebSocket and SSE connections.', [`edgepulse_live_connections{${ws}} ${gauges.connections}`]);
+  family('edgepulse_bytes_in_total', 'counter', 'Sum of bytesIn.', [`edgepulse_bytes_in_total ${num(all.bytesIn)}`]);
+  family('edgepulse_bytes_out_total', 'counter', 'Sum of bytesOut.', [`edgepulse_bytes_out_total ${num(all.bytesOut)}`]);
+  family('edgepulse_online_users', 'gauge', 'Users with an event in the last 5 minutes.', [`edgepulse_online_users ${gauges.onlineUsers}`]);
+  family('edgepulse_live_connections', 'gauge', 'Open live WebSocket and SSE connections.', [`edgepulse_live_connections ${gauges.connections}`]);
   // Cumulative bucket counts from the DDSketch bins (each bin's value within 1% of its members).
   const st = all.durations.store;
   const bins: Array<[number, number]> = [];
   for (let i = 0; i < st.bins.length; i++) if (st.bins[i]) bins.push([all.durations.mapping.value(i + st.offset), st.bins[i]]);
   const zero = all.durations.zeroCount;
-  const hist = DURATION_BUCKETS.map((le) => `edgepulse_duration_ms_bucket{${ws},le="${le}"} ${zero + bins.filter(([v]) => v <= le).reduce((s, [, c]) => s + c, 0)}`);
-  hist.push(`edgepulse_duration_ms_bucket{${ws},le="+Inf"} ${all.durationCount}`);
-  hist.push(`edgepulse_duration_ms_sum{${ws}} ${num(all.durationSum)}`, `edgepulse_duration_ms_count{${ws}} ${all.durationCount}`);
+  const hist = DURATION_BUCKETS.map((le) => `edgepulse_duration_ms_bucket{le="${le}"} ${zero + bins.filter(([v]) => v <= le).reduce((s, [, c]) => s + c, 0)}`);
+  hist.push(`edgepulse_duration_ms_bucket{le="+Inf"} ${all.durationCount}`);
+  hist.push(`edgepulse_duration_ms_sum ${num(all.durationSum)}`, `edgepulse_duration_ms_count ${all.durationCount}`);
   family('edgepulse_duration_ms', 'histogram', 'durationMs of events (bucket counts within 1% of the bounds).', hist);
   return `${lines.join('\n')}\n`;
 }

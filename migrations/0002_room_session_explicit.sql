@@ -1,0 +1,1 @@
+ALTER TABLE `room_sessions` ADD `explicit` integer DEFAULT 0 NOT NULL;
