@@ -115,7 +115,7 @@ describe('history reports against brute-force SQL', () => {
     ];
     const fmt = new Intl.DateTimeFormat('en-US', { timeZone: TZ, hourCycle: 'h23', weekday: 'short', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
     for (const c of cases) {
-      for (const f of [{}, { type: 'page.view' }, { room: 'lobby' }, { userId: 'user-1' }]) {
+      for (const f of [{}, { type: 'page.view' }, { room: 'lobby' }, { userId: 'user-1' }] as Filters[]) {
         const api = await get('stats/timeseries', { granularity: c.granularity, from: c.from, to: c.to, metrics: 'events,users,errors,bytesIn,value,durationP95', ...f });
         const points = api.points as Array<Record<string, any>>;
         expect(points.length).toBeGreaterThan(0);
@@ -153,7 +153,7 @@ describe('history reports against brute-force SQL', () => {
       'property:plan': "json_extract(properties, '$.plan')",
     };
     for (const [by, expr] of Object.entries(keys)) {
-      for (const f of [{}, { type: 'api.call' }, { room: 'standup' }, { platform: 'Web' }]) {
+      for (const f of [{}, { type: 'api.call' }, { room: 'standup' }, { platform: 'Web' }] as Filters[]) {
         const api = await get('stats/breakdown', { by, limit: 1000, from: ds.from, to: now, ...f });
         const exact = await brute(f, ds.from, now, expr);
         expect(api.by).toBe(by);
