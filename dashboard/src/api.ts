@@ -1,0 +1,54 @@
+import type { ErrorBody } from './api-types';
+
+/** An API answer that was not 2xx, with the contract's error code and message. */
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Called when any request answers 401: the session ended (signed out elsewhere, key revoked). */
+let onUnauthorized: () => void = () => {};
+export function whenUnauthorized(fn: () => void): void {
+  onUnauthorized = fn;
+}
+
+/** Same-origin JSON request; the session cookie is the credential. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`/api/v1${path}`, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const err = (json as ErrorBody | undefined)?.error;
+    if (res.status === 401 && !path.startsWith('/session')) onUnauthorized();
+    throw new ApiFailure(res.status, err?.code ?? 'internal', err?.message ?? `${res.status} ${res.statusText}`);
+  }
+  return json as T;
+}
+
+export const get = <T>(path: string) => api<T>('GET', path);
+
+/** Query string from a record, dropping empty values. */
+export function qs(params: Record<string, string | number | boolean | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') search.set(k, String(v));
+  const s = search.toString();
+  return s ? `?${s}` : '';
+}
+
+export const wsPath = (ws: string) => `/workspaces/${encodeURIComponent(ws)}`;

@@ -1,0 +1,87 @@
+import { useEffect, useRef } from 'preact/hooks';
+import type uPlot from 'uplot';
+
+export interface ChartSeries {
+  label: string;
+  values: Array<number | null>;
+  /** A CSS variable name such as --accent, or a color. */
+  color: string;
+  /** Drawn as bars instead of a line. */
+  bars?: boolean;
+}
+
+interface Props {
+  /** Epoch seconds. */
+  x: number[];
+  series: ChartSeries[];
+  height?: number;
+  label?: string;
+}
+
+// uPlot is loaded with the first chart so the sign-in page and first paint stay small.
+let uplotModule: Promise<typeof uPlot> | undefined;
+const loadUplot = () => (uplotModule ??= import('uplot').then((m) => m.default));
+
+const cssVar = (name: string) =>
+  name.startsWith('--') ? getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888' : name;
+
+function options(width: number, height: number, series: ChartSeries[], U: typeof uPlot): uPlot.Options {
+  const muted = cssVar('--muted');
+  const grid = cssVar('--border');
+  const axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '11px system-ui, sans-serif' };
+  return {
+    width,
+    height,
+    padding: [8, 8, 0, 0],
+    cursor: { points: { size: 6 } },
+    legend: { show: true, live: true },
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+    axes: [axis, { ...axis, size: 48, values: (_u, ticks) => ticks.map((v) => (v >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toFixed(2)}`)) }],
+    series: [
+      {},
+      ...series.map((s) => {
+        const color = cssVar(s.color);
+        return {
+          label: s.label,
+          stroke: color,
+          width: 2,
+          fill: `${color}22`,
+          points: { show: false },
+          ...(s.bars ? { paths: U.paths.bars!({ size: [0.7, 40] }), fill: `${color}aa`, width: 0 } : {}),
+        } as uPlot.Series;
+      }),
+    ],
+  };
+}
+
+/** A time series chart (uPlot), sized to its container and redrawn when data changes. */
+export function Chart({ x, series, height = 220, label }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = series.map((s) => `${s.label}:${s.bars ? 1 : 0}`).join('|');
+
+  useEffect(() => {
+    let cancelled = false;
+    let observer: ResizeObserver | undefined;
+    void loadUplot().then((U) => {
+      if (cancelled || !box.current) return;
+      const el = box.current;
+      plot.current?.destroy();
+      plot.current = new U(options(el.clientWidth || 600, height, series, U), [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+      observer = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height }));
+      observer.observe(el);
+    });
+    return () => {
+      cancelled = true;
+      observer?.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, [shape, height]);
+
+  useEffect(() => {
+    plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData);
+  }, [x, series]);
+
+  return <div class="chart" ref={box} role="img" aria-label={label ?? series.map((s) => s.label).join(', ')} style={{ minHeight: `${height + 30}px` }} />;
+}

@@ -1,0 +1,280 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, get, wsPath } from '../api';
+import type { ApiKey, KeyKind, Workspace } from '../api-types';
+import { Code, ErrorNote, Loading, Panel } from '../components/Ui';
+import { dateTime } from '../format';
+import { type Route } from '../router';
+import { isAdmin } from '../session';
+import { Snippets } from './Snippets';
+
+function Keys({ ws }: { ws: string }) {
+  const [keys, setKeys] = useState<ApiKey[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [kind, setKind] = useState<KeyKind>('ingest');
+  const [name, setName] = useState('');
+  const [secret, setSecret] = useState<{ key: ApiKey; secret: string } | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const load = () => get<{ keys: ApiKey[] }>(`${wsPath(ws)}/keys`).then((r) => setKeys(r.keys), setError);
+  useEffect(() => void load(), [ws]);
+
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      setSecret(await api<{ key: ApiKey; secret: string }>('POST', `${wsPath(ws)}/keys`, { kind, ...(name.trim() ? { name: name.trim() } : {}) }));
+      setName('');
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const revoke = async (id: string) => {
+    setError(null);
+    try {
+      await api('DELETE', `${wsPath(ws)}/keys/${encodeURIComponent(id)}`);
+      setConfirming(null);
+      if (secret?.key.id === id) setSecret(null);
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  return (
+    <Panel title="Keys" hint="secrets are shown once, when created" class="span-2" testid="keys">
+      {secret && (
+        <div style={{ marginBottom: '12px' }} data-testid="new-secret">
+          <p class="ok-text" style={{ margin: '0 0 6px' }}>
+            New {secret.key.kind} key “{secret.key.name ?? secret.key.prefix}”. Copy it now: it will not be shown again.
+          </p>
+          <Code text={secret.secret} label="new key secret" />
+          <button type="button" class="btn small" style={{ marginTop: '6px' }} onClick={() => setSecret(null)}>
+            I have saved it
+          </button>
+        </div>
+      )}
+      {!keys ? (
+        <Loading />
+      ) : (
+        <div class="table-wrap">
+          <table data-testid="keys-table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Kind</th>
+                <th>Prefix</th>
+                <th>Created</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((k) => (
+                <tr key={k.id} data-key-id={k.id}>
+                  <td>{k.name ?? <span class="muted">unnamed</span>}</td>
+                  <td>
+                    <span class="pill">{k.kind}</span>
+                  </td>
+                  <td class="mono">{k.prefix}…</td>
+                  <td>{dateTime(k.createdAt)}</td>
+                  <td class="num">
+                    {confirming === k.id ? (
+                      <>
+                        <button type="button" class="btn small danger" onClick={() => revoke(k.id)}>
+                          Confirm revoke
+                        </button>{' '}
+                        <button type="button" class="btn small" onClick={() => setConfirming(null)}>
+                          Cancel
+                        </button>
+                      </>
+                    ) : (
+                      <button type="button" class="btn small danger" onClick={() => setConfirming(k.id)} aria-label={`Revoke ${k.name ?? k.prefix}`}>
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <form class="row" style={{ marginTop: '12px' }} onSubmit={create} aria-label="Create a key">
+        <div class="field">
+          <label for="key-kind">Kind</label>
+          <select id="key-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value as KeyKind)}>
+            <option value="ingest">ingest (pk_) — send events, safe in a web page</option>
+            <option value="read">read (rk_) — dashboards and reports</option>
+            <option value="admin">admin (sk_) — settings and keys</option>
+          </select>
+        </div>
+        <div class="field" style={{ flex: 1, minWidth: '160px' }}>
+          <label for="key-name">Name</label>
+          <input id="key-name" value={name} maxLength={200} placeholder="e.g. website, backend, Grafana" onInput={(e) => setName(e.currentTarget.value)} />
+        </div>
+        <button class="btn primary" type="submit">
+          Create key
+        </button>
+      </form>
+      <ErrorNote error={error} />
+    </Panel>
+  );
+}
+
+const randomBase64 = (n: number) => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(n))));
+const timeZones = (() => {
+  try {
+    return (Intl as unknown as { supportedValuesOf(k: string): string[] }).supportedValuesOf('timeZone');
+  } catch {
+    return ['UTC'];
+  }
+})();
+
+function WorkspaceForm({ w, save }: { w: Workspace; save: (patch: Record<string, unknown>) => Promise<void> }) {
+  const [name, setName] = useState(w.name);
+  const [tz, setTz] = useState(w.timezone);
+  const [retention, setRetention] = useState(String(w.retentionDays));
+  const [origins, setOrigins] = useState(w.allowedOrigins.join('\n'));
+  return (
+    <form
+      class="grid"
+      style={{ gap: '10px' }}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save({ name, timezone: tz, retentionDays: Number(retention), allowedOrigins: origins.split(/\s+/).filter(Boolean) });
+      }}
+    >
+      <div class="field">
+        <label for="ws-name">Name</label>
+        <input id="ws-name" value={name} onInput={(e) => setName(e.currentTarget.value)} required />
+      </div>
+      <div class="row">
+        <div class="field" style={{ flex: 2 }}>
+          <label for="ws-tz">Time zone (“today” and day buckets)</label>
+          <input id="ws-tz" list="tz-list" value={tz} onInput={(e) => setTz(e.currentTarget.value)} required />
+          <datalist id="tz-list">
+            {timeZones.map((z) => (
+              <option key={z} value={z} />
+            ))}
+          </datalist>
+        </div>
+        <div class="field" style={{ flex: 1 }}>
+          <label for="ws-retention">Retention (days)</label>
+          <input id="ws-retention" type="number" min={1} max={3650} value={retention} onInput={(e) => setRetention(e.currentTarget.value)} required />
+        </div>
+      </div>
+      <div class="field">
+        <label for="ws-origins">Allowed origins for the browser tracker (one a line; empty allows any)</label>
+        <textarea id="ws-origins" rows={3} value={origins} placeholder="https://example.com" onInput={(e) => setOrigins(e.currentTarget.value)} />
+      </div>
+      <div>
+        <button class="btn primary" type="submit">
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Integrations({ w, save }: { w: Workspace; save: (patch: Record<string, unknown>) => Promise<void> }) {
+  const [lkKey, setLkKey] = useState('');
+  const [lkSecret, setLkSecret] = useState('');
+  const [whsec, setWhsec] = useState<string | null>(null);
+  return (
+    <div class="grid" style={{ gap: '16px' }}>
+      <form
+        class="grid"
+        style={{ gap: '8px' }}
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save({ livekit: { apiKey: lkKey.trim(), apiSecret: lkSecret.trim() } }).then(() => (setLkKey(''), setLkSecret('')));
+        }}
+      >
+        <h3>LiveKit credentials {w.livekitConfigured ? <span class="pill">configured</span> : <span class="pill">not set</span>}</h3>
+        <div class="row">
+          <input aria-label="LiveKit API key" placeholder="API key (APIxxxx)" value={lkKey} onInput={(e) => setLkKey(e.currentTarget.value)} required style={{ flex: 1 }} />
+          <input aria-label="LiveKit API secret" type="password" placeholder="API secret" value={lkSecret} onInput={(e) => setLkSecret(e.currentTarget.value)} required style={{ flex: 1 }} />
+          <button class="btn" type="submit">
+            {w.livekitConfigured ? 'Replace' : 'Save'}
+          </button>
+          {w.livekitConfigured && (
+            <button class="btn danger" type="button" onClick={() => void save({ livekit: null })}>
+              Remove
+            </button>
+          )}
+        </div>
+      </form>
+      <div class="grid" style={{ gap: '8px' }}>
+        <h3>Standard Webhooks secret {w.webhookSecretConfigured ? <span class="pill">configured</span> : <span class="pill">not set</span>}</h3>
+        {whsec && (
+          <>
+            <p class="ok-text" style={{ margin: 0 }}>Give this secret to the sender now; it is not shown again.</p>
+            <Code text={whsec} label="webhook secret" />
+          </>
+        )}
+        <div class="row">
+          <button
+            class="btn"
+            type="button"
+            onClick={() => {
+              const s = `whsec_${randomBase64(24)}`;
+              void save({ webhookSecret: s }).then(() => setWhsec(s));
+            }}
+          >
+            {w.webhookSecretConfigured ? 'Rotate secret' : 'Generate secret'}
+          </button>
+          {w.webhookSecretConfigured && (
+            <button class="btn danger" type="button" onClick={() => void save({ webhookSecret: null }).then(() => setWhsec(null))}>
+              Remove
+            </button>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+export default function Settings({ route }: { route: Route }) {
+  const ws = (route as { ws: string }).ws;
+  const [w, setW] = useState<Workspace | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    get<{ workspace: Workspace }>(wsPath(ws)).then((r) => setW(r.workspace), setError);
+  }, [ws]);
+  if (!isAdmin()) {
+    return (
+      <div class="empty">
+        <h2>Settings need an admin key</h2>
+        <p>You are signed in with a read key. Sign out and sign in with the workspace’s admin key (sk_…).</p>
+      </div>
+    );
+  }
+  const save = async (patch: Record<string, unknown>) => {
+    setError(null);
+    setSaved(false);
+    try {
+      setW((await api<{ workspace: Workspace }>('PATCH', wsPath(ws), patch)).workspace);
+      setSaved(true);
+      setTimeout(() => setSaved(false), 2000);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <>
+      <div class="page-head">
+        <h1>Settings</h1>
+        {saved && <span class="ok-text" role="status">Saved</span>}
+      </div>
+      <ErrorNote error={error} />
+      <div class="grid cols-2">
+        <Keys ws={ws} />
+        <Panel title="Workspace">{w ? <WorkspaceForm key={w.createdAt} w={w} save={save} /> : <Loading />}</Panel>
+        <Panel title="Integrations">{w ? <Integrations w={w} save={save} /> : <Loading />}</Panel>
+        <Panel title="Send data" hint="copy and paste" class="span-2">
+          <Snippets ws={ws} />
+        </Panel>
+      </div>
+    </>
+  );
+}
