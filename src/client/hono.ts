@@ -26,6 +26,19 @@ const toInt = (v: string | null | undefined) => {
   return Number.isInteger(n) && n >= 0 ? n : undefined;
 };
 
+/** Body size of a response sent without Content-Length: counted on a clone, off the response's path. */
+async function countBody(res: Response): Promise<number | undefined> {
+  const type = res.headers.get('content-type') ?? '';
+  if (!res.body || res.status === 101 || type.startsWith('text/event-stream')) return undefined; // streams may never end
+  const reader = res.clone().body!.getReader();
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return bytes;
+    bytes += value.byteLength;
+  }
+}
+
 export function edgepulse(client: EdgePulse | EdgePulseOptions | ((c: Context) => EdgePulse), options: MiddlewareOptions = {}): MiddlewareHandler {
   const fixed = client instanceof EdgePulse ? client : typeof client === 'function' ? undefined : new EdgePulse(client);
   return async (c, next) => {
@@ -47,14 +60,17 @@ export function edgepulse(client: EdgePulse | EdgePulseOptions | ((c: Context) =
             context: { ...(c.req.header('user-agent') ? { userAgent: c.req.header('user-agent')!.slice(0, 2048) } : {}) },
           };
           if (status >= 500) event.error = (c.error?.message || `HTTP ${status}`).slice(0, 128);
-          ep.track(event);
-          if (options.flushEachRequest !== false) {
-            const sending = ep.flush();
-            try {
-              c.executionCtx.waitUntil(sending);
-            } catch {
-              // not on Workers (no execution context): the flush runs on its own
-            }
+          const counting = event.bytesOut === undefined ? countBody(c.res) : undefined;
+          const record = async () => {
+            if (counting) event.bytesOut = await counting.catch(() => undefined);
+            ep.track(event);
+            if (options.flushEachRequest !== false) await ep.flush();
+          };
+          const sending = record().catch(() => undefined);
+          try {
+            c.executionCtx.waitUntil(sending);
+          } catch {
+            // not on Workers (no execution context): the recording runs on its own
           }
         }
       } catch {
