@@ -130,6 +130,15 @@ export class EdgePulse {
   }
 
   private async drain(): Promise<void> {
+    try {
+      await this.drainQueue();
+    } catch (err) {
+      // e.g. an event JSON cannot encode (BigInt, cycles): drop what is queued rather than wedge every later flush
+      this.fail(err as Error, this.queue.splice(0));
+    }
+  }
+
+  private async drainQueue(): Promise<void> {
     while (this.queue.length) {
       const batch: PreparedEvent[] = [];
       let bytes = 0;
@@ -162,6 +171,7 @@ export class EdgePulse {
         }
         const text = await res.text().catch(() => '');
         error = new DeliveryError(`edgepulse answered ${res.status}: ${text.slice(0, 300)}`, res.status);
+        if (res.status === 400) return this.dropInvalid(batch, text, error);
         const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
         if (!retryable) return this.fail(error, batch);
         const after = Number(res.headers.get('retry-after'));
@@ -175,6 +185,21 @@ export class EdgePulse {
       const backoff = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** attempt);
       await sleep(wait ?? backoff / 2 + Math.random() * (backoff / 2));
     }
+  }
+
+  /** A batch is all or nothing: drop the events the 400 names and send the rest again (same ids). */
+  private async dropInvalid(batch: PreparedEvent[], text: string, error: DeliveryError): Promise<void> {
+    let bad = new Set<number>();
+    try {
+      const issues = (JSON.parse(text) as { error?: { issues?: Array<{ path?: string }> } }).error?.issues ?? [];
+      bad = new Set(issues.map((i) => /^events\.(\d+)/.exec(i.path ?? '')?.[1]).filter((n): n is string => n !== undefined).map(Number));
+    } catch {
+      // not the API's error body: the whole batch is refused
+    }
+    const good = batch.filter((_, i) => !bad.has(i));
+    if (bad.size === 0 || good.length === batch.length) return this.fail(error, batch);
+    this.fail(error, batch.filter((_, i) => bad.has(i)));
+    if (good.length) await this.send(good);
   }
 
   private fail(error: Error, events: PreparedEvent[]): void {
