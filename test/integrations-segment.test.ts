@@ -70,3 +70,16 @@ describe('Segment-compatible routes', () => {
     expect(await countRows('SELECT COUNT(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(0);
   });
 });
+
+describe('OpenAPI document', () => {
+  it('describes the webhook, Segment and tracker routes', async () => {
+    const res = await call('GET', '/api/v1/openapi.json');
+    expect(res.status).toBe(200);
+    const paths = Object.keys(res.json.paths);
+    for (const p of ['/api/v1/workspaces/{ws}/webhooks/livekit', '/api/v1/workspaces/{ws}/webhooks/standard', '/t.js',
+      '/v1/batch', '/v1/track', '/v1/identify', '/v1/page', '/v1/screen', '/v1/group', '/v1/alias']) {
+      expect(paths, p).toContain(p);
+    }
+    expect(res.json.components.securitySchemes.segmentWriteKey).toMatchObject({ type: 'http', scheme: 'basic' });
+  });
+});
