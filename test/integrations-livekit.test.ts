@@ -133,13 +133,21 @@ describe('LiveKit webhooks', () => {
     expect(events.find((e) => e.type === 'ingress_ended')!.error).toBe('stream ended');
     expect(events.find((e) => e.type === 'room.finished')!.durationMs).toBe(400_000);
 
-    const sessions = await call('GET', `/api/v1/workspaces/${ws.slug}/sessions?userId=alice`, { token: ws.keys.read });
-    if (sessions.status !== 404 || sessions.json?.error?.message?.startsWith('no route') !== true) {
-      // The sessions report (another part of the product) reads the same presence events.
-      expect(sessions.status).toBe(200);
-      const session = sessions.json.sessions.find((s: any) => s.userId === 'alice');
-      expect(session).toMatchObject({ room: 'standup_room', durationSeconds: 300, platform: 'iOS', connectionType: 'turn' });
-    }
+    // The sessions and rooms reports read the same presence and room events.
+    const sessions = await call('GET', `/api/v1/workspaces/${ws.slug}/sessions?userId=alice&range=24h`, { token: ws.keys.read });
+    expect(sessions.status, sessions.text).toBe(200);
+    expect(sessions.json.sessions).toHaveLength(1);
+    expect(sessions.json.sessions[0]).toMatchObject({
+      userId: 'alice', room: 'standup_room', durationSeconds: 300, platform: 'iOS', connectionType: 'turn',
+      joinedAt: new Date((t0 + 10) * 1000).toISOString(), leftAt: new Date((t0 + 310) * 1000).toISOString(),
+    });
+    const agentSession = await call('GET', `/api/v1/workspaces/${ws.slug}/sessions?userId=assistant&range=24h`, { token: ws.keys.read });
+    expect(agentSession.json.sessions[0]).toMatchObject({ platform: 'Agent', leftAt: null });
+    const rooms = await call('GET', `/api/v1/workspaces/${ws.slug}/rooms?room=standup_room&range=24h`, { token: ws.keys.read });
+    expect(rooms.status, rooms.text).toBe(200);
+    expect(rooms.json.rooms[0]).toMatchObject({
+      room: 'standup_room', startedAt: new Date(t0 * 1000).toISOString(), endedAt: new Date((t0 + 400) * 1000).toISOString(), participants: 5,
+    });
   });
 
   it('counts LiveKit’s redelivery of a webhook id once, and takes the token with "Bearer "', async () => {
