@@ -79,8 +79,11 @@ describe('history reports against brute-force SQL', () => {
   it('writes a handful of rollup rows per drain, not one per event', async () => {
     // Rows are bounded by (bucket × type × dimension value), whatever the number of events.
     const rows = await sql<{ grain: string; n: number; events: number }>(
-      `SELECT grain, count(*) AS n, sum(events) AS events FROM rollups WHERE workspace_id = ? AND dim = '' GROUP BY grain`, ws.id);
+      `SELECT grain, count(*) AS n, sum(events) AS events FROM rollups WHERE workspace_id = ? AND dim = '' AND type <> '' GROUP BY grain`, ws.id);
+    expect(rows).toHaveLength(3);
     for (const r of rows) expect(r.events, r.grain).toBe(ds.events.length);
+    const [all] = await sql<{ events: number }>(`SELECT sum(events) AS events FROM rollups WHERE workspace_id = ? AND grain = 'hour' AND type = '' AND dim = ''`, ws.id);
+    expect(all.events).toBe(ds.events.length);
     const [{ n }] = await sql<{ n: number }>(`SELECT count(*) AS n FROM rollups WHERE workspace_id = ? AND grain = 'day'`, ws.id);
     expect(n).toBeGreaterThan(0);
     expect(n).toBeLessThan(ds.events.length / 3);

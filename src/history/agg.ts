@@ -1,5 +1,11 @@
 import type { DDSketch } from '@datadog/sketches-js';
-import { decodeDurations, encodeDurations, HyperLogLog, mergeDurations, newDurations, quantile } from './sketches';
+import { decodeDurations, encodeDurations, hash53, HyperLogLog, mergeDurations, newDurations, quantile } from './sketches';
+
+export interface AggInput {
+  userId: string | null; sessionId: string | null; durationMs: number | null; bytesIn: number | null; bytesOut: number | null; error: string | null; value: number | null;
+}
+
+export const hashesOf = (e: AggInput) => ({ user: e.userId === null ? null : hash53(e.userId), session: e.sessionId === null ? null : hash53(e.sessionId) });
 
 /** Everything a report needs about a set of events; mergeable, so any range is a merge of buckets. */
 export class Agg {
@@ -14,7 +20,7 @@ export class Agg {
   sessions = new HyperLogLog();
   durations: DDSketch = newDurations();
 
-  addEvent(e: { userId: string | null; sessionId: string | null; durationMs: number | null; bytesIn: number | null; bytesOut: number | null; error: string | null; value: number | null }): void {
+  addEvent(e: AggInput, hashes: { user: number | null; session: number | null } = hashesOf(e)): void {
     this.events++;
     if (e.error !== null) this.errors++;
     this.bytesIn += e.bytesIn ?? 0;
@@ -25,8 +31,8 @@ export class Agg {
       this.durationSum += e.durationMs;
       this.durations.accept(e.durationMs);
     }
-    if (e.userId !== null) this.users.add(e.userId);
-    if (e.sessionId !== null) this.sessions.add(e.sessionId);
+    if (hashes.user !== null) this.users.addHash(hashes.user);
+    if (hashes.session !== null) this.sessions.addHash(hashes.session);
   }
 
   merge(o: Agg): this {

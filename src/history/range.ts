@@ -12,10 +12,28 @@ export const QueryTime = z
 
 const HOUR = 3_600_000;
 
+/** Intl formatters are costly to build (the live hub asks for "today" on every ingest): one per zone. */
+const formatters = new Map<string, { full: Intl.DateTimeFormat; hour: Intl.DateTimeFormat; lastDay?: number }>();
+function zoneFormatters(tz: string) {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = {
+      full: new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }),
+      hour: new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', hour: '2-digit' }),
+    };
+    if (formatters.size > 500) formatters.clear();
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
 /** Midnight of the day holding `at`, in the time zone `tz`, as epoch ms. */
 export function startOfDay(at: number, tz: string): number {
+  const f = zoneFormatters(tz);
+  // A day lasts at least 22 hours even across offset changes, so a time that soon after a known midnight shares it.
+  if (f.lastDay !== undefined && at >= f.lastDay && at < f.lastDay + 22 * HOUR) return f.lastDay;
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    f.full
       .formatToParts(at)
       .map((p) => [p.type, p.value]),
   );
@@ -24,8 +42,9 @@ export function startOfDay(at: number, tz: string): number {
   const midnightWall = Date.UTC(+parts.year, +parts.month - 1, +parts.day);
   let guess = midnightWall - offset;
   // The offset at midnight can differ from now's across a DST change: correct once.
-  const check = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', hour: '2-digit' }).format(guess);
+  const check = f.hour.format(guess);
   if (+check !== 0) guess -= (+check > 12 ? +check - 24 : +check) * HOUR;
+  f.lastDay = guess;
   return guess;
 }
 

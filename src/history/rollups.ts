@@ -1,5 +1,5 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
-import { Agg } from './agg';
+import { Agg, hashesOf } from './agg';
 import { decodeDurations, HyperLogLog, mergeDurations, encodeDurations } from './sketches';
 import { bucketStart, type Grain } from './time';
 
@@ -14,6 +14,9 @@ export function dimValue(e: Pick<NormalizedEvent, 'room' | 'error' | 'context'>,
   return e.context?.[dim] ?? null;
 }
 
+/** The `type` of the all-types total rows (dim ''): event types are 1–64 characters, never empty. */
+export const ALL_TYPES = '';
+
 export interface RollupRow {
   grain: Grain;
   bucket: number;
@@ -26,28 +29,52 @@ export interface RollupRow {
 const SEP = '\u0000';
 const rowKey = (r: { grain: string; bucket: number; type: string; dim: string; key: string }) => [r.grain, r.bucket, r.type, r.dim, r.key].join(SEP);
 
+interface Node {
+  total: Agg;
+  dims: Map<Dim, Map<string, Agg>>;
+}
+
 /** Folds events into rollup rows in memory: a drain of thousands of events becomes a few rows. */
 export function aggregate(events: NormalizedEvent[], tz: string): RollupRow[] {
-  const rows = new Map<string, RollupRow>();
-  const touch = (grain: Grain, bucket: number, type: string, dim: string, key: string, e: NormalizedEvent) => {
-    const k = [grain, bucket, type, dim, key].join(SEP);
-    let row = rows.get(k);
-    if (!row) rows.set(k, (row = { grain, bucket, type, dim, key, agg: new Agg() }));
-    row.agg.addEvent(e);
-  };
+  // grain → bucket → type → node; nested maps so no key string is built per event.
+  const tree = GRAINS.map(() => new Map<number, Map<string, Node>>());
   for (const e of events) {
-    for (const grain of GRAINS) {
+    const hashes = hashesOf(e);
+    for (let g = 0; g < GRAINS.length; g++) {
+      const grain = GRAINS[g];
       const bucket = bucketStart(e.ts, grain, tz);
-      touch(grain, bucket, e.type, '', '', e);
+      let types = tree[g].get(bucket);
+      if (!types) tree[g].set(bucket, (types = new Map()));
+      let node = types.get(e.type);
+      if (!node) types.set(e.type, (node = { total: new Agg(), dims: new Map() }));
+      node.total.addEvent(e, hashes);
+      // Type '' (no event type is empty): the all-types total, so unfiltered reports merge one row per bucket.
+      let all = types.get(ALL_TYPES);
+      if (!all) types.set(ALL_TYPES, (all = { total: new Agg(), dims: new Map() }));
+      all.total.addEvent(e, hashes);
       // Minute rollups hold per-type totals only: dimension rows per minute would cost a row per event.
       if (grain === 'minute') continue;
       for (const dim of DIMS) {
         const v = dimValue(e, dim);
-        if (v !== null && v !== undefined) touch(grain, bucket, e.type, dim, v, e);
+        if (v === null || v === undefined) continue;
+        let values = node.dims.get(dim);
+        if (!values) node.dims.set(dim, (values = new Map()));
+        let agg = values.get(v);
+        if (!agg) values.set(v, (agg = new Agg()));
+        agg.addEvent(e, hashes);
       }
     }
   }
-  return [...rows.values()];
+  const rows: RollupRow[] = [];
+  tree.forEach((buckets, g) => {
+    for (const [bucket, types] of buckets) {
+      for (const [type, node] of types) {
+        rows.push({ grain: GRAINS[g], bucket, type, dim: '', key: '', agg: node.total });
+        for (const [dim, values] of node.dims) for (const [key, agg] of values) rows.push({ grain: GRAINS[g], bucket, type, dim, key, agg });
+      }
+    }
+  });
+  return rows;
 }
 
 const SELECT_EXISTING = `SELECT r.grain, r.bucket, r.type, r.dim, r.key, r.users, r.sessions, r.durations

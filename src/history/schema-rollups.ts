@@ -3,7 +3,7 @@ import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm
 /**
  * Pre-aggregated history, written by the drain in the same D1 batch as the raw events.
  * One row per (grain, bucket start, event type, dimension, dimension value); `dim = ''` is the
- * type's total. Minute buckets are UTC minutes; hour and day buckets are the workspace's local ones.
+ * type's total, and `type = '', dim = ''` the total of all types. Minute buckets are UTC minutes; hour and day buckets are the workspace's local ones.
  */
 export const rollups = sqliteTable(
   'rollups',

@@ -3,13 +3,15 @@ import { DDSketch } from '@datadog/sketches-js';
 /** HyperLogLog precision: 2^14 registers, standard error 1.04/√16384 ≈ 0.8% (well inside 2%). */
 const P = 14;
 const M = 1 << P;
-/** Sparse entries kept before switching to dense registers (3 bytes each vs 16 KiB dense). */
-const SPARSE_MAX = 3000;
+/** Stored sparse (4 characters a register) up to this many registers, dense (one character each) beyond. */
+const SPARSE_MAX = 4096;
+/** In memory, a Map past this size costs more (GC, rehashing) than a flat register array. */
+const SPARSE_MEMORY_MAX = 256;
 /** DDSketch relative accuracy: every percentile within 1%. */
 export const DD_ACCURACY = 0.01;
 
 /** cyrb53: a fast 53-bit string hash with good avalanche, enough bits for p=14 plus rank. */
-function hash53(str: string): number {
+export function hash53(str: string): number {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < str.length; i++) {
@@ -27,7 +29,12 @@ const b64 = (bytes: Uint8Array) => {
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
 };
-const unb64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+const unb64 = (text: string) => {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+};
 
 /** A mergeable unique counter: sparse map of registers while small, dense array after. */
 export class HyperLogLog {
@@ -35,7 +42,11 @@ export class HyperLogLog {
   private dense: Uint8Array | null = null;
 
   add(value: string): void {
-    const h = hash53(value);
+    this.addHash(hash53(value));
+  }
+
+  /** Adds a value by its hash53 (callers adding one value to many sketches hash it once). */
+  addHash(h: number): void {
     const idx = Math.floor(h / 2 ** (53 - P));
     const rest = h % 2 ** (53 - P);
     // rank = position of the first 1 bit in the remaining 39 bits, 1-based.
@@ -50,7 +61,7 @@ export class HyperLogLog {
     }
     const s = this.sparse!;
     if ((s.get(idx) ?? 0) < rank) s.set(idx, rank);
-    if (s.size > SPARSE_MAX) this.toDense();
+    if (s.size > SPARSE_MEMORY_MAX) this.toDense();
   }
 
   private toDense(): void {
@@ -61,7 +72,7 @@ export class HyperLogLog {
   }
 
   isEmpty(): boolean {
-    return this.sparse !== null && this.sparse.size === 0;
+    return this.sparse !== null ? this.sparse.size === 0 : !this.dense!.some((r) => r !== 0);
   }
 
   merge(other: HyperLogLog): this {
@@ -97,12 +108,22 @@ export class HyperLogLog {
     return Math.round(raw);
   }
 
-  /** "S" + 3 bytes per register (14-bit index, 6-bit rank), or "D" + the 16,384 registers. */
+  /** "S" + base64 of 3 bytes per register (14-bit index, 6-bit rank), or "R" + one character (48 + rank) per register. */
   encode(): string {
-    if (this.dense) return `D${b64(this.dense)}`;
-    const bytes = new Uint8Array(this.sparse!.size * 3);
+    let entries: Iterable<[number, number]> = this.sparse ?? [];
+    let count = this.sparse?.size ?? 0;
+    if (this.dense) {
+      const d = this.dense;
+      count = 0;
+      for (let i = 0; i < M; i++) if (d[i]) count++;
+      if (count > SPARSE_MAX) return `R${String.fromCharCode(...Array.from(d, (r) => 48 + r))}`;
+      entries = (function* () {
+        for (let i = 0; i < M; i++) if (d[i]) yield [i, d[i]] as [number, number];
+      })();
+    }
+    const bytes = new Uint8Array(count * 3);
     let o = 0;
-    for (const [i, r] of this.sparse!) {
+    for (const [i, r] of entries) {
       const v = (i << 6) | r;
       bytes[o++] = v >>> 16;
       bytes[o++] = (v >>> 8) & 0xff;
@@ -114,12 +135,14 @@ export class HyperLogLog {
   static decode(text: string | null | undefined): HyperLogLog {
     const h = new HyperLogLog();
     if (!text) return h;
-    const bytes = unb64(text.slice(1));
-    if (text[0] === 'D') {
-      h.dense = bytes;
+    if (text[0] === 'R') {
+      const d = new Uint8Array(M);
+      for (let i = 0; i < M; i++) d[i] = text.charCodeAt(i + 1) - 48;
+      h.dense = d;
       h.sparse = null;
       return h;
     }
+    const bytes = unb64(text.slice(1));
     for (let o = 0; o + 2 < bytes.length; o += 3) {
       const v = (bytes[o] << 16) | (bytes[o + 1] << 8) | bytes[o + 2];
       h.set(v >>> 6, v & 63);

@@ -65,6 +65,9 @@ async function foldRollups(
   if (q.filters.type !== undefined) {
     binds.push(q.filters.type);
     sql += ` AND type = ?${binds.length}`;
+  } else if (source.dim === '') {
+    // Totals: the all-types row per bucket, or every type's row for a breakdown by type.
+    sql += by.kind === 'type' ? ` AND type <> ''` : ` AND type = ''`;
   }
   const { results } = await db.prepare(sql).bind(...binds).all<Parameters<typeof Agg.fromRow>[0] & { bucket: number; type: string; key: string }>();
   for (const r of results) {

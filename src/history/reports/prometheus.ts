@@ -9,7 +9,7 @@ export async function totalsByType(db: D1Database, workspaceId: string): Promise
   const { results } = await db
     .prepare(`SELECT type, events, errors, bytes_in AS bytesIn, bytes_out AS bytesOut, value, duration_count AS durationCount,
         duration_sum AS durationSum, NULL AS users, NULL AS sessions, durations
-      FROM rollups WHERE workspace_id = ?1 AND grain = 'day' AND dim = ''`)
+      FROM rollups WHERE workspace_id = ?1 AND grain = 'day' AND dim = '' AND type <> ''`)
     .bind(workspaceId)
     .all<Parameters<typeof Agg.fromRow>[0] & { type: string }>();
   const out = new Map<string, Agg>();
@@ -26,7 +26,7 @@ export async function totalsByType(db: D1Database, workspaceId: string): Promise
 export async function onlineFromRollups(db: D1Database, workspaceId: string, now: number): Promise<number> {
   const from = Math.floor((now - 5 * MINUTE) / MINUTE) * MINUTE;
   const { results } = await db
-    .prepare(`SELECT users FROM rollups WHERE workspace_id = ?1 AND grain = 'minute' AND bucket >= ?2 AND dim = '' AND users IS NOT NULL`)
+    .prepare(`SELECT users FROM rollups WHERE workspace_id = ?1 AND grain = 'minute' AND bucket >= ?2 AND type = '' AND dim = '' AND users IS NOT NULL`)
     .bind(workspaceId, from)
     .all<{ users: string }>();
   const a = new Agg();

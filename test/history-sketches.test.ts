@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { decodeDurations, encodeDurations, HyperLogLog, newDurations, quantile } from '../src/history/sketches';
+import { rng } from './history-dataset';
+
+describe('sketches', () => {
+  it('HyperLogLog: within 2% from 10 to 200,000 uniques, through encode/decode (sparse and dense) and merges', () => {
+    for (const n of [10, 1000, 5000, 50_000, 200_000]) {
+      const a = new HyperLogLog();
+      const b = new HyperLogLog();
+      // Two overlapping halves: the merge counts the union once.
+      for (let i = 0; i < n * 0.6; i++) a.add(`user-${i}`);
+      for (let i = Math.floor(n * 0.4); i < n; i++) b.add(`user-${i}`);
+      const encA = a.encode();
+      expect(encA[0]).toBe(n * 0.6 > 4096 ? 'R' : 'S');
+      const merged = HyperLogLog.decode(encA).merge(HyperLogLog.decode(b.encode()));
+      const est = merged.estimate();
+      expect(Math.abs(est - n) / n, `n=${n} est=${est}`).toBeLessThanOrEqual(0.02);
+      expect(HyperLogLog.decode(merged.encode()).estimate()).toBe(est);
+      // Merging the same sketch again changes nothing (idempotent).
+      expect(merged.merge(HyperLogLog.decode(encA)).estimate()).toBe(est);
+    }
+    expect(new HyperLogLog().isEmpty()).toBe(true);
+  });
+
+  it('DDSketch: p50/p95/p99 within 1% after encode/decode and merge', () => {
+    const r = rng(3);
+    const values: number[] = [];
+    const parts = [newDurations(), newDurations(), newDurations()];
+    for (let i = 0; i < 30_000; i++) {
+      const v = i % 97 === 0 ? 0 : Math.exp(r() * 9) / 3;
+      values.push(v);
+      parts[i % 3].accept(v);
+    }
+    const merged = newDurations();
+    for (const p of parts) merged.merge(decodeDurations(encodeDurations(p)));
+    values.sort((a, b) => a - b);
+    for (const q of [0.5, 0.95, 0.99]) {
+      const exact = values[Math.floor(q * (values.length - 1))];
+      expect(Math.abs(quantile(merged, q)! - exact) / exact).toBeLessThanOrEqual(0.01);
+    }
+    expect(merged.count).toBe(30_000);
+    expect(encodeDurations(newDurations())).toBeNull();
+  });
+});
