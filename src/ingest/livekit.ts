@@ -97,6 +97,56 @@ function trackProperties(t: Json | undefined): Record<string, Scalar> {
   return props;
 }
 
+type Props = Record<string, Scalar>;
+
+function mapRoom(name: string, room: Json | undefined, at: number, event: EventInput, properties: Props): void {
+  event.type = name === 'room_started' ? 'room.started' : 'room.finished';
+  const created = ms({ ms: room?.creationTimeMs as Int64, s: room?.creationTime as Int64 });
+  if (name === 'room_finished' && created && at >= created) event.durationMs = at - created;
+  if (num(room?.numParticipants as Int64)) properties.participants = num(room?.numParticipants as Int64)!;
+  if (num(room?.maxParticipants as Int64)) properties.maxParticipants = num(room?.maxParticipants as Int64)!;
+}
+
+function mapEgress(info: Json, event: EventInput, properties: Props): void {
+  event.room ??= roomName(info.roomName);
+  properties.egressId = str(info.egressId) ?? null;
+  if (info.status !== undefined) properties.status = String(info.status);
+  if (str(info.error)) event.error = str(info.error)!.slice(0, 128);
+  const started = ms({ ns: info.startedAt as Int64 });
+  const ended = ms({ ns: info.endedAt as Int64 });
+  if (started && ended && ended >= started) event.durationMs = ended - started;
+}
+
+function mapIngress(info: Json, event: EventInput, properties: Props): void {
+  const state = obj(info.state) ?? {};
+  event.room ??= roomName(info.roomName);
+  properties.ingressId = str(info.ingressId) ?? null;
+  if (str(info.name)) properties.ingressName = str(info.name)!;
+  if (info.inputType !== undefined) properties.inputType = String(info.inputType);
+  if (state.status !== undefined) properties.status = String(state.status);
+  if (str(state.error)) event.error = str(state.error)!.slice(0, 128);
+  if (str(info.participantIdentity)) event.userId = shortId(info.participantIdentity);
+}
+
+/** Participant events become presence: join, or leave with the time since joining. */
+function mapParticipant(name: string, p: Json, at: number, event: EventInput, properties: Props): void {
+  event.userId = shortId(p.identity);
+  event.context = participantContext(p);
+  properties.kind = participantKind(p).toLowerCase();
+  if (str(p.name)) properties.name = str(p.name)!.slice(0, 1000);
+  if (str(p.sid)) properties.participantSid = str(p.sid)!;
+  if (str(p.region)) properties.region = str(p.region)!;
+  if (name === 'participant_joined') event.type = 'presence.join';
+  if (name === 'participant_left' || name === 'participant_connection_aborted') {
+    event.type = 'presence.leave';
+    properties.reason = name === 'participant_left' ? 'left' : 'connection_aborted';
+    if (p.disconnectReason !== undefined) properties.disconnectReason = String(p.disconnectReason);
+    const joined = ms({ ms: p.joinedAtMs as Int64, s: p.joinedAt as Int64 });
+    if (joined && at >= joined) event.durationMs = at - joined;
+    if (name === 'participant_connection_aborted') event.error = 'connection_aborted';
+  }
+}
+
 /**
  * One verified LiveKit webhook → one event input: rooms → `room.started`/`room.finished`,
  * participants → `presence.join`/`presence.leave`, tracks, egress and ingress → events named as
@@ -111,56 +161,16 @@ export async function livekitEvent(payload: unknown, now: number): Promise<Event
   const participant = obj(body.participant);
   const at = ms({ s: body.createdAt as Int64 }) ?? now;
   const event: EventInput = { type: name, id: await externalEventId(body.id), timestamp: Math.min(at, now) };
-  const properties: Record<string, Scalar> = {};
+  const properties: Props = {};
   const roomLabel = str(room?.name);
   event.room = roomName(roomLabel);
   if (roomLabel && event.room !== roomLabel) properties.roomName = roomLabel.slice(0, 1000);
   if (str(room?.sid)) properties.roomSid = str(room?.sid)!;
 
-  if (name === 'room_started' || name === 'room_finished') {
-    event.type = name === 'room_started' ? 'room.started' : 'room.finished';
-    const created = ms({ ms: room?.creationTimeMs as Int64, s: room?.creationTime as Int64 });
-    if (name === 'room_finished' && created && at >= created) event.durationMs = at - created;
-    if (num(room?.numParticipants as Int64)) properties.participants = num(room?.numParticipants as Int64)!;
-    if (num(room?.maxParticipants as Int64)) properties.maxParticipants = num(room?.maxParticipants as Int64)!;
-  } else if (name.startsWith('egress_')) {
-    const info = obj(body.egressInfo) ?? {};
-    event.room ??= roomName(info.roomName);
-    properties.egressId = str(info.egressId) ?? null;
-    if (info.status !== undefined) properties.status = String(info.status);
-    if (str(info.error)) event.error = str(info.error)!.slice(0, 128);
-    const started = ms({ ns: info.startedAt as Int64 });
-    const ended = ms({ ns: info.endedAt as Int64 });
-    if (started && ended && ended >= started) event.durationMs = ended - started;
-  } else if (name.startsWith('ingress_')) {
-    const info = obj(body.ingressInfo) ?? {};
-    const state = obj(info.state) ?? {};
-    event.room ??= roomName(info.roomName);
-    properties.ingressId = str(info.ingressId) ?? null;
-    if (str(info.name)) properties.ingressName = str(info.name)!;
-    if (info.inputType !== undefined) properties.inputType = String(info.inputType);
-    if (state.status !== undefined) properties.status = String(state.status);
-    if (str(state.error)) event.error = str(state.error)!.slice(0, 128);
-    if (str(info.participantIdentity)) event.userId = shortId(info.participantIdentity);
-  }
-
-  if (participant) {
-    event.userId = shortId(participant.identity);
-    event.context = participantContext(participant);
-    properties.kind = participantKind(participant).toLowerCase();
-    if (str(participant.name)) properties.name = str(participant.name)!.slice(0, 1000);
-    if (str(participant.sid)) properties.participantSid = str(participant.sid)!;
-    if (str(participant.region)) properties.region = str(participant.region)!;
-    if (name === 'participant_joined') event.type = 'presence.join';
-    if (name === 'participant_left' || name === 'participant_connection_aborted') {
-      event.type = 'presence.leave';
-      properties.reason = name === 'participant_left' ? 'left' : 'connection_aborted';
-      if (participant.disconnectReason !== undefined) properties.disconnectReason = String(participant.disconnectReason);
-      const joined = ms({ ms: participant.joinedAtMs as Int64, s: participant.joinedAt as Int64 });
-      if (joined && at >= joined) event.durationMs = at - joined;
-      if (name === 'participant_connection_aborted') event.error = 'connection_aborted';
-    }
-  }
+  if (name === 'room_started' || name === 'room_finished') mapRoom(name, room, at, event, properties);
+  else if (name.startsWith('egress_')) mapEgress(obj(body.egressInfo) ?? {}, event, properties);
+  else if (name.startsWith('ingress_')) mapIngress(obj(body.ingressInfo) ?? {}, event, properties);
+  if (participant) mapParticipant(name, participant, at, event, properties);
   if (name.startsWith('track_')) Object.assign(properties, trackProperties(obj(body.track)));
   event.properties = scalarProperties(properties);
   return event;
