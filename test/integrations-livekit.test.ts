@@ -86,7 +86,14 @@ describe('LiveKit webhooks', () => {
       ['room.finished', webhook('room_finished', { room }, t0 + 400)],
     ];
     const receiver = new WebhookReceiver(API_KEY, API_SECRET);
-    for (const [, body] of bodies) {
+    for (const [i, [, body]] of bodies.entries()) {
+      if (i === bodies.length - 1) {
+        // Before room_finished, the room's live view holds who is still present (agent, SIP caller, hinted iOS user).
+        const live = await call('GET', `/api/v1/workspaces/${ws.slug}/rooms/standup_room/live`, { token: ws.keys.read });
+        expect(live.status, live.text).toBe(200);
+        const present = Object.fromEntries(live.json.data.participants.map((p: any) => [p.userId, p.platform]));
+        expect(present).toEqual({ assistant: 'Agent', 'caller-1': 'SIP', 'ios-user-123': 'iOS' });
+      }
       const token = await sign(body);
       // The same request passes LiveKit's own receiver: it is signed the way LiveKit signs.
       await expect(receiver.receive(body, token)).resolves.toBeTruthy();
