@@ -3,7 +3,7 @@ import type { DrizzleD1Database } from 'drizzle-orm/d1';
 import { LIMITS } from '../shared/limits';
 import type { KeyKind } from '../shared/workspaces';
 import { apiKeys } from '../history/schema';
-import { secretsEqual, sha256Hex } from './secrets';
+import { digestsEqual, sha256Hex } from './secrets';
 
 export type Principal =
   | { kind: 'root' }
@@ -22,14 +22,21 @@ export function forgetKey(hash: string): void {
   keyCache.delete(hash);
 }
 
+let rootToken: { token: string; digest: Promise<string> } | undefined;
+function rootDigest(adminToken: string): Promise<string> {
+  if (rootToken?.token !== adminToken) rootToken = { token: adminToken, digest: sha256Hex(adminToken) };
+  return rootToken.digest;
+}
+
 export async function resolveSecret(
   db: DrizzleD1Database,
   secret: string,
   adminToken: string | undefined,
 ): Promise<Principal | null> {
-  if (adminToken && (await secretsEqual(secret, adminToken))) return { kind: 'root' };
-  if (!/^(pk|rk|sk)_[A-Za-z0-9]{16,64}$/.test(secret)) return null;
+  // One digest per request: it is compared with the root token's (in constant time) and looked up as a key.
   const hash = await sha256Hex(secret);
+  if (adminToken && digestsEqual(hash, await rootDigest(adminToken))) return { kind: 'root' };
+  if (!/^(pk|rk|sk)_[A-Za-z0-9]{16,64}$/.test(secret)) return null;
   const now = Date.now();
   const hit = keyCache.get(hash);
   if (hit && hit.expires > now) return hit.principal;

@@ -16,7 +16,12 @@ export async function sha256Hex(text: string): Promise<string> {
 /** Compares two secrets in constant time by comparing their digests. */
 export async function secretsEqual(a: string, b: string): Promise<boolean> {
   const [da, db] = await Promise.all([sha256Hex(a), sha256Hex(b)]);
-  const ea = new TextEncoder().encode(da);
-  const eb = new TextEncoder().encode(db);
-  return crypto.subtle.timingSafeEqual(ea, eb);
+  return digestsEqual(da, db);
+}
+
+/** Constant-time comparison of two hex digests of the same algorithm. */
+export function digestsEqual(a: string, b: string): boolean {
+  const ea = new TextEncoder().encode(a);
+  const eb = new TextEncoder().encode(b);
+  return ea.byteLength === eb.byteLength && crypto.subtle.timingSafeEqual(ea, eb);
 }

@@ -11,6 +11,19 @@ const NO_COUNTRY = new Set(['XX', 'T1']);
 /** What a User-Agent says of platform, os, browser and device; empty for what it cannot tell. */
 export function parseUserAgent(userAgent: string | undefined): Inferred {
   if (!userAgent) return {};
+  // Clients send the same few User-Agents over and over; parsing one costs more than the rest of an event.
+  const known = uaCache.get(userAgent);
+  if (known) return known;
+  const out = parseUncached(userAgent);
+  if (uaCache.size >= UA_CACHE_MAX) uaCache.clear();
+  uaCache.set(userAgent, out);
+  return out;
+}
+
+const uaCache = new Map<string, Readonly<Inferred>>();
+const UA_CACHE_MAX = 1000;
+
+function parseUncached(userAgent: string): Inferred {
   const parsed = Bowser.parse(userAgent);
   const out: Inferred = {};
   const osName = parsed.os.name;
