@@ -46,20 +46,22 @@ export class Fanout {
     }
     const id = crypto.randomUUID();
     const connected = this.encode({ type: 'connected', data: { connectionId: id, workspace: info.workspace, ...(info.room ? { room: info.room } : {}), timestamp: new Date(this.now()).toISOString() } });
-    const stats = this.encode({ type: 'stats', data: this.stats() } as LiveMessage);
+    const stats = () => this.encode({ type: 'stats', data: this.stats() } as LiveMessage);
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
       this.ctx.acceptWebSocket(server);
       server.serializeAttachment({ id, room: info.room } satisfies Attachment);
       server.send(connected);
-      server.send(stats);
+      server.send(stats());
+      this.changed(); // the others' connection count changed
       return new Response(null, { status: 101, webSocket: client });
     }
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     this.sse.set(id, writer);
-    void writer.write(encoder.encode(`retry: 2000\n\n${this.sseFrame(connected)}${this.sseFrame(stats)}`)).catch(() => this.dropSse(id));
+    this.changed();
+    void writer.write(encoder.encode(`retry: 2000\n\n${this.sseFrame(connected)}${this.sseFrame(stats())}`)).catch(() => this.dropSse(id));
     request.signal?.addEventListener('abort', () => this.dropSse(id));
     return new Response(readable, {
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' },
@@ -141,6 +143,12 @@ export class Fanout {
       this.lastPingAt = now;
       this.broadcast({ type: 'ping', data: { timestamp: new Date(this.now()).toISOString() } });
     }
+    return Math.min(this.lastStatsAt + FANOUT.statsAtLeastMs, this.lastPingAt + FANOUT.pingEveryMs);
+  }
+
+  /** When the next heartbeat is due, without sending anything; null without subscribers. */
+  nextDue(): number | null {
+    if (this.connections() === 0) return null;
     return Math.min(this.lastStatsAt + FANOUT.statsAtLeastMs, this.lastPingAt + FANOUT.pingEveryMs);
   }
 

@@ -94,7 +94,7 @@ export class RoomHub extends DurableObject<Env> {
     const first = this.fanout.connections() === 0;
     const response = this.fanout.connect(request, { workspace: this.workspace?.slug ?? '', room });
     if (first && ref) this.ctx.waitUntil(workspaceHub(this.env, ref.id).roomWatched(room));
-    const next = this.fanout.periodic();
+    const next = this.fanout.nextDue();
     if (next !== null && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(next);
     return response;
   }

@@ -140,7 +140,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     const ref = JSON.parse(request.headers.get(WORKSPACE_HEADER) ?? 'null') as WorkspaceRef | null;
     if (ref) this.remember(ref);
     const response = this.live.fanout.connect(request, { workspace: this.workspace?.slug ?? '' });
-    const next = this.live.fanout.periodic();
+    const next = this.live.fanout.nextDue();
     if (next !== null) await this.scheduleAlarm(next);
     return response;
   }
