@@ -109,7 +109,10 @@ export class Fanout {
     if (this.connections() === 0) return;
     this.pending.push(...events);
     if (this.pending.length > LIMITS.liveEventsPerMessage) this.pending.splice(0, this.pending.length - LIMITS.liveEventsPerMessage);
-    this.eventsTimer ??= setTimeout(() => this.flushEvents(), Math.max(0, this.lastEventsAt + FANOUT.eventsEveryMs - Date.now()));
+    const wait = this.lastEventsAt + FANOUT.eventsEveryMs - Date.now();
+    // Outside the coalescing window the batch goes out now: the first event after a quiet spell is not delayed.
+    if (wait <= 0 && !this.eventsTimer) this.flushEvents();
+    else this.eventsTimer ??= setTimeout(() => this.flushEvents(), Math.max(0, wait));
     this.changed();
   }
 

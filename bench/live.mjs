@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// Live fan-out through `wrangler dev`: N WebSocket subscribers on one workspace; time from the start
+// of an event's POST to each subscriber's receipt, beside a bare Durable Object broadcasting one
+// message to N sockets of its own, timed the same way in the same run (route on only with BENCH=1).
+// Then a sustained event rate, counting messages per second per subscriber.
+// `npm run bench:live` (env: SUBSCRIBERS=1000 ROUNDS=20 RATE=5000 SECONDS=10).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import { createWorkspace, freePort, ROOT, ROOT_TOKEN } from './lib/worker.mjs';
+
+const N = Number(process.env.SUBSCRIBERS ?? 1000);
+const ROUNDS = Number(process.env.ROUNDS ?? 20);
+const RATE = Number(process.env.RATE ?? 5000);
+const SECONDS = Number(process.env.SECONDS ?? 10);
+const GOALS = { p99Ratio: 1.5, messagesPerSecond: 14 };
+const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
+const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' };
+const log = (s = '') => process.stdout.write(`${s}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function startServer() {
+  const persistDir = mkdtempSync(join(tmpdir(), 'edgepulse-bench-live-'));
+  const port = await freePort();
+  const mig = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], { cwd: ROOT, env, encoding: 'utf8' });
+  if (mig.status !== 0) throw new Error(`migrations failed:\n${mig.stdout}\n${mig.stderr}`);
+  const child = spawn(process.execPath, [WRANGLER, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(await freePort()),
+    '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'error',
+    '--var', `ADMIN_TOKEN:${ROOT_TOKEN}`, '--var', 'SESSION_SECRET:bench', '--var', 'BENCH:1'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let exited = false;
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  child.on('exit', () => (exited = true));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    for (let i = 0; i < 50 && !exited; i++) await sleep(50);
+    rmSync(persistDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (exited || Date.now() > deadline) { await stop(); throw new Error(`wrangler dev did not start:\n${output}`); }
+    try { if ((await fetch(`${url}/health`)).ok) break; } catch { /* not up */ }
+    await sleep(200);
+  }
+  return { url, stop };
+}
+
+/** Opens `count` sockets in waves; `onMessage(i, text, at)` gets every frame with its receipt time. */
+async function openSockets(label, count, url, headers, onMessage) {
+  const sockets = [];
+  for (let start = 0; start < count; start += 50) {
+    const wave = [];
+    for (let i = start; i < Math.min(count, start + 50); i++) {
+      wave.push(new Promise((resolve, reject) => {
+        const s = new WebSocket(url, { headers, perMessageDeflate: false });
+        s.on('message', (raw) => onMessage(i, raw.toString(), performance.now()));
+        s.once('open', () => resolve(s));
+        s.once('unexpected-response', (_q, r) => reject(new Error(`${label}: HTTP ${r.statusCode}`)));
+        s.once('error', reject);
+      }));
+    }
+    sockets.push(...(await Promise.all(wave)));
+    process.stdout.write(`\r  ${label}: ${sockets.length}/${count} connected`);
+  }
+  process.stdout.write('\n');
+  return sockets;
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+const summary = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { n: s.length, p50: pct(s, 0.5), p95: pct(s, 0.95), p99: pct(s, 0.99) };
+};
+
+async function main() {
+  log(`bench:live — ${N} WebSocket subscribers through wrangler dev, ${ROUNDS} rounds each, then ${RATE} events/s for ${SECONDS} s`);
+  log('starting wrangler dev (BENCH=1) …');
+  const { url, stop } = await startServer();
+  try {
+    const slug = `bench-live-${Date.now().toString(36)}`;
+    const keys = await createWorkspace(url, slug);
+    const wsUrl = url.replace('http', 'ws');
+
+    // Receipt times per round id, per socket.
+    const liveSeen = new Map();
+    const bareSeen = new Map();
+    const perSecond = new Map(); // second → messages summed over live subscribers (sustained phase)
+    let counting = false;
+    const record = (map, id, i, at) => {
+      let m = map.get(id);
+      if (!m) map.set(id, (m = new Map()));
+      if (!m.has(i)) m.set(i, at);
+    };
+    const live = await openSockets('live subscribers', N, `${wsUrl}/api/v1/workspaces/${slug}/live`, { authorization: `Bearer ${keys.read}` }, (i, text, at) => {
+      if (counting) {
+        const sec = Math.floor(at / 1000);
+        perSecond.set(sec, (perSecond.get(sec) ?? 0) + 1);
+        return;
+      }
+      if (!text.startsWith('{"type":"events"')) return;
+      for (const m of text.matchAll(/"id":"(r\d+)"/g)) record(liveSeen, m[1], i, at);
+    });
+    const bare = await openSockets('bare-DO sockets', N, `${wsUrl}/api/v1/bench/ws`, {}, (i, text, at) => record(bareSeen, text, i, at));
+
+    const waitAll = async (map, id) => {
+      const deadline = performance.now() + 5000;
+      while ((map.get(id)?.size ?? 0) < N && performance.now() < deadline) await sleep(5);
+      return map.get(id)?.size ?? 0;
+    };
+    const liveLat = [];
+    const bareLat = [];
+    let missing = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      // Baseline: the bare Durable Object broadcast, timed from the start of its POST.
+      const bid = `b${r}`;
+      let t0 = performance.now();
+      await fetch(`${url}/api/v1/bench/broadcast`, { method: 'POST', body: bid });
+      missing += N - (await waitAll(bareSeen, bid));
+      for (const at of bareSeen.get(bid)?.values() ?? []) bareLat.push(at - t0);
+      await sleep(300);
+      // The product path: POST an event (auth, validation, durable outbox, live state, coalesced fan-out).
+      const id = `r${r}`;
+      t0 = performance.now();
+      const res = await fetch(`${url}/api/v1/workspaces/${slug}/events`, {
+        method: 'POST', headers: { authorization: `Bearer ${keys.ingest}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id, type: 'bench.live', userId: `u${r}` }),
+      });
+      if (res.status !== 202) throw new Error(`POST: ${res.status} ${await res.text()}`);
+      missing += N - (await waitAll(liveSeen, id));
+      for (const at of liveSeen.get(id)?.values() ?? []) liveLat.push(at - t0);
+      process.stdout.write(`\r  latency rounds: ${r + 1}/${ROUNDS}`);
+      await sleep(300);
+    }
+    process.stdout.write('\n');
+    const L = summary(liveLat);
+    const B = summary(bareLat);
+    for (const s of bare) s.terminate();
+
+    // Sustained rate: batches of 100 events spread evenly over each second.
+    log(`sustained ${RATE} events/s for ${SECONDS} s …`);
+    const BATCH = 100;
+    const perTick = RATE / BATCH;
+    counting = true;
+    const startSec = Math.floor(performance.now() / 1000) + 1;
+    let sent = 0;
+    let failed = 0;
+    const begin = performance.now();
+    const inflight = new Set();
+    for (let tick = 0; tick < SECONDS * perTick; tick++) {
+      const due = begin + (tick * 1000) / perTick;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const events = Array.from({ length: BATCH }, (_, k) => ({ id: `s${tick}-${k}`, type: k % 10 ? 'bench.load' : 'bench.error', userId: `u${(tick * BATCH + k) % 2000}`, durationMs: k, ...(k % 10 ? {} : { error: 'x' }) }));
+      const p = fetch(`${url}/api/v1/workspaces/${slug}/events`, {
+        method: 'POST', headers: { authorization: `Bearer ${keys.ingest}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }),
+      }).then((r) => { if (r.status === 202) sent += BATCH; else failed++; return r.arrayBuffer(); }).catch(() => failed++).finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (tick % perTick === 0) process.stdout.write(`\r  ${Math.round((performance.now() - begin) / 1000)} s: ${sent} events acknowledged, ${inflight.size} in flight`);
+    }
+    await Promise.all(inflight);
+    const elapsed = (performance.now() - begin) / 1000;
+    await sleep(1000);
+    counting = false;
+    const endSec = startSec + Math.floor(elapsed) - 1;
+    process.stdout.write('\n');
+    const secs = [...perSecond].filter(([s]) => s >= startSec && s <= endSec).map(([, n]) => n / N);
+    const meanRate = secs.reduce((a, b) => a + b, 0) / Math.max(1, secs.length);
+    const maxRate = Math.max(...secs);
+
+    log('');
+    log(`fan-out latency, POST start → receipt, ${N} subscribers × ${ROUNDS} rounds (ms)`);
+    log(`  bare DO broadcast : p50 ${fmt(B.p50)}  p95 ${fmt(B.p95)}  p99 ${fmt(B.p99)}   (${B.n} receipts)`);
+    log(`  live (/live)      : p50 ${fmt(L.p50)}  p95 ${fmt(L.p95)}  p99 ${fmt(L.p99)}   (${L.n} receipts)`);
+    log(`  ratio live/bare   : p50 ${fmt(L.p50 / B.p50, 2)}×  p95 ${fmt(L.p95 / B.p95, 2)}×  p99 ${fmt(L.p99 / B.p99, 2)}×  (goal p99 ≤ ${GOALS.p99Ratio}×: ${L.p99 / B.p99 <= GOALS.p99Ratio ? 'met' : 'NOT met'})`);
+    if (missing) log(`  missing receipts  : ${missing}`);
+    log(`sustained load: ${fmt(sent / elapsed, 0)} events/s acknowledged over ${fmt(elapsed)} s (${failed} failed requests)`);
+    log(`  messages per subscriber per second: mean ${fmt(meanRate, 2)}, max ${fmt(maxRate, 2)} over ${secs.length} full seconds (goal ≤ ${GOALS.messagesPerSecond}: ${maxRate <= GOALS.messagesPerSecond ? 'met' : 'NOT met'})`);
+    for (const s of live) s.terminate();
+  } finally {
+    await stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
