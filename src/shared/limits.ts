@@ -31,7 +31,7 @@ export const LIMITS = {
   /** Participants listed in a room's stats. */
   liveParticipantsListed: 500,
   /** Events held for the next `events` message; older ones beyond this are dropped from the stream. */
-  liveEventsPerMessage: 500,
+  liveEventsPerMessage: 100,
   liveConnectionsMax: 30_000,
   /** A viewer that heartbeats and is unheard of this long has left its room. */
   presenceTimeoutMs: 90_000,
