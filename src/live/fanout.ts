@@ -23,7 +23,7 @@ export class Fanout {
   private statsTimer: ReturnType<typeof setTimeout> | null = null;
   private lastEventsAt = 0;
   private lastStatsAt = 0;
-  private lastPingAt = Date.now();
+  private lastSlot = -1;
   /** Messages sent to each subscriber since start (benchmarks, tests). */
   sentPerSubscriber = 0;
 
@@ -137,22 +137,29 @@ export class Fanout {
     this.broadcast({ type: 'stats', data: this.stats() } as LiveMessage);
   }
 
-  /** Heartbeats from the alarm: stats at least every 15 s, ping every 30 s. Returns when next due, or null. */
+  /**
+   * Heartbeats from the alarm, on a 15-second grid of wall-clock time (so they keep their rhythm
+   * when the object hibernates between alarms): stats every slot, ping every other slot (30 s).
+   * Returns when the next slot starts, or null without subscribers.
+   */
   periodic(): number | null {
     if (this.connections() === 0) return null;
     const now = Date.now();
-    if (now - this.lastStatsAt >= FANOUT.statsAtLeastMs - 50) this.flushStats();
-    if (now - this.lastPingAt >= FANOUT.pingEveryMs - 50) {
-      this.lastPingAt = now;
-      this.broadcast({ type: 'ping', data: { timestamp: new Date(this.now()).toISOString() } });
+    const slot = Math.floor(now / FANOUT.statsAtLeastMs);
+    if (slot !== this.lastSlot) {
+      this.lastSlot = slot;
+      if (now - this.lastStatsAt >= 1000) this.flushStats();
+      if (slot % (FANOUT.pingEveryMs / FANOUT.statsAtLeastMs) === 0) {
+        this.broadcast({ type: 'ping', data: { timestamp: new Date(this.now()).toISOString() } });
+      }
     }
-    return Math.min(this.lastStatsAt + FANOUT.statsAtLeastMs, this.lastPingAt + FANOUT.pingEveryMs);
+    return (slot + 1) * FANOUT.statsAtLeastMs;
   }
 
-  /** When the next heartbeat is due, without sending anything; null without subscribers. */
+  /** When the next heartbeat slot starts, without sending anything; null without subscribers. */
   nextDue(): number | null {
     if (this.connections() === 0) return null;
-    return Math.min(this.lastStatsAt + FANOUT.statsAtLeastMs, this.lastPingAt + FANOUT.pingEveryMs);
+    return (Math.floor(Date.now() / FANOUT.statsAtLeastMs) + 1) * FANOUT.statsAtLeastMs;
   }
 
   /** Closes every subscriber; returns how many there were. */
