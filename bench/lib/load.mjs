@@ -5,7 +5,7 @@ import { Pool } from 'undici';
  * Runs `next()` requests against `origin` for `seconds` (after a short unmeasured warm-up) and
  * returns requests/s and events/s of the answers that had `expect` status.
  */
-export async function measure({ origin, label, seconds, concurrency = 32, warmupSeconds = 1, expect = 200, next }) {
+export async function measure({ origin, label, seconds, concurrency = 32, warmupSeconds = 1, expect = 200, next, quiet = false }) {
   const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
   const counters = { requests: 0, events: 0, failures: 0, lastFailure: '' };
   let measuring = false;
@@ -14,7 +14,7 @@ export async function measure({ origin, label, seconds, concurrency = 32, warmup
   let started = 0;
 
   const tick = setInterval(() => {
-    if (!measuring) return;
+    if (!measuring || quiet) return;
     const s = (Date.now() - started) / 1000;
     process.stdout.write(`    ${label}: ${s.toFixed(0)}/${seconds} s, ${Math.round(counters.requests / s)} req/s, ${Math.round(counters.events / s)} events/s\n`);
   }, 2000);
@@ -47,8 +47,8 @@ export async function measure({ origin, label, seconds, concurrency = 32, warmup
   };
   await Promise.all(Array.from({ length: concurrency }, client));
   clearInterval(tick);
-  const elapsed = (Date.now() - started) / 1000;
+  const elapsed = started ? (Date.now() - started) / 1000 : 0;
   await pool.close();
   if (counters.failures) process.stdout.write(`    ${label}: ${counters.failures} failed requests, last: ${counters.lastFailure}\n`);
-  return { requestsPerSecond: counters.requests / elapsed, eventsPerSecond: counters.events / elapsed, requests: counters.requests, events: counters.events, failures: counters.failures };
+  return { requestsPerSecond: elapsed ? counters.requests / elapsed : 0, eventsPerSecond: elapsed ? counters.events / elapsed : 0, requests: counters.requests, events: counters.events, failures: counters.failures, seconds: elapsed };
 }

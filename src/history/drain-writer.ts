@@ -36,11 +36,14 @@ function chunkEvents(events: NormalizedEvent[]): string[] {
   return chunks;
 }
 
-function statementsFor(db: D1Database, workspace: WorkspaceRef, batch: DrainBatch, now: number): D1PreparedStatement[] {
+/** The batches' raw events in as few statements as the chunk size allows (one outbox batch per single-event request adds up). */
+function statementsFor(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], events: NormalizedEvent[], now: number): D1PreparedStatement[] {
   return [
-    // Fails with a UNIQUE violation when this batch was drained before, rolling back the rest.
-    db.prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) VALUES (?1, ?2, ?3)`).bind(batch.batchId, workspace.id, now),
-    ...chunkEvents(batch.events).map((json) => db.prepare(INSERT_EVENTS).bind(workspace.id, json)),
+    // Fails with a UNIQUE violation when any of these batches was drained before, rolling back the rest.
+    db
+      .prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) SELECT value, ?2, ?3 FROM json_each(?1)`)
+      .bind(JSON.stringify(batches.map((b) => b.batchId)), workspace.id, now),
+    ...chunkEvents(events).map((json) => db.prepare(INSERT_EVENTS).bind(workspace.id, json)),
   ];
 }
 
@@ -50,7 +53,7 @@ async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches:
   const rows: RollupRow[] = aggregate(events, workspace.timezone);
   await mergeStoredSketches(db, workspace.id, rows);
   return [
-    ...batches.flatMap((b) => statementsFor(db, workspace, b, now)),
+    ...statementsFor(db, workspace, batches, events, now),
     ...rollupStatements(db, workspace, rows),
     ...sessionStatements(db, workspace.id, events),
   ];
