@@ -1,9 +1,9 @@
-import { SELF } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../src/ingest/types';
 import { LiveState } from '../src/live/stats';
 import { LIMITS } from '../src/shared/limits';
-import { call, createWorkspace, makeEvents } from './helpers';
+import { call, createWorkspace, hub, makeEvents } from './helpers';
 
 async function openSocket(path: string, headers: Record<string, string>) {
   const res = await SELF.fetch(`http://edgepulse.test${path}`, { headers: { upgrade: 'websocket', ...headers } });
@@ -75,6 +75,22 @@ describe('live routes in workerd', () => {
     expect(del.json).toEqual({ closed: 1 });
   });
 
+  it('sends stats from the alarm when nothing happens (the at-least-every-15 s heartbeat) and keeps the alarm set', async () => {
+    const ws = await createWorkspace('beat');
+    const { messages } = await openSocket(`/api/v1/workspaces/${ws.slug}/live`, { authorization: `Bearer ${ws.keys.read}` });
+    await new Promise((r) => setTimeout(r, 1100));
+    const before = messages.length;
+    expect(await runDurableObjectAlarm(hub(ws.id))).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    const beat = messages.slice(before);
+    expect(beat.some((m) => m.type === 'stats')).toBe(true);
+    expect(beat.every((m) => m.type === 'stats' || m.type === 'ping')).toBe(true);
+    // The next heartbeat is scheduled within 15 s.
+    const next = await runInHub(ws.id);
+    expect(next).not.toBeNull();
+    expect(next! - Date.now()).toBeLessThanOrEqual(15_000);
+  });
+
   it('stays bounded with more users than the cap; users today estimated within 2%', () => {
     const state = new LiveState('UTC');
     const now = Date.parse('2026-11-23T12:00:00Z');
@@ -93,3 +109,7 @@ describe('live routes in workerd', () => {
     expect(JSON.stringify(state.toJSON()).length).toBeLessThan(8_000_000);
   });
 });
+
+async function runInHub(id: string): Promise<number | null> {
+  return runInDurableObject(hub(id), (_instance, state) => state.storage.getAlarm());
+}
