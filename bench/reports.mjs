@@ -1,5 +1,5 @@
 // Reports from rollups vs. the same answer from a raw scan, with 1M and 10M events of history
-// in local D1 (Miniflare, one process). Run: npm run bench:reports [-- --quick]
+// in local D1 (Miniflare, one process). Run: npm run bench:reports [-- --quick] (1M only; BENCH_N=… sets its size)
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { aggregate, rollupStatements } from '../src/history/rollups.ts';
 import { Agg } from '../src/history/agg.ts';
 
 const QUICK = process.argv.includes('--quick');
-const SIZES = QUICK ? [1_000_000] : [1_000_000, 10_000_000];
+const SIZES = QUICK ? [Number(process.env.BENCH_N ?? 1_000_000)] : [1_000_000, 10_000_000];
 const RUNS = 5;
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

@@ -89,9 +89,14 @@ describe('export and Prometheus metrics', () => {
     const errors = fam('edgepulse_errors_total').metrics;
     expect(errors.reduce((s, m) => s + Number(m.value), 0)).toBe(summary.errors);
     expect(Number(fam('edgepulse_bytes_in_total').metrics[0].value)).toBe(summary.bytesIn);
+    // Gauges come from the live hub: the same figures as its JSON snapshot.
+    const live = await call('GET', `/api/v1/workspaces/${ws.slug}/live`, { token: ws.keys.read });
+    expect(live.status).toBe(200);
     expect(fam('edgepulse_online_users').type).toBe('GAUGE');
-    expect(Number(fam('edgepulse_online_users').metrics[0].value)).toBeGreaterThanOrEqual(0);
+    expect(Number(fam('edgepulse_online_users').metrics[0].value)).toBe(live.json.data.onlineUsers);
+    expect(live.json.data.onlineUsers).toBeGreaterThan(0);
     expect(fam('edgepulse_live_connections').type).toBe('GAUGE');
+    expect(Number(fam('edgepulse_live_connections').metrics[0].value)).toBe(live.json.meta.connections);
     const hist = fam('edgepulse_duration_ms');
     expect(hist.type).toBe('HISTOGRAM');
     console.log(JSON.stringify(hist), res.text);

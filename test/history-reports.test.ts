@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createWorkspace, type TestWorkspace } from './helpers';
+import { call, createWorkspace, flush, hub, type TestWorkspace } from './helpers';
 import { exactQuantile, expectWithin, load, makeDataset, sql, type Dataset } from './history-dataset';
 
 const TZ = 'America/New_York';
@@ -89,6 +89,24 @@ describe('history reports against brute-force SQL', () => {
     expect(n).toBeLessThan(ds.events.length / 3);
   });
 
+  it('a drain of 5,000 live events writes a few dozen rollup rows (D1 rows written per event reported)', async () => {
+    const burst = await createWorkspace('burst', { timezone: TZ });
+    const t = Date.now() - 90_000;
+    const events = Array.from({ length: 5000 }, (_, i) => ({
+      id: `b-${i}`, type: ['page.view', 'message.sent', 'api.call'][i % 3], timestamp: t + (i % 60) * 1000, userId: `u${i % 400}`,
+      room: ['standup', 'lobby'][i % 2], durationMs: i % 300, context: { country: ['DE', 'US'][i % 2], platform: 'Web', device: 'desktop', browser: 'Chrome', os: 'macOS' },
+    }));
+    for (let i = 0; i < 5000; i += 500) {
+      const res = await call('POST', `/api/v1/workspaces/${burst.slug}/events`, { token: burst.keys.ingest, body: { events: events.slice(i, i + 500) } });
+      expect(res.status).toBe(202);
+    }
+    expect(await flush(burst)).toBe(0);
+    const [{ n }] = await sql<{ n: number }>('SELECT count(*) AS n FROM rollups WHERE workspace_id = ?', burst.id);
+    const usage = await hub(burst.id).usage();
+    console.log(`5,000 events: ${n} rollup rows; D1 rows written ${usage.d1RowsWritten} = ${(usage.d1RowsWritten / 5000).toFixed(2)} per event`);
+    expect(n).toBeLessThan(200);
+  });
+
   it('summary equals the raw answer for every filter, over unaligned and named ranges', async () => {
     const ranges = [
       { q: { from: ds.from + 12_345, to: now - 7_777 }, from: ds.from + 12_345, to: now - 7_777 },
@@ -165,6 +183,8 @@ describe('history reports against brute-force SQL', () => {
         for (let i = 1; i < api.rows.length; i++) expect(api.rows[i - 1].events).toBeGreaterThanOrEqual(api.rows[i].events);
       }
     }
+    const odd = await get('stats/breakdown', { by: 'property:we"ird\\$.[0]', from: ds.from, to: now });
+    expect(odd.rows).toEqual([]);
     const top = await get('stats/breakdown', { by: 'userId', limit: 3, from: ds.from, to: now });
     expect(top.rows).toHaveLength(3);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, createWorkspace, flush, type TestWorkspace } from './helpers';
+import { call, countRows, createWorkspace, flush, ROOT, type TestWorkspace } from './helpers';
 
 const MIN = 60_000;
 
@@ -67,5 +67,12 @@ describe('participant and room sessions from presence events', () => {
     const summary = await call('GET', `/api/v1/workspaces/${ws.slug}/stats/summary?range=24h`, { token: ws.keys.read });
     expect(summary.json.avgSessionSeconds).toBeCloseTo((600 + 1140 + 300 + 540) / 4, 6);
     expect(summary.json.events).toBe(12);
+
+    // Deleting the workspace deletes its rollups and sessions too.
+    const del = await call('DELETE', `/api/v1/workspaces/${ws.slug}`, { token: ROOT() });
+    expect(del.status).toBe(204);
+    for (const table of ['events', 'rollups', 'participant_sessions', 'room_sessions']) {
+      expect(await countRows(`SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?`, ws.id), table).toBe(0);
+    }
   });
 });

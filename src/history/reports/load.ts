@@ -2,6 +2,7 @@ import { Agg } from '../agg';
 import { dimValue } from '../rollups';
 import type { Grain, Granularity } from '../time';
 import { bucketStart } from '../time';
+import { foldRawSummed, groupSql } from './raw-sum';
 import { FILTER_DIMS, MINUTE_ROLLUP_MS, planSegments, rollupSource, type GroupBy, type ReportQuery } from './plan';
 
 /** Aggregates keyed by group (breakdown key, '' without one), then by time point (0 without one). */
@@ -37,16 +38,21 @@ export async function load(db: D1Database, q: ReportQuery, opts: LoadOptions): P
   const groups: Groups = new Map();
   const pointOf = (t: number) => (opts.granularity ? bucketStart(t, opts.granularity, q.tz) : 0);
   const source = rollupSource(q.filters, opts.by);
+  // Raw spans inside one time point are summed by SQLite; others are folded row by row.
+  const raw = (from: number, to: number) =>
+    groupSql(opts.by) !== null && pointOf(from) === pointOf(to - 1)
+      ? foldRawSummed(db, q, from, to, opts.by, (group, agg) => add(groups, group, pointOf(from), agg))
+      : foldRaw(db, q, from, to, opts.by, pointOf, groups);
   if (!source) {
-    await foldRaw(db, q, q.from, q.to, opts.by, pointOf, groups);
+    await raw(q.from, q.to);
     return { groups, source: 'raw' };
   }
   // Minute rollups hold per-type totals only: with a dimension, minute edges come from raw events.
   const segments = planSegments(q.from, q.to, maxGrainFor(opts.granularity), q.tz, q.now - MINUTE_ROLLUP_MS, source.dim === '');
-  for (const seg of segments) {
-    if (seg.grain === 'raw') await foldRaw(db, q, seg.from, seg.to, opts.by, pointOf, groups);
-    else await foldRollups(db, q, seg.grain, seg.from, seg.to, source, opts.by, pointOf, groups);
-  }
+  // Segments are independent reads: run them together, each folding into the same groups.
+  await Promise.all(segments.map((seg) => seg.grain === 'raw'
+    ? raw(seg.from, seg.to)
+    : foldRollups(db, q, seg.grain, seg.from, seg.to, source, opts.by, pointOf, groups)));
   return { groups, source: 'rollups' };
 }
 
@@ -100,14 +106,12 @@ async function foldRaw(
   eq('room', f.room);
   eq('user_id', f.userId);
   for (const d of FILTER_DIMS) if (d !== 'room') eq(`context ->> '$.${d}'`, f[d]);
-  let prop = 'NULL';
-  if (by.kind === 'property') {
-    binds.push(`$."${by.name.replace(/"/g, '""')}"`);
-    prop = `properties ->> ?${binds.length}`;
-  }
+  // Property names may hold any character, so they are looked up in JS, not in a JSON path.
+  const prop = by.kind === 'property' ? 'properties' : 'NULL';
   binds.push(from, 0);
   const cursorAt = binds.length - 1;
-  const sql = `SELECT rowid AS seq, ts, type, user_id, session_id, room, duration_ms, bytes_in, bytes_out, error, value, context, ${prop} AS prop
+  const context = by.kind === 'dim' ? 'context' : 'NULL AS context';
+  const sql = `SELECT rowid AS seq, ts, type, user_id, session_id, room, duration_ms, bytes_in, bytes_out, error, value, ${context}, ${prop} AS prop
     FROM events WHERE ${where.join(' AND ')} AND ts >= ?${cursorAt} AND (ts > ?${cursorAt} OR rowid >= ?${cursorAt + 1})
     ORDER BY ts, rowid LIMIT ${RAW_PAGE}`;
   for (;;) {
@@ -135,8 +139,10 @@ function groupKey(r: RawRow, by: GroupBy): string | null {
       return r.type;
     case 'userId':
       return r.user_id;
-    case 'property':
-      return r.prop === null || r.prop === undefined ? null : String(r.prop);
+    case 'property': {
+      const v = r.prop ? (JSON.parse(r.prop as string) as Record<string, unknown>)[by.name] : undefined;
+      return v === null || v === undefined ? null : String(v);
+    }
     case 'dim': {
       const context = r.context ? (JSON.parse(r.context) as Record<string, string>) : {};
       return dimValue({ room: r.room, error: r.error, context }, by.dim) ?? null;

@@ -3,9 +3,9 @@ import { FILTER_DIMS, type ReportQuery } from './plan';
 import { newDurations, quantile } from '../sketches';
 
 /** WHERE clause over raw events for the report's range and filters. */
-export function rawWhere(q: ReportQuery): { where: string; binds: unknown[] } {
+export function rawWhere(q: ReportQuery, from = q.from, to = q.to): { where: string; binds: unknown[] } {
   const where = ['workspace_id = ?1', 'ts >= ?2', 'ts < ?3'];
-  const binds: unknown[] = [q.workspaceId, q.from, q.to];
+  const binds: unknown[] = [q.workspaceId, from, to];
   const f = q.filters;
   const eq = (col: string, v: string | undefined) => {
     if (v !== undefined) where.push(`${col} = ?${binds.push(v)}`);
