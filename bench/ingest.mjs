@@ -29,18 +29,20 @@ const postEvents = (slug, key, body, events) => ({
  * the case that caused it). The empty route is measured before and after, and the baseline is their
  * mean, so a drift in the machine's background load shows and is shared fairly.
  */
-async function cases(url, { withSingle = true, settle = async () => {} } = {}) {
+async function cases(url, { withSingle = true, withBare = false, settle = async () => {} } = {}) {
   const single = await createWorkspace(url, `bench-single-${runId}`);
   const batch = await createWorkspace(url, `bench-batch-${runId}`);
   const run = (label, expect, next) => measure({ origin: url, label, seconds: SECONDS, concurrency: CONCURRENCY, expect, next });
   const health = () => ({ method: 'GET', path: '/health' });
   const before = await run('empty route (before)', 200, health);
+  // The floor of any route that calls a Durable Object: one bare RPC (no auth, validation or storage).
+  const bare = withBare ? await run('bare Durable Object call', 200, () => ({ method: 'POST', path: '/api/v1/bench/broadcast', headers: { 'content-type': 'text/plain' }, body: 'x' })) : undefined;
   const one = withSingle ? await run('single events', 202, () => postEvents(`bench-single-${runId}`, single.ingest, event('s'), 1)) : undefined;
   const many = await run(`batches of ${BATCH}`, 202, () => postEvents(`bench-batch-${runId}`, batch.ingest, { events: Array.from({ length: BATCH }, () => event('b')) }, BATCH));
   await settle(); // the outbox drained, so the baseline after is not measured under the drain's load
   const after = await run('empty route (after)', 200, health);
   const empty = { requestsPerSecond: (before.requestsPerSecond + after.requestsPerSecond) / 2, before: before.requestsPerSecond, after: after.requestsPerSecond };
-  return { empty, one, many };
+  return { empty, bare, one, many };
 }
 
 /** Rows written per event in the hub and in D1, after the outbox is drained, plus retention's share. */
@@ -79,7 +81,7 @@ async function main() {
         if (pending === 0) return;
       }
     };
-    const r = await cases(worker.url, { settle });
+    const r = await cases(worker.url, { settle, withBare: true });
     log('measuring rows written per event (draining the outboxes)…');
     const rowsSingle = await rowsPerEvent(worker, `bench-single-${runId}`);
     const rowsBatch = await rowsPerEvent(worker, `bench-batch-${runId}`);
@@ -99,6 +101,7 @@ async function main() {
     log('');
     log('Results: Miniflare (workerd, one process)');
     log(`  empty route (/health)        ${fmt(base).padStart(8)} req/s   (mean of ${fmt(r.empty.before)} before and ${fmt(r.empty.after)} after)`);
+    log(`  bare DO call (reference)     ${fmt(r.bare.requestsPerSecond).padStart(8)} req/s      ${fmt(r.bare.requestsPerSecond / base, 2)}×  (one RPC to a Durable Object that does nothing: the floor for any ingest request)`);
     log(`  single-event POSTs           ${fmt(r.one.eventsPerSecond).padStart(8)} events/s   ${verdict(r.one.eventsPerSecond / base, GOALS.single)}`);
     log(`  batches of ${BATCH}              ${fmt(r.many.eventsPerSecond).padStart(8)} events/s   ${verdict(r.many.eventsPerSecond / base, GOALS.batch)}  (${fmt(r.many.requestsPerSecond)} req/s)`);
     log('');

@@ -58,7 +58,8 @@ export async function startMiniflare(scriptPath, extra = {}) {
     modulesRoot: dirname(scriptPath),
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
-    bindings: { ...(config.vars ?? {}), ADMIN_TOKEN: ROOT_TOKEN, SESSION_SECRET: 'bench-session-secret' },
+    // BENCH=1 turns on the bare Durable Object call used as a reference (src/routes/live.ts).
+    bindings: { ...(config.vars ?? {}), ADMIN_TOKEN: ROOT_TOKEN, SESSION_SECRET: 'bench-session-secret', BENCH: '1' },
     d1Databases,
     durableObjects,
     host: '127.0.0.1',
