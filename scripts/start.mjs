@@ -116,7 +116,7 @@ function banner(rootToken, keys, fresh) {
 ${b('edgepulse is running')}  (state on disk in .wrangler/state; Ctrl-C stops it)
 
   API            ${URL_BASE}
-  Dashboard      ${URL_BASE}/
+  Dashboard      ${URL_BASE}/   (sign in with the demo read or admin key)
   API reference  ${URL_BASE}/api/docs   (OpenAPI: ${URL_BASE}/api/v1/openapi.json)
 
   Root token     ${rootToken}   (ADMIN_TOKEN in .dev.vars)
