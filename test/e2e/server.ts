@@ -42,10 +42,12 @@ function applyMigrations(persistDir: string): void {
   if (out.status !== 0) throw new Error(`migrations failed:\n${out.stdout}\n${out.stderr}`);
 }
 
-export async function waitForHealth(url: string, timeoutMs = 60_000, isAlive: () => boolean = () => true): Promise<void> {
+export async function waitForHealth(url: string, timeoutMs = 60_000, isAlive: () => boolean = () => true, failure: () => string | undefined = () => undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isAlive()) throw new Error('server exited before it became healthy');
+    const reason = failure();
+    if (reason) throw new Error(reason);
     try {
       const res = await fetch(`${url}/health`);
       if (res.ok) return;
@@ -85,7 +87,10 @@ export async function startDevServer(opts: { persistDir?: string; vars?: Record<
     child.stdout?.on('data', (d) => (output += d));
     child.stderr?.on('data', (d) => (output += d));
     child.on('exit', () => (exited = true));
-    await waitForHealth(url, 90_000, () => !exited).catch((err) => {
+    // A build error leaves wrangler waiting for a file change: fail at once instead.
+    const buildFailed = () => (/Build failed|✘ \[ERROR\]/.test(output) ? 'wrangler could not build the Worker' : undefined);
+    await waitForHealth(url, 90_000, () => !exited, buildFailed).catch((err) => {
+      killGroup('SIGKILL');
       throw new Error(`${err.message}\n${output}`);
     });
   };
@@ -104,6 +109,9 @@ export async function startDevServer(opts: { persistDir?: string; vars?: Record<
     for (let i = 0; i < 100 && !exited; i++) await new Promise((r) => setTimeout(r, 50));
   };
 
+  // Never leave a server behind when the test process ends early.
+  const onExit = () => killGroup('SIGKILL');
+  process.once('exit', onExit);
   await launch();
   return {
     url,
@@ -121,6 +129,7 @@ export async function startDevServer(opts: { persistDir?: string; vars?: Record<
       killGroup('SIGTERM');
       await waitExit();
       killGroup('SIGKILL');
+      process.off('exit', onExit);
       if (!opts.persistDir) rmSync(persistDir, { recursive: true, force: true });
     },
   };
