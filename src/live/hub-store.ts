@@ -20,6 +20,8 @@ export interface OutboxBatch {
 export class HubStore {
   /** Rows written by this store since the object started (DO cursor `rowsWritten`). */
   rowsWritten = 0;
+  /** New outbox batches get a seq above this (the highest seq the live snapshot has seen). */
+  seqFloor = 0;
   private seenDays: number[] = [];
 
   constructor(
@@ -90,13 +92,18 @@ export class HubStore {
       }
       if (accepted.length) {
         this.exec(`INSERT INTO seen_${today} (id) SELECT value FROM json_each(?)`, JSON.stringify(accepted.map((e) => e.id)));
+        // Explicit seq above `seqFloor`: rowids restart when the drained outbox is empty, and the
+        // live snapshot tells "applied" from "to replay" by seq.
         this.exec(
-          `INSERT INTO outbox (batch_id, created_at, events) VALUES (?, ?, ?)`,
+          `INSERT INTO outbox (seq, batch_id, created_at, events) VALUES (max(?, (SELECT coalesce(max(seq), 0) FROM outbox)) + 1, ?, ?, ?)`,
+          this.seqFloor,
           crypto.randomUUID(),
           now,
           JSON.stringify(accepted),
         );
-        andThen?.(accepted, this.sql.exec<{ seq: number }>(`SELECT last_insert_rowid() AS seq`).one().seq);
+        const seq = this.sql.exec<{ seq: number }>(`SELECT last_insert_rowid() AS seq`).one().seq;
+        this.seqFloor = seq;
+        andThen?.(accepted, seq);
       }
       return { accepted, duplicates: events.length - accepted.length };
     });

@@ -49,6 +49,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       (after) => this.store.batchesAfter(after),
       (rooms) => this.tellRooms(rooms),
     );
+    this.store.seqFloor = this.live.seq;
   }
 
   private now(): number {

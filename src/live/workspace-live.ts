@@ -22,7 +22,8 @@ export class WorkspaceLive {
   presence: Presence;
   readonly fanout: Fanout;
   private readonly store: LiveStore;
-  private seq = 0;
+  /** The highest outbox seq applied to the live state. */
+  seq = 0;
   private savedAt = 0;
   private dirty = false;
   /** Rooms whose RoomHub has had subscribers (DELETE …/live closes those too). */

@@ -234,3 +234,21 @@ describe('live over wrangler dev', () => {
     other.close();
   });
 });
+
+describe('live numbers across a crash', () => {
+  it('continues after SIGKILL of wrangler dev: the snapshot equals the one before', async () => {
+    const snapshot = async () => {
+      const res = await fetch(`${server.url}/api/v1/workspaces/live-a/live`, { headers: { authorization: `Bearer ${A.keys.read}` } });
+      expect(res.status).toBe(200);
+      const { data } = (await res.json()) as { data: Record<string, unknown> };
+      const { eventsToday, eventsLastHour, usersToday, activeUsers, errorsLastHour, eventCounts, rooms, topUsers, recentEvents } = data;
+      return { eventsToday, eventsLastHour, usersToday, activeUsers, errorsLastHour, eventCounts, rooms, topUsers, recentEvents };
+    };
+    await post('live-a', A.keys.ingest, { id: 'pre-crash', type: 'crash.test', userId: 'u9', error: 'boom', room: 'r1' });
+    const before = await snapshot();
+    expect(before.eventsToday).toBeGreaterThanOrEqual(4);
+    server.kill();
+    await server.restart();
+    expect(await snapshot()).toEqual(before);
+  });
+});
