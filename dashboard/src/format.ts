@@ -47,7 +47,7 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
 
 const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 export const dateTime = (iso: string | null | undefined): string => (iso ? dtf.format(new Date(iso)) : '–');
-const tf = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const tf = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 export const time = (iso: string | null | undefined): string => (iso ? tf.format(new Date(iso)) : '–');
 
 const regionNames = (() => {

@@ -31,9 +31,8 @@ const postEvents = (events: unknown[]) => api('POST', `/workspaces/${SLUG}/event
 async function signIn(key: string) {
   await page.goto(`${server.url}/`);
   const signOut = page.getByRole('button', { name: 'Sign out' });
-  if (await signOut.isVisible().catch(() => false)) {
-    await signOut.click();
-  }
+  await page.getByLabel('Key').or(signOut).waitFor();
+  if (await signOut.isVisible()) await signOut.click();
   await page.getByLabel('Key').fill(key);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${server.url}/w/${SLUG}`);

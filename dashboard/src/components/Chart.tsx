@@ -25,7 +25,11 @@ const loadUplot = () => (uplotModule ??= import('uplot').then((m) => m.default))
 const cssVar = (name: string) =>
   name.startsWith('--') ? getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888' : name;
 
+const legendTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const legendNum = (v: number) => (Number.isInteger(v) ? v.toLocaleString() : v.toFixed(2));
+
 function options(width: number, height: number, series: ChartSeries[], U: typeof uPlot): uPlot.Options {
+  const hasBars = series.some((s) => s.bars);
   const muted = cssVar('--muted');
   const grid = cssVar('--border');
   const axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '11px system-ui, sans-serif' };
@@ -35,10 +39,20 @@ function options(width: number, height: number, series: ChartSeries[], U: typeof
     padding: [8, 8, 0, 0],
     cursor: { points: { size: 6 } },
     legend: { show: true, live: true },
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+    scales: {
+      x: {
+        time: true,
+        // Bars are centred on their bucket: pad half a bucket each side so the first and last are whole.
+        range: (u, min, max) => {
+          const xs = u.data[0];
+          const step = hasBars && xs.length > 1 ? xs[1] - xs[0] : 0;
+          return [min - step / 2, max + step / 2];
+        },
+      },
+      y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
     axes: [axis, { ...axis, size: 48, values: (_u, ticks) => ticks.map((v) => (v >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toFixed(2)}`)) }],
     series: [
-      {},
+      { value: (_u, v) => (v == null ? '' : legendTime.format(new Date(v * 1000))) },
       ...series.map((s) => {
         const color = cssVar(s.color);
         return {
@@ -47,6 +61,7 @@ function options(width: number, height: number, series: ChartSeries[], U: typeof
           width: 2,
           fill: `${color}22`,
           points: { show: false },
+          value: (_u: uPlot, v: number | null) => (v == null ? '' : legendNum(v)),
           ...(s.bars ? { paths: U.paths.bars!({ size: [0.7, 40] }), fill: `${color}aa`, width: 0 } : {}),
         } as uPlot.Series;
       }),

@@ -132,7 +132,7 @@ export function Live({ route }: { route: Route }) {
                 </p>
               )}
             </Panel>
-            <Panel title="Recent errors" hint={s.errorsLastHour ? `${num(s.errorsLastHour)} in the last hour` : undefined} testid="recent-errors">
+            <Panel title="Recent errors" hint={s.errorsLastHour ? `${num(s.errorsLastHour)} in the last hour` : undefined} testid="recent-errors" class="span-2">
               <Feed events={s.recentErrors} ws={ws} testid="errors" empty="No errors — nice." />
             </Panel>
             <Panel title="Top users" hint="today">

@@ -25,13 +25,19 @@ export function useApi<T>(path: string | null): { data: T | null; error: unknown
   return state.path === path ? state : { data: state.data, error: null };
 }
 
+/** A metric of a time series point (the point's other field is its time). */
+export const metric = (p: Timeseries['points'][number], name: string): number | null => {
+  const v = p[name];
+  return typeof v === 'number' ? v : null;
+};
+
 function SeriesChart({ ts }: { ts: Timeseries }) {
   const x = useMemo(() => ts.points.map((p) => Date.parse(p.t) / 1000), [ts]);
   const series = useMemo(
     () => [
-      { label: 'events', values: ts.points.map((p) => p.events), color: '--accent', bars: true },
-      { label: 'users', values: ts.points.map((p) => (typeof p.users === 'number' ? p.users : null)), color: '--accent-2' },
-      { label: 'errors', values: ts.points.map((p) => (typeof p.errors === 'number' ? p.errors : null)), color: '--bad' },
+      { label: 'events', values: ts.points.map((p) => metric(p, 'events')), color: '--accent', bars: true },
+      { label: 'users', values: ts.points.map((p) => metric(p, 'users')), color: '--accent-2' },
+      { label: 'errors', values: ts.points.map((p) => metric(p, 'errors')), color: '--bad' },
     ],
     [ts],
   );
@@ -125,7 +131,7 @@ export default function Reports({ route }: { route: Route }) {
           {series.data ? <SeriesChart ts={series.data} /> : <Loading />}
           {series.data && (
             <p class="sr-only" data-testid="timeseries-total">
-              {series.data.points.reduce((a, p) => a + p.events, 0)}
+              {series.data.points.reduce((a, p) => a + (metric(p, 'events') ?? 0), 0)}
             </p>
           )}
         </Panel>

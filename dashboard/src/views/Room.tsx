@@ -7,6 +7,7 @@ import { ago, dateTime, duration, num, time } from '../format';
 import { LiveConnection } from '../live';
 import { href, type Route } from '../router';
 import { Feed, Timeline } from './Live';
+import { metric } from './Reports';
 
 function JoinsChart({ ws, room }: { ws: string; room: string }) {
   const [data, setData] = useState<Timeseries | null>(null);
@@ -15,7 +16,7 @@ function JoinsChart({ ws, room }: { ws: string; room: string }) {
     get<Timeseries>(`${wsPath(ws)}/stats/timeseries${qs({ range: '24h', granularity: 'hour', metrics: 'events,users', room, type: 'presence.join' })}`).then(setData, setError);
   }, [ws, room]);
   const x = useMemo(() => data?.points.map((p) => Date.parse(p.t) / 1000) ?? [], [data]);
-  const series = useMemo(() => [{ label: 'joins', values: data?.points.map((p) => p.events) ?? [], color: '--accent', bars: true }], [data]);
+  const series = useMemo(() => [{ label: 'joins', values: data?.points.map((p) => metric(p, 'events')) ?? [], color: '--accent', bars: true }], [data]);
   if (error) return <ErrorNote error={error} />;
   if (!data) return <Loading />;
   return <Chart x={x} series={series} height={180} label="Joins per hour over the last 24 hours" />;

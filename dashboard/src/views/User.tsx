@@ -1,5 +1,5 @@
 import { qs, wsPath } from '../api';
-import type { EventPage, ParticipantSession, UserRecord } from '../api-types';
+import type { EventPage, ParticipantSession, UserReport } from '../api-types';
 import { Card, ErrorNote, Loading, Panel } from '../components/Ui';
 import { ago, bytes, dateTime, duration, exact, ms } from '../format';
 import { href, type Route } from '../router';
@@ -8,7 +8,7 @@ import { useApi } from './Reports';
 /** One user: first and last seen, events, sessions, errors, bandwidth, their latest events and room sessions. */
 export default function User({ route }: { route: Route }) {
   const { ws, userId } = route as { ws: string; userId: string };
-  const user = useApi<{ user: UserRecord }>(`${wsPath(ws)}/users/${encodeURIComponent(userId)}${qs({ range: '90d' })}`);
+  const user = useApi<{ user: UserReport }>(`${wsPath(ws)}/users/${encodeURIComponent(userId)}${qs({ range: '90d' })}`);
   const events = useApi<EventPage>(`${wsPath(ws)}/events${qs({ userId, range: '90d', limit: 30 })}`);
   const sessions = useApi<{ sessions: ParticipantSession[] }>(`${wsPath(ws)}/sessions${qs({ userId, range: '90d' })}`);
   const u = user.data?.user;
