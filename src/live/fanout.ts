@@ -2,7 +2,7 @@ import { LIMITS } from '../shared/limits';
 import type { LiveEvent, LiveMessage } from '../shared/live';
 
 /** Coalescing: at most one `events` message per 100 ms and one `stats` per 250 ms per subscriber. */
-export const FANOUT = { eventsEveryMs: 100, statsEveryMs: 250, statsAtLeastMs: 15_000, pingEveryMs: 30_000 } as const;
+export const FANOUT = { eventsEveryMs: 100, statsEveryMs: 250, statsAfterEventsMs: 100, statsAtLeastMs: 15_000, pingEveryMs: 30_000 } as const;
 
 interface Attachment {
   id: string;
@@ -119,7 +119,10 @@ export class Fanout {
   /** Something in the stats changed: push them within the coalescing window. */
   changed(): void {
     if (this.connections() === 0) return;
-    this.statsTimer ??= setTimeout(() => this.flushStats(), Math.max(0, this.lastStatsAt + FANOUT.statsEveryMs - Date.now()));
+    const now = Date.now();
+    // Events go first: stats (larger) follow an `events` push by a beat, so they never delay it.
+    const at = Math.max(this.lastStatsAt + FANOUT.statsEveryMs, this.lastEventsAt + FANOUT.statsAfterEventsMs);
+    this.statsTimer ??= setTimeout(() => this.flushStats(), Math.max(0, at - now));
   }
 
   private flushEvents(): void {
