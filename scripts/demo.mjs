@@ -162,7 +162,10 @@ function traffic(n, at = Date.now(), live = true) {
         out.push(event(user, 'presence.join', { room }, at));
       }
     } else if (kind === 'room') {
-      out.push(event(user, 'presence.join', { room: weighted(ROOMS) }, at));
+      // History: a finished stay of 1–40 minutes, so nobody is left "present" from the past.
+      const room = weighted(ROOMS);
+      out.push(event(user, 'presence.join', { room }, at));
+      out.push(event(user, 'presence.leave', { room }, Math.min(Date.now() - 60_000, at + Math.round(60_000 + Math.random() * 39 * 60_000))));
     } else if (kind === 'chat') {
       const room = inRoom.get(user.userId) ?? weighted(ROOMS);
       out.push(event(user, 'message.sent', { room, bytesOut: Math.round(80 + Math.random() * 600), properties: { kind: pick(['text', 'text', 'emoji', 'file']) } }, at));
@@ -177,11 +180,13 @@ function traffic(n, at = Date.now(), live = true) {
 
 // ---- sending, with a progress line ----
 const stats = { sent: 0, accepted: 0, duplicates: 0, failed: 0, requests: 0, lastError: '' };
-const started = Date.now();
+let started = Date.now();
+/** Accepted before the live phase (the backfill), left out of the live rate. */
+let acceptedBefore = 0;
 const bar = () => {
   const s = Math.max(1, (Date.now() - started) / 1000);
   const rooms = [...presence].filter(([, set]) => set.size).map(([r, set]) => `${r}:${set.size}`).join(' ');
-  const line = `\r\x1b[2K▸ ${Math.round(s)}s  sent ${stats.sent}  accepted ${stats.accepted}  ${(stats.accepted / s).toFixed(1)}/s  failed ${stats.failed}  rooms ${rooms || '–'}${stats.lastError ? `  last error: ${stats.lastError}` : ''}`;
+  const line = `\r\x1b[2K▸ ${Math.round(s)}s  sent ${stats.sent}  accepted ${stats.accepted}  ${((stats.accepted - acceptedBefore) / s).toFixed(1)}/s  failed ${stats.failed}  rooms ${rooms || '–'}${stats.lastError ? `  last error: ${stats.lastError}` : ''}`;
   process.stdout.write(process.stdout.isTTY ? line.slice(0, (process.stdout.columns || 160) + 6) : `${line.slice(1)}\n`);
 };
 
@@ -224,6 +229,8 @@ async function main() {
   console.log(`sending demo traffic to ${HOST}/api/v1/workspaces/${WS} at ~${RATE} events/s${DURATION_S ? ` for ${DURATION_S}s` : ' (Ctrl-C stops)'}`);
   console.log(`dashboard: ${HOST}/w/${WS}`);
   await backfill(key);
+  started = Date.now();
+  acceptedBefore = stats.accepted;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -219,4 +219,20 @@ describe('dashboard', () => {
     await p.screenshot({ path: `${SHOTS}09-phone-dark.png`, fullPage: true });
     await phone.close();
   });
+
+  it('lets the root token sign in, list workspaces and open one', async () => {
+    await createWorkspace(server, 'dash-other');
+    await page.goto(`${server.url}/`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Key').fill(server.rootToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    await page.getByRole('link', { name: 'dash-other' }).waitFor();
+    await shot('10-root-workspaces');
+    await page.getByRole('link', { name: SLUG, exact: true }).click();
+    await page.waitForURL(`${server.url}/w/${SLUG}`);
+    await page.getByTestId('connection').filter({ hasText: /^live$/ }).waitFor({ timeout: 10_000 });
+    const snapshot = (await api('GET', `/workspaces/${SLUG}/live`, keys.read)).json;
+    await page.getByTestId('card-events-today').locator('.value', { hasText: snapshot.data.eventsToday.toLocaleString('en') }).waitFor({ timeout: 2_000 });
+  });
 });

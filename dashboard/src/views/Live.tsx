@@ -50,7 +50,7 @@ export function StatCards({ s }: { s: Stats }) {
   );
 }
 
-export function Timeline({ timeline }: { timeline: Stats['timeline'] }) {
+export function Timeline({ timeline, height = 260 }: { timeline: Stats['timeline']; height?: number }) {
   const x = useMemo(() => timeline.map((p) => Date.parse(p.t) / 1000), [timeline]);
   const series = useMemo(
     () => [
@@ -59,7 +59,7 @@ export function Timeline({ timeline }: { timeline: Stats['timeline'] }) {
     ],
     [timeline],
   );
-  return <Chart x={x} series={series} height={200} label="Events and users per 10 seconds over the last 10 minutes" />;
+  return <Chart x={x} series={series} height={height} label="Events and users per 10 seconds over the last 10 minutes" />;
 }
 
 export function Live({ route }: { route: Route }) {

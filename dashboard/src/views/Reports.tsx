@@ -66,7 +66,7 @@ export function BreakdownTable({ ws, data, by, q, testid }: { ws: string; data: 
             <th class="num">Events</th>
             <th class="num">Share</th>
             <th class="num">Users</th>
-            <th class="num">Errors</th>
+            {by !== 'error' && <th class="num">Errors</th>}
           </tr>
         </thead>
         <tbody>
@@ -77,8 +77,8 @@ export function BreakdownTable({ ws, data, by, q, testid }: { ws: string; data: 
                 <td>{to ? <a href={to}>{label(r.key)}</a> : label(r.key)}</td>
                 <td class="num" data-col="events">{exact(r.events)}</td>
                 <td class="num">{pct(r.events / total)}</td>
-                <td class="num" data-col="users">{exact(typeof r.users === 'number' ? r.users : null)}</td>
-                <td class={`num${r.errors ? ' err' : ''}`} data-col="errors">{exact(typeof r.errors === 'number' ? r.errors : null)}</td>
+                <td class="num" data-col="users">{exact(r.users)}</td>
+                {by !== 'error' && <td class={`num${r.errors ? ' err' : ''}`} data-col="errors">{exact(r.errors)}</td>}
               </tr>
             );
           })}

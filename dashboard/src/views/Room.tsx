@@ -32,7 +32,7 @@ function Sessions({ ws, room }: { ws: string; room: string }) {
   if (!rows) return <Loading />;
   if (!rows.length) return <p class="empty-small">No participant sessions in the last 7 days</p>;
   return (
-    <div class="table-wrap">
+    <div class="table-wrap scroll">
       <table>
         <thead>
           <tr>
@@ -91,7 +91,7 @@ export default function Room({ route }: { route: Route }) {
           <div class="grid cols-3">
             <Panel title="Participants now" hint={`${s.participants.length}`} class="span-2" testid="participants">
               {s.participants.length ? (
-                <div class="table-wrap">
+                <div class="table-wrap scroll">
                   <table>
                     <thead>
                       <tr>
@@ -122,7 +122,7 @@ export default function Room({ route }: { route: Route }) {
               <Feed events={conn.feed.value} ws={ws} testid="room-feed" empty="Nothing has happened here yet" />
             </Panel>
             <Panel title="Activity" hint="last 10 minutes" class="span-2">
-              <Timeline timeline={s.timeline} />
+              <Timeline timeline={s.timeline} height={180} />
             </Panel>
             <Panel title="Joins over time" hint="per hour, 24 h">
               <JoinsChart ws={ws} room={room} />
