@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run demo`: realistic traffic through the public API, so a fresh clone's dashboard is alive.
 //   node scripts/demo.mjs [--host URL] [--key pk_…|sk_…] [--root TOKEN] [--workspace demo]
-//                         [--rate EVENTS_PER_SECOND] [--duration SECONDS] [--backfill DAYS]
+//                         [--rate EVENTS_PER_SECOND] [--duration SECONDS (0: until Ctrl-C)] [--backfill DAYS]
 // Without --key it uses the root token (--root, ADMIN_TOKEN, or .dev.vars) to create or find the workspace.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ const { values: args } = parseArgs({
     workspace: { type: 'string', default: process.env.EDGEPULSE_WORKSPACE ?? 'demo' },
     rate: { type: 'string', default: '25' },
     duration: { type: 'string', default: '0' },
-    backfill: { type: 'string', default: '7' },
+    backfill: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -28,7 +28,8 @@ const HOST = args.host.replace(/\/$/, '');
 const WS = args.workspace;
 const RATE = Math.max(1, Number(args.rate) || 25);
 const DURATION_S = Math.max(0, Number(args.duration) || 0);
-const BACKFILL_DAYS = Math.max(0, Math.min(30, Number(args.backfill) || 0));
+/** Days of history to send first: by default 7 for a workspace created now, none for one that has traffic. */
+let BACKFILL_DAYS = args.backfill === undefined ? undefined : Math.max(0, Math.min(30, Number(args.backfill) || 0));
 const TICK_MS = 250;
 
 const fail = (msg) => {
@@ -73,11 +74,13 @@ async function ingestKey() {
   if (created.status === 0) fail(`cannot reach ${HOST} (${created.text}): is \`npm start\` running?`);
   if (created.status === 201) {
     console.log(`created workspace "${WS}"; sign in to ${HOST}/ with its read key ${created.json.keys.read}`);
+    BACKFILL_DAYS ??= 7;
     return created.json.keys.ingest;
   }
   if (created.status !== 409) fail(`creating workspace "${WS}": ${created.status} ${created.text}`);
   const key = await request('POST', `/api/v1/workspaces/${WS}/keys`, root, { kind: 'ingest', name: `npm run demo ${new Date().toISOString()}` });
   if (key.status !== 201) fail(`creating an ingest key for "${WS}": ${key.status} ${key.text}`);
+  console.log(`workspace "${WS}" exists; sign in to ${HOST}/ with the read key \`npm start\` printed (or the root token)`);
   return key.json.secret;
 }
 
@@ -207,6 +210,7 @@ async function send(key, events) {
 
 async function backfill(key) {
   if (!BACKFILL_DAYS) return;
+  BACKFILL_DAYS = Math.round(BACKFILL_DAYS);
   const now = Date.now();
   const total = BACKFILL_DAYS * 24 * 30;
   const batches = [];

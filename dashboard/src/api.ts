@@ -16,6 +16,8 @@ let onUnauthorized: () => void = () => {};
 export function whenUnauthorized(fn: () => void): void {
   onUnauthorized = fn;
 }
+/** For requests made outside `api()` (the live snapshot) that learn the session is gone. */
+export const sessionEnded = () => onUnauthorized();
 
 /** Same-origin JSON request; the session cookie is the credential. */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -1,4 +1,5 @@
 import { signal } from '@preact/signals';
+import { sessionEnded } from './api';
 import type { LiveEvent, LiveMessage, LiveSnapshot, RoomStats, Stats } from './api-types';
 
 export type ConnectionState = 'connecting' | 'live' | 'polling' | 'reconnecting' | 'offline';
@@ -155,6 +156,12 @@ export class LiveConnection<S extends Stats | RoomStats = Stats> {
   private async pollOnce(): Promise<void> {
     try {
       const res = await fetch(`/api/v1${this.path}`, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+      if (res.status === 401) {
+        // Signed out elsewhere or the key was revoked: back to sign-in instead of retrying forever.
+        this.close();
+        sessionEnded();
+        return;
+      }
       if (!res.ok) throw new Error(`${res.status}`);
       const snap = (await res.json()) as LiveSnapshot;
       if (this.closed || this.state.value === 'live') return;
