@@ -185,6 +185,21 @@ describe('dashboard', () => {
     await shot('06-export');
   });
 
+  it('pages through the raw event log like the API does', async () => {
+    const first = (await api('GET', `/workspaces/${SLUG}/events?range=7d&limit=50`, keys.read)).json;
+    const second = (await api('GET', `/workspaces/${SLUG}/events?range=7d&limit=50&cursor=${encodeURIComponent(first.nextCursor)}`, keys.read)).json;
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.waitForURL(/\/events\?range=7d/);
+    const ids = () => page.locator('[data-testid="event-log"] tbody tr[data-id]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-id')));
+    await page.locator('[data-testid="event-log"] tbody tr').first().waitFor();
+    expect(await ids()).toEqual(first.events.map((e: any) => e.id));
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await page.waitForURL(/cursor=/);
+    await page.locator(`[data-testid="event-log"] tr[data-id="${second.events[0].id}"]`).waitFor();
+    expect(await ids()).toEqual(second.events.map((e: any) => e.id));
+    await shot('06b-event-log-page-2');
+  });
+
   it('lets an admin create a key (shown once) and revoke it in settings', async () => {
     await signIn(keys.admin);
     await page.getByRole('link', { name: 'Settings' }).click();

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { href, navigate, route } from '../router';
+import { href, location, navigate, route } from '../router';
 import { session, signOut } from '../session';
 
 export const Logo = () => (
@@ -9,10 +9,19 @@ export const Logo = () => (
   </svg>
 );
 
+/** Reports and the event log share range and filters: switching between them keeps them. */
+function sharedView(): string {
+  if (route.value.name !== 'reports' && route.value.name !== 'events') return '';
+  const p = new URLSearchParams(location.value.search);
+  for (const k of ['cursor', 'errorsOnly', 'by']) p.delete(k);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
 const SECTIONS = [
   { name: 'live', label: 'Live', to: href.live },
-  { name: 'reports', label: 'Reports', to: (ws: string) => href.reports(ws) },
-  { name: 'events', label: 'Events', to: (ws: string) => href.events(ws) },
+  { name: 'reports', label: 'Reports', to: (ws: string) => href.reports(ws, sharedView()) },
+  { name: 'events', label: 'Events', to: (ws: string) => href.events(ws, sharedView()) },
   { name: 'settings', label: 'Settings', to: href.settings, admin: true },
 ] as const;
 
