@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Ingest throughput as ratios to the same Worker's empty route (/health), measured in the same run,
-// and rows written per event over its whole life. `node bench/ingest.mjs [--quick]`.
+// and rows written per event over its whole life. `node bench/ingest.mjs [--quick] [--no-dev]`.
 import { measure } from './lib/load.mjs';
 import { buildBundle, createWorkspace, startMiniflare, startWranglerDev } from './lib/worker.mjs';
 
 const quick = process.argv.includes('--quick');
+/** `--no-dev` skips the wrangler dev comparison (faster iterations). */
+const withDev = !process.argv.includes('--no-dev');
 const SECONDS = quick ? 2 : 8;
 const CONCURRENCY = 32;
 const BATCH = 100;
@@ -88,13 +90,15 @@ async function main() {
     await worker.stop();
     worker = undefined;
 
-    log('the same through wrangler dev (proxy in front, for comparison)…');
-    const dev = await startWranglerDev();
     let d;
-    try {
-      d = await cases(dev.url, { withSingle: false, settle: () => new Promise((r) => setTimeout(r, 3000)) });
-    } finally {
-      await dev.stop();
+    if (withDev) {
+      log('the same through wrangler dev (proxy in front, for comparison)…');
+      const dev = await startWranglerDev();
+      try {
+        d = await cases(dev.url, { withSingle: false, settle: () => new Promise((r) => setTimeout(r, 3000)) });
+      } finally {
+        await dev.stop();
+      }
     }
 
     const base = r.empty.requestsPerSecond;
@@ -113,7 +117,7 @@ async function main() {
     log('  retention: meta.rows_written of running DELETE FROM events / drain_log WHERE workspace_id = ? once, per event.');
     log('  The hub\'s de-duplication records leave by dropping a whole day\'s table (not measured: about 0 per event).');
     log('');
-    log(`wrangler dev: empty route ${fmt(d.empty.requestsPerSecond)} req/s; batches of ${BATCH} ${fmt(d.many.eventsPerSecond)} events/s (${fmt(d.many.eventsPerSecond / d.empty.requestsPerSecond, 1)}× its empty route)`);
+    if (d) log(`wrangler dev: empty route ${fmt(d.empty.requestsPerSecond)} req/s; batches of ${BATCH} ${fmt(d.many.eventsPerSecond)} events/s (${fmt(d.many.eventsPerSecond / d.empty.requestsPerSecond, 1)}× its empty route)`);
   } finally {
     await worker?.stop();
     bundle.cleanup();

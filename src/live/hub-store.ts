@@ -61,52 +61,66 @@ export class HubStore {
   }
 
   /**
-   * Records the batch's new ids and appends them to the outbox in one transaction: when this
-   * returns, the accepted events are durable and a retry of any of them is a duplicate.
+   * Records the new ids of one or more requests' batches and appends them to the outbox as ONE row,
+   * in one transaction: when this returns (and storage has synced), the accepted events are durable
+   * and a retry of any of them is a duplicate. Returns what each request got, in order.
    */
-  admit(
-    events: NormalizedEvent[],
+  admitGroup(
+    requests: NormalizedEvent[][],
     now: number,
     /** Runs inside the same transaction once the batch is in the outbox (live state, its snapshot). */
     andThen?: (accepted: NormalizedEvent[], seq: number) => void,
-  ): { accepted: NormalizedEvent[]; duplicates: number } {
+  ): Array<{ accepted: NormalizedEvent[]; duplicates: number }> {
     return this.transaction(() => {
       const today = Math.floor(now / DAY_MS);
       this.ensureSeenTable(today);
-      const ids = events.map((e) => e.id);
-      const known = new Set<string>();
-      const idsJson = JSON.stringify(ids);
-      for (const day of this.seenDays) {
-        for (const row of this.sql.exec<{ id: string }>(
-          `SELECT s.id FROM seen_${day} s JOIN json_each(?) j ON s.id = j.value`,
-          idsJson,
-        )) {
-          known.add(row.id);
-        }
-      }
+      const ids: string[] = [];
+      for (const events of requests) for (const e of events) ids.push(e.id);
+      const known = this.known(ids);
       const accepted: NormalizedEvent[] = [];
-      for (const event of events) {
-        if (known.has(event.id)) continue;
-        known.add(event.id); // a repeat inside the same batch is a duplicate too
-        accepted.push(event);
-      }
+      const acceptedIds: string[] = [];
+      const results = requests.map((events) => {
+        const mine: NormalizedEvent[] = [];
+        for (const event of events) {
+          if (known.has(event.id)) continue;
+          known.add(event.id); // a repeat inside the same batch (or another request of the group) is a duplicate too
+          accepted.push(event);
+          acceptedIds.push(event.id);
+          mine.push(event);
+        }
+        return { accepted: mine, duplicates: events.length - mine.length };
+      });
       if (accepted.length) {
-        this.exec(`INSERT INTO seen_${today} (id) SELECT value FROM json_each(?)`, JSON.stringify(accepted.map((e) => e.id)));
+        this.exec(`INSERT INTO seen_${today} (id) SELECT value FROM json_each(?)`, JSON.stringify(acceptedIds));
         // Explicit seq above `seqFloor`: rowids restart when the drained outbox is empty, and the
         // live snapshot tells "applied" from "to replay" by seq.
-        this.exec(
-          `INSERT INTO outbox (seq, batch_id, created_at, events) VALUES (max(?, (SELECT coalesce(max(seq), 0) FROM outbox)) + 1, ?, ?, ?)`,
-          this.seqFloor,
-          crypto.randomUUID(),
-          now,
-          JSON.stringify(accepted),
-        );
-        const seq = this.sql.exec<{ seq: number }>(`SELECT last_insert_rowid() AS seq`).one().seq;
+        const seq = Math.max(this.seqFloor, this.maxSeq()) + 1;
+        this.exec(`INSERT INTO outbox (seq, batch_id, created_at, events) VALUES (?, ?, ?, ?)`, seq, crypto.randomUUID(), now, JSON.stringify(accepted));
         this.seqFloor = seq;
         andThen?.(accepted, seq);
       }
-      return { accepted, duplicates: events.length - accepted.length };
+      return results;
     });
+  }
+
+  /** One request's batch: `admitGroup` of one. */
+  admit(events: NormalizedEvent[], now: number, andThen?: (accepted: NormalizedEvent[], seq: number) => void): { accepted: NormalizedEvent[]; duplicates: number } {
+    return this.admitGroup([events], now, andThen)[0];
+  }
+
+  /** The ids among `ids` already seen in any day table still kept: one query over all of them. */
+  private known(ids: string[]): Set<string> {
+    const known = new Set<string>();
+    if (!this.seenDays.length) return known;
+    // EXISTS per day table rather than UNION ALL: workerd caps compound SELECTs below the 8 tables kept.
+    const query = `SELECT j.value AS id FROM json_each(?1) j WHERE ${this.seenDays.map((day) => `EXISTS (SELECT 1 FROM seen_${day} s WHERE s.id = j.value)`).join(' OR ')}`;
+    for (const row of this.sql.exec<{ id: string }>(query, JSON.stringify(ids))) known.add(row.id);
+    return known;
+  }
+
+  /** The highest seq in the outbox (0 when empty). */
+  private maxSeq(): number {
+    return this.sql.exec<{ seq: number }>(`SELECT coalesce(max(seq), 0) AS seq FROM outbox`).one().seq;
   }
 
   private ensureSeenTable(day: number): void {

@@ -35,6 +35,11 @@ export class WorkspaceHub extends DurableObject<Env> {
   private workspace: WorkspaceRef | undefined;
   private drainFailures = 0;
   private d1RowsWritten = 0;
+  /** Requests waiting for the next group commit. */
+  private waiting: Array<{ events: NormalizedEvent[]; resolve: (r: IngestResult) => void; reject: (err: unknown) => void }> = [];
+  private committing = false;
+  /** The alarm time set in storage (null: none), read once at start. */
+  private alarmAt: number | null = null;
   /** Test-only fixed clock for the live windows (set through `setClockForTest`). */
   private fixedNow: number | null = null;
 
@@ -50,6 +55,9 @@ export class WorkspaceHub extends DurableObject<Env> {
       (rooms) => this.tellRooms(rooms),
     );
     this.store.seqFloor = this.live.seq;
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
   }
 
   private now(): number {
@@ -57,20 +65,55 @@ export class WorkspaceHub extends DurableObject<Env> {
   }
 
   /** The whole request's batch in one call; answers once the accepted events are durable. */
-  async ingest(workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<IngestResult> {
+  ingest(workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<IngestResult> {
     this.remember(workspace);
+    return new Promise<IngestResult>((resolve, reject) => {
+      this.waiting.push({ events, resolve, reject });
+      if (!this.committing) void this.commitLoop();
+    });
+  }
+
+  /**
+   * Group commit: requests arriving while a commit is syncing to disk wait for the next one, which
+   * takes them all in one transaction (one outbox row, one seen insert). Each is answered only after
+   * the commit holding its events is durable.
+   */
+  private async commitLoop(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.waiting.length) {
+        const group = this.waiting.splice(0);
+        let results: Array<{ accepted: NormalizedEvent[]; duplicates: number }>;
+        try {
+          results = this.commitGroup(group.map((r) => r.events));
+          await this.ctx.storage.sync();
+        } catch (err) {
+          for (const r of group) r.reject(err);
+          continue;
+        }
+        group.forEach((r, i) => r.resolve({ accepted: results[i].accepted.length, duplicates: results[i].duplicates }));
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private commitGroup(requests: NormalizedEvent[][]): Array<{ accepted: NormalizedEvent[]; duplicates: number }> {
     let touched: ReturnType<WorkspaceLive['apply']> | undefined;
-    const { accepted, duplicates } = this.store.admit(events, Date.now(), (batch, seq) => {
+    let all: NormalizedEvent[] = [];
+    const results = this.store.admitGroup(requests, Date.now(), (batch, seq) => {
       // Same transaction as the outbox row: the live snapshot never runs ahead of what is durable.
+      all = batch;
       touched = this.live.apply(batch, seq);
       this.live.saveIfDue();
     });
-    if (accepted.length && touched) {
+    const workspace = this.workspace;
+    if (all.length && touched && workspace) {
       this.live.fanout.publish(touched.live);
-      this.forwardToRooms(workspace, accepted, touched.rooms);
-      await this.scheduleAlarm(Date.now() + DRAIN_DELAY_MS);
+      this.forwardToRooms(workspace, all, touched.rooms);
+      this.scheduleAlarm(Date.now() + DRAIN_DELAY_MS);
     }
-    return { accepted: accepted.length, duplicates };
+    return results;
   }
 
   /** One call per room per batch, after the batch is durable; never one per event. */
@@ -98,17 +141,24 @@ export class WorkspaceHub extends DurableObject<Env> {
     this.store.setMeta('workspace', workspace);
   }
 
-  /** Moves the alarm earlier to `at` if it is later or unset. */
-  private async scheduleAlarm(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  /** Moves the alarm earlier to `at` if it is later or unset; the time set is kept in memory, so most calls touch no storage. */
+  private scheduleAlarm(at: number): void {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.setAlarm(at);
+  }
+
+  private setAlarm(at: number): void {
+    this.alarmAt = at;
+    // Not awaited: the output gate holds every answer until the alarm write is durable too.
+    void this.ctx.storage.setAlarm(at);
   }
 
   async alarm(): Promise<void> {
+    this.alarmAt = null; // a running alarm is no longer set
     await this.drainOnce();
     this.live.expire();
     const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt()].filter((t): t is number => t !== null);
-    if (nextLive.length) await this.scheduleAlarm(Math.min(...nextLive));
+    if (nextLive.length) this.scheduleAlarm(Math.min(...nextLive));
   }
 
   /** One drain of the outbox to D1; on failure the batches stay and the alarm backs off. */
@@ -129,10 +179,10 @@ export class WorkspaceHub extends DurableObject<Env> {
       const delay = Math.min(BACKOFF_MAX_MS, 1000 * 2 ** Math.min(this.drainFailures - 1, 6));
       console.warn(`drain of ${batches.length} batches failed (attempt ${this.drainFailures}), retrying in ${delay} ms:`, String(err));
       this.store.markAttempt(batches);
-      await this.ctx.storage.setAlarm(Date.now() + delay);
+      this.setAlarm(Date.now() + delay);
       return;
     }
-    if (this.store.pendingCount() > 0) await this.ctx.storage.setAlarm(Date.now());
+    if (this.store.pendingCount() > 0) this.setAlarm(Date.now());
   }
 
   /** A live subscriber (WebSocket upgrade or SSE); the Worker has authenticated it already. */
@@ -142,7 +192,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     if (ref) this.remember(ref);
     const response = this.live.fanout.connect(request, { workspace: this.workspace?.slug ?? '' });
     const next = this.live.fanout.nextDue();
-    if (next !== null) await this.scheduleAlarm(next);
+    if (next !== null) this.scheduleAlarm(next);
     return response;
   }
 
@@ -235,6 +285,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     await this.closeLive().catch(() => 0);
     this.live.reset();
     await this.ctx.storage.deleteAlarm();
+    this.alarmAt = null;
     await this.ctx.storage.deleteAll();
     // The object outlives deleteAll: a late call must find empty tables, not a stale workspace.
     this.store.open();
