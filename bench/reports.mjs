@@ -36,7 +36,7 @@ function eventAt(n, start, step) {
   };
 }
 
-const RAW_INSERT = (ws, start, step) => `WITH RECURSIVE seq(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < ?2)
+const RAW_INSERT = (ws, start, step) => `WITH RECURSIVE seq(n) AS (SELECT CAST(?1 AS INTEGER) UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < ?2)
 INSERT INTO events (workspace_id, ts, id, type, received_at, user_id, session_id, room, duration_ms, bytes_in, bytes_out, error, value, properties, context)
 SELECT '${ws}', ${start} + CAST(n * ${step} AS INTEGER) AS t, 'b' || n, ${sqlList(TYPES, 'n % 5')}, ${start} + CAST(n * ${step} AS INTEGER),
   'u' || ((n * 31) % ${USERS}), 's' || (n / 20), CASE WHEN n % 7 = 0 THEN NULL ELSE ${sqlList(ROOMS, '(n / 7) % 3')} END,
@@ -174,6 +174,7 @@ async function benchSize(n) {
       const r = await time(c.rollup);
       const s = await time(c.scan);
       const ok = c.check(r.answer, s.answer);
+      if (!ok) log('  differs:', JSON.stringify(r.answer).slice(0, 600), JSON.stringify(s.answer).slice(0, 600));
       results.push({ n, name: c.name, rollupMs: r.ms, scanMs: s.ms, ratio: s.ms / r.ms, ok });
       log(`  ${c.name}: rollups ${r.ms.toFixed(1)} ms, raw scan ${s.ms.toFixed(1)} ms → ${(s.ms / r.ms).toFixed(0)}× faster; same answer: ${ok ? 'yes' : 'NO'}`);
     }

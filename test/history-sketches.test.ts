@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDurations, encodeDurations, HyperLogLog, newDurations, quantile } from '../src/history/sketches';
+import { decodeDurations, encodeDurations, HyperLogLog, mergeEncodedDurations, newDurations, quantile } from '../src/history/sketches';
 import { rng } from './history-dataset';
 
 describe('sketches', () => {
@@ -20,6 +20,16 @@ describe('sketches', () => {
       expect(merged.merge(HyperLogLog.decode(encA)).estimate()).toBe(est);
     }
     expect(new HyperLogLog().isEmpty()).toBe(true);
+    // Merging encoded text straight in equals decoding first, for sparse and dense encodings.
+    const small = new HyperLogLog();
+    const big = new HyperLogLog();
+    for (let i = 0; i < 300; i++) small.add(`s${i}`);
+    for (let i = 0; i < 30_000; i++) big.add(`b${i}`);
+    for (const [x, y] of [[small, big], [big, small], [small, small]]) {
+      const viaDecode = HyperLogLog.decode(x.encode()).merge(HyperLogLog.decode(y.encode()));
+      const direct = new HyperLogLog().mergeEncoded(x.encode()).mergeEncoded(y.encode());
+      expect(direct.encode()).toBe(viaDecode.encode());
+    }
   });
 
   it('DDSketch: p50/p95/p99 within 1% after encode/decode and merge', () => {
@@ -39,6 +49,9 @@ describe('sketches', () => {
       expect(Math.abs(quantile(merged, q)! - exact) / exact).toBeLessThanOrEqual(0.01);
     }
     expect(merged.count).toBe(30_000);
+    const direct = newDurations();
+    for (const p of parts) mergeEncodedDurations(direct, encodeDurations(p));
+    expect(encodeDurations(direct)).toBe(encodeDurations(merged));
     expect(encodeDurations(newDurations())).toBeNull();
   });
 });

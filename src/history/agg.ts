@@ -1,5 +1,5 @@
 import type { DDSketch } from '@datadog/sketches-js';
-import { decodeDurations, encodeDurations, hash53, HyperLogLog, mergeDurations, newDurations, quantile } from './sketches';
+import { encodeDurations, hash53, HyperLogLog, mergeDurations, mergeEncodedDurations, newDurations, quantile } from './sketches';
 
 export interface AggInput {
   userId: string | null; sessionId: string | null; durationMs: number | null; bytesIn: number | null; bytesOut: number | null; error: string | null; value: number | null;
@@ -51,18 +51,22 @@ export class Agg {
 
   /** A stored rollup row (sketch columns encoded) as an Agg. */
   static fromRow(r: RollupValues): Agg {
-    const a = new Agg();
-    a.events = r.events;
-    a.errors = r.errors;
-    a.bytesIn = r.bytesIn;
-    a.bytesOut = r.bytesOut;
-    a.value = r.value;
-    a.durationCount = r.durationCount;
-    a.durationSum = r.durationSum;
-    a.users = HyperLogLog.decode(r.users);
-    a.sessions = HyperLogLog.decode(r.sessions);
-    a.durations = decodeDurations(r.durations);
-    return a;
+    return new Agg().mergeRow(r);
+  }
+
+  /** Merges a stored row straight in (no intermediate sketches: reports merge hundreds of rows). */
+  mergeRow(r: RollupValues): this {
+    this.events += r.events;
+    this.errors += r.errors;
+    this.bytesIn += r.bytesIn;
+    this.bytesOut += r.bytesOut;
+    this.value += r.value;
+    this.durationCount += r.durationCount;
+    this.durationSum += r.durationSum;
+    this.users.mergeEncoded(r.users);
+    this.sessions.mergeEncoded(r.sessions);
+    mergeEncodedDurations(this.durations, r.durations);
+    return this;
   }
 
   toRow(): RollupValues {

@@ -132,6 +132,27 @@ export class HyperLogLog {
     return `S${b64(bytes)}`;
   }
 
+  /** Merges an encoded sketch straight into this one, without building it first. */
+  mergeEncoded(text: string | null | undefined): this {
+    if (!text) return this;
+    if (text[0] === 'R') {
+      if (!this.dense) this.toDense();
+      const d = this.dense!;
+      for (let i = 0; i < M; i++) {
+        const r = text.charCodeAt(i + 1) - 48;
+        if (r > d[i]) d[i] = r;
+      }
+      return this;
+    }
+    const bytes = unb64(text.slice(1));
+    if (!this.dense && (this.sparse!.size + bytes.length / 3) > SPARSE_MEMORY_MAX) this.toDense();
+    for (let o = 0; o + 2 < bytes.length; o += 3) {
+      const v = (bytes[o] << 16) | (bytes[o + 1] << 8) | bytes[o + 2];
+      this.set(v >>> 6, v & 63);
+    }
+    return this;
+  }
+
   static decode(text: string | null | undefined): HyperLogLog {
     const h = new HyperLogLog();
     if (!text) return h;
@@ -143,6 +164,11 @@ export class HyperLogLog {
       return h;
     }
     const bytes = unb64(text.slice(1));
+    // Many registers: fill a dense array directly (a Map would be rebuilt and dropped anyway).
+    if (bytes.length / 3 > SPARSE_MEMORY_MAX) {
+      h.dense = new Uint8Array(M);
+      h.sparse = null;
+    }
     for (let o = 0; o + 2 < bytes.length; o += 3) {
       const v = (bytes[o] << 16) | (bytes[o + 1] << 8) | bytes[o + 2];
       h.set(v >>> 6, v & 63);
@@ -177,7 +203,11 @@ export function encodeDurations(s: DDSketch): string | null {
 }
 
 export function decodeDurations(text: string | null | undefined): DDSketch {
-  const s = newDurations();
+  return mergeEncodedDurations(newDurations(), text);
+}
+
+/** Adds an encoded sketch's bins and summary to `s` (a merge without building the other sketch). */
+export function mergeEncodedDurations(s: DDSketch, text: string | null | undefined): DDSketch {
   if (!text) return s;
   const [head, firstText, binsText] = text.split('|');
   const [zero, count, sum, min, max] = head.split(',').map(Number);
@@ -188,11 +218,11 @@ export function decodeDurations(text: string | null | undefined): DDSketch {
       if (n) s.store.add(first + i, n);
     });
   }
-  s.zeroCount = zero;
-  s.count = count;
-  s.sum = sum;
-  s.min = min;
-  s.max = max;
+  s.zeroCount += zero;
+  s.count += count;
+  s.sum += sum;
+  s.min = Math.min(s.min, min);
+  s.max = Math.max(s.max, max);
   return s;
 }
 

@@ -78,7 +78,10 @@ async function foldRollups(
   const { results } = await db.prepare(sql).bind(...binds).all<Parameters<typeof Agg.fromRow>[0] & { bucket: number; type: string; key: string }>();
   for (const r of results) {
     const group = by.kind === 'type' ? r.type : by.kind === 'dim' ? r.key : '';
-    add(groups, group, pointOf(r.bucket), Agg.fromRow(r));
+    const point = pointOf(r.bucket);
+    const cur = slot(groups, group, point);
+    if (cur) cur.mergeRow(r);
+    else groups.get(group)!.set(point, Agg.fromRow(r));
   }
 }
 
