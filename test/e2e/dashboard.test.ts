@@ -80,7 +80,7 @@ afterAll(async () => {
 describe('dashboard', () => {
   it('signs in with a read key and shows a new workspace what to do first', async () => {
     await page.goto(`${server.url}/w/${SLUG}/reports`);
-    await expect(page.getByLabel('Key').isVisible()).resolves.toBe(true);
+    await page.getByLabel('Key').waitFor();
     await page.getByLabel('Key').fill(keys.ingest);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').waitFor();
@@ -121,9 +121,12 @@ describe('dashboard', () => {
 
   it('goes to reconnecting when the server stops and back to live when it returns', async () => {
     server.kill();
-    await page.getByTestId('connection').filter({ hasText: /reconnecting|offline/ }).waitFor({ timeout: 5_000 });
-    await shot('03-reconnecting');
-    await server.restart();
+    try {
+      await page.getByTestId('connection').filter({ hasText: /reconnecting|offline/ }).waitFor({ timeout: 5_000 });
+      await shot('03-reconnecting');
+    } finally {
+      await server.restart();
+    }
     await page.getByTestId('connection').filter({ hasText: /^live$/ }).waitFor({ timeout: 20_000 });
     // Live again means live: a new event reaches the feed.
     expect((await postEvents([{ id: 'after-restart', type: 'back.online', userId: 'u_live' }])).status).toBe(202);
@@ -233,6 +236,21 @@ describe('dashboard', () => {
     await p.waitForTimeout(300);
     await p.screenshot({ path: `${SHOTS}09-phone-dark.png`, fullPage: true });
     await phone.close();
+  });
+
+  it('falls back to polling the snapshot when WebSockets fail', async () => {
+    const blocked = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    await blocked.addCookies(await context.cookies());
+    // Every live WebSocket is refused, as a proxy that does not pass upgrades would.
+    await blocked.routeWebSocket(/\/live$/, (ws) => ws.close({ code: 1011, reason: 'blocked by the test' }));
+    const p = await blocked.newPage();
+    await p.goto(`${server.url}/w/${SLUG}`);
+    await p.getByTestId('connection').filter({ hasText: 'live (polling)' }).waitFor({ timeout: 10_000 });
+    const res = await postEvents([{ id: 'polled-1', type: 'seen.by.polling', userId: 'u_poll' }]);
+    expect(res.status, `${JSON.stringify(res.json)}\n${server.log().slice(-3000)}`).toBe(202);
+    await p.locator('[data-testid="feed"] li[data-id="polled-1"]').waitFor({ timeout: 4_000 });
+    await p.screenshot({ path: `${SHOTS}09b-polling.png` });
+    await blocked.close();
   });
 
   it('lets the root token sign in, list workspaces and open one', async () => {
