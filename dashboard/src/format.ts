@@ -62,3 +62,10 @@ export function country(code: string): string {
   const flag = String.fromCodePoint(...[...code].map((c) => 0x1f1a5 + c.charCodeAt(0)));
   return `${flag} ${regionNames?.of(code) ?? code}`;
 }
+
+const shortDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+/** A feed's time: the clock for today, the day for anything older (late or back-filled events). */
+export function feedTime(iso: string, now = new Date()): string {
+  const d = new Date(iso);
+  return d.toDateString() === now.toDateString() ? tf.format(d) : shortDay.format(d);
+}

@@ -4,17 +4,17 @@ import type { LiveEvent, Stats } from '../api-types';
 import { Bars, Shares, toRows } from '../components/Bars';
 import { Chart } from '../components/Chart';
 import { Card, ConnectionBadge, FirstEvent, Loading, Panel } from '../components/Ui';
-import { bytes, ms, num, pct, time } from '../format';
+import { bytes, dateTime, feedTime, ms, num, pct, time } from '../format';
 import { LiveConnection } from '../live';
 import { href, type Route } from '../router';
 
 export function Feed({ events, ws, testid, empty }: { events: LiveEvent[]; ws: string; testid: string; empty: string }) {
   if (!events.length) return <p class="empty-small">{empty}</p>;
   return (
-    <ol class="feed" data-testid={testid} aria-live="polite">
+    <ol class="feed" data-testid={testid} tabIndex={0} aria-label="Event feed">
       {events.map((e) => (
         <li key={e.id} class={e.error ? 'error' : ''} data-id={e.id}>
-          <time dateTime={e.timestamp}>{time(e.timestamp)}</time>
+          <time dateTime={e.timestamp} title={dateTime(e.timestamp)}>{feedTime(e.timestamp)}</time>
           <span class="type" title={e.type}>
             {e.type}
             {e.error && <span class="pill bad" style={{ marginLeft: '6px' }}>{e.error}</span>}
