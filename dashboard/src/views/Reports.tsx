@@ -46,7 +46,7 @@ function SeriesChart({ ts }: { ts: Timeseries }) {
 
 const FILTERABLE = new Set<string>(['type', 'room', 'userId', 'country', 'platform', 'device', 'browser', 'os']);
 
-export function BreakdownTable({ ws, data, by, q, testid }: { ws: string; data: Breakdown | null; by: Dimension; q: ReportQuery; testid: string }) {
+export function BreakdownTable({ ws, data, by, q, testid, full = false }: { ws: string; data: Breakdown | null; by: Dimension; q: ReportQuery; testid: string; full?: boolean }) {
   if (!data) return <Loading />;
   if (!data.rows.length) return <p class="empty-small">Nothing in this range</p>;
   const total = data.rows.reduce((a, r) => a + r.events, 0) || 1;
@@ -67,6 +67,8 @@ export function BreakdownTable({ ws, data, by, q, testid }: { ws: string; data: 
             <th class="num">Share</th>
             <th class="num">Users</th>
             {by !== 'error' && <th class="num">Errors</th>}
+            {full && <th class="num">p50 / p95</th>}
+            {full && <th class="num">Bytes out</th>}
           </tr>
         </thead>
         <tbody>
@@ -79,6 +81,8 @@ export function BreakdownTable({ ws, data, by, q, testid }: { ws: string; data: 
                 <td class="num">{pct(r.events / total)}</td>
                 <td class="num" data-col="users">{exact(r.users)}</td>
                 {by !== 'error' && <td class={`num${r.errors ? ' err' : ''}`} data-col="errors">{exact(r.errors)}</td>}
+                {full && <td class="num">{r.durationMs.p50 === null ? '–' : `${ms(r.durationMs.p50)} / ${ms(r.durationMs.p95)}`}</td>}
+                {full && <td class="num">{bytes(r.bytesOut)}</td>}
               </tr>
             );
           })}
@@ -149,7 +153,7 @@ export default function Reports({ route }: { route: Route }) {
               ))}
             </div>
           </header>
-          <BreakdownTable ws={ws} data={breakdown.data} by={q.by} q={q} testid="breakdown-table" />
+          <BreakdownTable ws={ws} data={breakdown.data} by={q.by} q={q} testid="breakdown-table" full />
         </section>
       </div>
     </>
