@@ -37,23 +37,23 @@ function chunkEvents(events: NormalizedEvent[]): string[] {
 }
 
 /** The batches' raw events in as few statements as the chunk size allows (one outbox batch per single-event request adds up). */
-function statementsFor(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], events: NormalizedEvent[], now: number): D1PreparedStatement[] {
+function statementsFor(db: D1Database, workspace: WorkspaceRef, keys: string[], events: NormalizedEvent[], now: number): D1PreparedStatement[] {
   return [
-    // Fails with a UNIQUE violation when any of these batches was drained before, rolling back the rest.
+    // Fails with a UNIQUE violation when this drain (or any of these batches) was drained before, rolling back the rest.
     db
       .prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) SELECT value, ?2, ?3 FROM json_each(?1)`)
-      .bind(JSON.stringify(batches.map((b) => b.batchId)), workspace.id, now),
+      .bind(JSON.stringify(keys), workspace.id, now),
     ...chunkEvents(events).map((json) => db.prepare(INSERT_EVENTS).bind(workspace.id, json)),
   ];
 }
 
 /** Raw events, rollups and sessions of the batches, all in one D1 batch so they never disagree. */
-async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now: number): Promise<D1PreparedStatement[]> {
+async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now: number, keys: string[]): Promise<D1PreparedStatement[]> {
   const events = batches.flatMap((b) => b.events);
   const rows: RollupRow[] = aggregate(events, workspace.timezone);
   await mergeStoredSketches(db, workspace.id, rows);
   return [
-    ...statementsFor(db, workspace, batches, events, now),
+    ...statementsFor(db, workspace, keys, events, now),
     ...rollupStatements(db, workspace, rows),
     ...sessionStatements(db, workspace.id, events),
   ];
@@ -80,21 +80,25 @@ async function runBatch(db: D1Database, statements: D1PreparedStatement[]): Prom
 }
 
 /**
- * Writes outbox batches to D1 in one transaction. A batch already drained (its drain_log row
- * exists: the earlier drain committed but its answer was lost) is skipped, so a retry never
- * doubles anything. Throws when D1 fails; nothing is then committed.
+ * Writes outbox batches to D1 in one transaction, logged in drain_log under `drainId` (one row per
+ * drain; the hub keeps the id and the batches together until they leave its outbox) or, without
+ * one, under each batch's id. A drain (or batch) already logged committed before and its answer was
+ * lost: it is skipped, so a retry never doubles anything. Throws when D1 fails; nothing is then committed.
  */
-export function writeDrain(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now = Date.now()): Promise<{ rowsWritten: number }> {
+export function writeDrain(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now = Date.now(), drainId?: string): Promise<{ rowsWritten: number }> {
   return serialized(workspace.id, async () => {
     try {
-      return { rowsWritten: await runBatch(db, await drainStatements(db, workspace, batches, now)) };
+      const keys = drainId ? [drainId] : batches.map((b) => b.batchId);
+      return { rowsWritten: await runBatch(db, await drainStatements(db, workspace, batches, now, keys)) };
     } catch (err) {
       if (!isAlreadyDrained(err)) throw err;
+      // The same id always names the same batches: all of them are in D1.
+      if (drainId) return { rowsWritten: 0 };
     }
     let rowsWritten = 0;
     for (const batch of batches) {
       try {
-        rowsWritten += await runBatch(db, await drainStatements(db, workspace, [batch], now));
+        rowsWritten += await runBatch(db, await drainStatements(db, workspace, [batch], now, [batch.batchId]));
       } catch (err) {
         if (!isAlreadyDrained(err)) throw err;
       }

@@ -5,6 +5,20 @@ const DAY_MS = 86_400_000;
 /** JSON per drain: 1,000 single 32 KiB events would otherwise be 32 MB held in memory and sent to D1 at once. */
 export const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
 
+/**
+ * A drain's identity, kept in the hub's storage from before D1 is called until its batches leave the
+ * outbox: a retry takes exactly the same batches under the same id, so one drain_log row in D1 per
+ * drain (not per batch) tells whether it committed.
+ */
+export interface DrainPlan {
+  id: string;
+  from: number;
+  to: number;
+  batches: OutboxBatch[];
+  /** Batches from before drains had one id (drain_log rows per batch): drained with per-batch ids. */
+  perBatch: boolean;
+}
+
 export interface OutboxBatch {
   seq: number;
   batchId: string;
@@ -42,6 +56,8 @@ export class HubStore {
       .toArray()
       .map((r) => Number(r.name.slice(5)))
       .sort((a, b) => b - a);
+    // Outbox batches written before per-drain ids were logged in D1 per batch; they keep that.
+    if (this.getMeta<number>('perBatchUpTo') === undefined) this.setMeta('perBatchUpTo', this.maxSeq());
   }
 
   private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]) {
@@ -166,6 +182,40 @@ export class HubStore {
 
   pendingCount(): number {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM outbox`).one().n;
+  }
+
+  /** The drain in progress (recorded, not finished) or a new one of the oldest batches, recorded before D1 is called. */
+  planDrain(maxEvents: number, maxBytes: number = DRAIN_MAX_BYTES): DrainPlan | undefined {
+    const open = this.getMeta<{ id: string; from: number; to: number }>('drain');
+    let batches = open ? this.range(open.from, open.to) : [];
+    let rec = open;
+    if (!batches.length) {
+      batches = this.pending(maxEvents, maxBytes);
+      if (!batches.length) {
+        if (open) this.exec(`DELETE FROM meta WHERE key = 'drain'`);
+        return undefined;
+      }
+      rec = { id: crypto.randomUUID(), from: batches[0].seq, to: batches[batches.length - 1].seq };
+      this.setMeta('drain', rec);
+    }
+    const perBatchUpTo = this.getMeta<number>('perBatchUpTo') ?? 0;
+    return { ...rec!, batches, perBatch: rec!.from <= perBatchUpTo };
+  }
+
+  /** The drain committed in D1: its batches leave the outbox (one DELETE by seq range) with its record. */
+  finishDrain(plan: DrainPlan): void {
+    this.transaction(() => {
+      this.exec(`DELETE FROM outbox WHERE seq BETWEEN ? AND ?`, plan.from, plan.to);
+      // Only this drain's record: a concurrent flush may have finished it and planned the next one.
+      this.exec(`DELETE FROM meta WHERE key = 'drain' AND value ->> '$.id' = ?`, plan.id);
+    });
+  }
+
+  private range(from: number, to: number): OutboxBatch[] {
+    return this.sql
+      .exec<{ seq: number; batch_id: string; attempts: number; events: string }>(`SELECT seq, batch_id, attempts, events FROM outbox WHERE seq BETWEEN ? AND ? ORDER BY seq`, from, to)
+      .toArray()
+      .map((r) => ({ seq: r.seq, batchId: r.batch_id, events: JSON.parse(r.events) as NormalizedEvent[], attempts: r.attempts }));
   }
 
   remove(batches: OutboxBatch[]): void {

@@ -161,17 +161,21 @@ export class WorkspaceHub extends DurableObject<Env> {
     if (nextLive.length) this.scheduleAlarm(Math.min(...nextLive));
   }
 
-  /** One drain of the outbox to D1; on failure the batches stay and the alarm backs off. */
+  /** One drain of the outbox to D1; on failure the batches stay (with the drain's id) and the alarm backs off. */
   private async drainOnce(): Promise<void> {
     const workspace = this.workspace;
-    const batches = this.store.pending(DRAIN_MAX_EVENTS);
-    if (!workspace || !batches.length) return;
+    if (!workspace) return;
+    const plan = this.store.planDrain(DRAIN_MAX_EVENTS);
+    if (!plan) return;
+    const { batches } = plan;
     try {
-      const { rowsWritten } = await writeDrain(this.env.DB, workspace, batches);
+      // The drain's id must be durable before D1 can commit under it.
+      await this.ctx.storage.sync();
+      const { rowsWritten } = await writeDrain(this.env.DB, workspace, batches, Date.now(), plan.perBatch ? undefined : plan.id);
       this.d1RowsWritten += rowsWritten;
       // The live snapshot must cover a batch before the batch leaves the outbox (restart replays the rest).
       this.live.saveIfDue(true);
-      this.store.remove(batches);
+      this.store.finishDrain(plan);
       this.drainFailures = 0;
     } catch (err) {
       // Nothing committed in D1; the batches stay in the outbox and are tried again later.
