@@ -74,6 +74,9 @@ export function Chart({ x, series, height = 220, label }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const shape = series.map((s) => `${s.label}:${s.bars ? 1 : 0}`).join('|');
+  // uPlot arrives asynchronously: it must draw the data of the latest render, not of the first.
+  const latest = useRef({ x, series });
+  latest.current = { x, series };
 
   useEffect(() => {
     let cancelled = false;
@@ -82,7 +85,8 @@ export function Chart({ x, series, height = 220, label }: Props) {
       if (cancelled || !box.current) return;
       const el = box.current;
       plot.current?.destroy();
-      plot.current = new U(options(el.clientWidth || 600, height, series, U), [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+      const now = latest.current;
+      plot.current = new U(options(el.clientWidth || 600, height, now.series, U), [now.x, ...now.series.map((s) => s.values)] as uPlot.AlignedData, el);
       observer = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height }));
       observer.observe(el);
     });
