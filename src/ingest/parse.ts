@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { EventInput, type ParsedEventInput } from '../shared/events';
 import { LIMITS } from '../shared/limits';
+import { fastEventInput } from './fast-check';
 import type { InputIssue, ParseOutcome } from './types';
 
 const encoder = new TextEncoder();
@@ -25,7 +26,8 @@ export function invalid(issues: InputIssue[]): ParseOutcome<never> {
 
 /** JSON text → value, with the 1 MiB body limit and a clear message for bad JSON. */
 export function parseJsonBody(text: string, maxBytes: number = LIMITS.bodyMaxBytes): ParseOutcome<unknown> {
-  if (encoder.encode(text).byteLength > maxBytes) {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most bodies need no encoding to be measured.
+  if (text.length * 3 > maxBytes && encoder.encode(text).byteLength > maxBytes) {
     return { ok: false, status: 413, code: 'payload_too_large', message: `body is larger than ${maxBytes} bytes` };
   }
   try {
@@ -54,7 +56,8 @@ export function parseEventPayload(body: unknown): ParseOutcome<{ events: ParsedE
   const parsed: ParsedEventInput[] = [];
   for (let i = 0; i < raw.length; i++) {
     const prefix = isBatch ? ['events', i] : [];
-    const size = encoder.encode(JSON.stringify(raw[i]) ?? '').byteLength;
+    const json = JSON.stringify(raw[i]) ?? '';
+    const size = json.length * 3 <= LIMITS.eventMaxBytes ? json.length : encoder.encode(json).byteLength;
     if (size > LIMITS.eventMaxBytes) {
       const path = prefix.length ? prefix.join('.') : '(body)';
       return {
@@ -64,6 +67,11 @@ export function parseEventPayload(body: unknown): ParseOutcome<{ events: ParsedE
         message: `${path}: event is ${size} bytes, the limit is ${LIMITS.eventMaxBytes}`,
         issues: [{ path, message: `larger than ${LIMITS.eventMaxBytes} bytes` }],
       };
+    }
+    const fast = fastEventInput(raw[i]);
+    if (fast) {
+      parsed.push(fast);
+      continue;
     }
     const result = EventInput.safeParse(raw[i]);
     if (result.success) parsed.push(result.data);
