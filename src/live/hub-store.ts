@@ -180,6 +180,11 @@ export class HubStore {
       .map((r) => ({ seq: r.seq, events: JSON.parse(r.events) as NormalizedEvent[] }));
   }
 
+  /** Whether any batch waits: one row looked at, where count(*) reads every page of the outbox. */
+  hasPending(): boolean {
+    return this.sql.exec(`SELECT 1 FROM outbox LIMIT 1`).toArray().length > 0;
+  }
+
   pendingCount(): number {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM outbox`).one().n;
   }

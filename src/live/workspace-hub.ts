@@ -186,7 +186,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       this.setAlarm(Date.now() + delay);
       return;
     }
-    if (this.store.pendingCount() > 0) this.setAlarm(Date.now());
+    if (this.store.hasPending()) this.setAlarm(Date.now());
   }
 
   /** A live subscriber (WebSocket upgrade or SSE); the Worker has authenticated it already. */
@@ -276,7 +276,7 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   /** Drains everything now (tests and shutdown); returns how many batches are left. */
   async flush(): Promise<number> {
-    while (this.store.pendingCount() > 0) {
+    while (this.store.hasPending()) {
       const before = this.drainFailures;
       await this.drainOnce();
       if (this.drainFailures > before) break;
