@@ -211,6 +211,20 @@ describe('history reports against brute-force SQL', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('the OpenAPI document lists every report and states the estimates and raw-event limits', async () => {
+    const res = await call('GET', '/api/v1/openapi.json');
+    expect(res.status).toBe(200);
+    const paths = res.json.paths as Record<string, Record<string, { description?: string }>>;
+    for (const p of ['stats/summary', 'stats/timeseries', 'stats/breakdown', 'users', 'users/{userId}', 'sessions', 'rooms', 'export', 'metrics']) {
+      expect(paths[`/api/v1/workspaces/{ws}/${p}`]?.get, p).toBeDefined();
+    }
+    const summary = paths['/api/v1/workspaces/{ws}/stats/summary'].get.description!;
+    expect(summary).toMatch(/within 2%/);
+    expect(summary).toMatch(/within 1% relative error/);
+    expect(summary).toMatch(/userId.*raw events/);
+    expect(paths['/api/v1/workspaces/{ws}/stats/breakdown'].get.description).toMatch(/property:NAME.*raw events/);
+  });
+
   it('rejects bad report parameters with 400 and a clear issue', async () => {
     for (const [path, q] of [
       ['stats/summary', 'range=12d'],
