@@ -1,4 +1,6 @@
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import worker from '../src/index';
 import { call, countRows, createWorkspace, flush, ROOT, type TestWorkspace } from './helpers';
 
 const MIN = 60_000;
@@ -74,5 +76,28 @@ describe('participant and room sessions from presence events', () => {
     for (const table of ['events', 'rollups', 'participant_sessions', 'room_sessions']) {
       expect(await countRows(`SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?`, ws.id), table).toBe(0);
     }
+  });
+
+  it('browser viewers kept by presence.heartbeat leave at their last heartbeat once unheard of for 90 s (the cron)', async () => {
+    const ws = await createWorkspace('viewers');
+    const t0 = Date.now() - 60 * MIN;
+    const beat = (id: string, room: string, userId: string, ts: number) => ({ id, type: 'presence.heartbeat', room, userId, timestamp: ts, context: { platform: 'Web' } });
+    await send(ws, [join('vj', 'webinar', 'viewer', t0), beat('vb1', 'webinar', 'viewer', t0 + MIN), join('pj', 'webinar', 'speaker', t0 + MIN)]);
+    await send(ws, [beat('vb2', 'webinar', 'viewer', t0 + 2 * MIN), beat('sb1', 'solo', 'lurker', t0 + 3 * MIN), beat('sb2', 'solo', 'lurker', t0 + 4 * MIN)]);
+    const ctx = createExecutionContext();
+    await worker.scheduled!(createScheduledController({ scheduledTime: Date.now(), cron: '*/5 * * * *' }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const iso = (t: number) => new Date(t).toISOString();
+    const res = await call('GET', `/api/v1/workspaces/${ws.slug}/sessions?range=24h`, { token: ws.keys.read });
+    expect(res.json.sessions.map((s: any) => [s.userId, s.room, s.joinedAt, s.leftAt])).toEqual([
+      ['lurker', 'solo', iso(t0 + 3 * MIN), iso(t0 + 4 * MIN)],
+      ['speaker', 'webinar', iso(t0 + MIN), null], // joined without heartbeats: present until it leaves
+      ['viewer', 'webinar', iso(t0), iso(t0 + 2 * MIN)],
+    ]);
+    const rooms = await call('GET', `/api/v1/workspaces/${ws.slug}/rooms?range=24h`, { token: ws.keys.read });
+    expect(rooms.json.rooms.map((r: any) => [r.room, r.startedAt, r.endedAt, r.participants])).toEqual([
+      ['solo', iso(t0 + 3 * MIN), iso(t0 + 4 * MIN), 1],
+      ['webinar', iso(t0), null, 2],
+    ]);
   });
 });

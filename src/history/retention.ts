@@ -6,6 +6,7 @@ export const RETENTION_CHUNK = 5000;
 const DRAIN_LOG_DAYS = 8;
 
 export interface RetentionResult {
+  viewersTimedOut: number;
   events: number;
   minuteRollups: number;
   drainLog: number;
@@ -32,7 +33,7 @@ async function chunked(db: D1Database, sql: string, binds: unknown[], deadline: 
 export async function applyRetention(db: D1Database, now = Date.now(), budgetMs = 20_000): Promise<RetentionResult> {
   const deadline = Date.now() + budgetMs;
   const { results: workspaces } = await db.prepare(`SELECT id, retention_days FROM workspaces`).all<{ id: string; retention_days: number }>();
-  const out: RetentionResult = { events: 0, minuteRollups: 0, drainLog: 0, complete: true };
+  const out: RetentionResult = { viewersTimedOut: 0, events: 0, minuteRollups: 0, drainLog: 0, complete: true };
   for (const ws of workspaces) {
     const ev = await chunked(
       db,
@@ -50,6 +51,7 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
     out.minuteRollups += mr.n;
     if (!ev.complete || !mr.complete) return { ...out, complete: false };
   }
+  out.viewersTimedOut = await endQuietViewers(db, now);
   const dl = await chunked(
     db,
     `DELETE FROM drain_log WHERE rowid IN (SELECT rowid FROM drain_log WHERE drained_at < ?1 LIMIT ${RETENTION_CHUNK})`,
@@ -59,4 +61,28 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
   out.drainLog = dl.n;
   out.complete = dl.complete;
   return out;
+}
+
+/**
+ * Browser viewers (sessions kept by presence.heartbeat) unheard of for the presence timeout have
+ * left at their last heartbeat; a room session without explicit room.started ends with its last one.
+ */
+export async function endQuietViewers(db: D1Database, now: number): Promise<number> {
+  const res = await db
+    .prepare(`UPDATE participant_sessions SET left_at = last_heard_at WHERE rowid IN (SELECT rowid FROM participant_sessions
+      WHERE left_at IS NULL AND last_heard_at IS NOT NULL AND last_heard_at <= ?1 LIMIT ${RETENTION_CHUNK})`)
+    .bind(now - LIMITS.presenceTimeoutMs)
+    .run();
+  const ended = res.meta.changes ?? 0;
+  if (ended) {
+    await db
+      .prepare(`UPDATE room_sessions SET ended_at = (SELECT max(p.left_at) FROM participant_sessions p
+          WHERE p.workspace_id = room_sessions.workspace_id AND p.room = room_sessions.room AND p.joined_at >= room_sessions.started_at)
+        WHERE ended_at IS NULL AND explicit = 0
+          AND NOT EXISTS (SELECT 1 FROM participant_sessions p WHERE p.workspace_id = room_sessions.workspace_id AND p.room = room_sessions.room AND p.left_at IS NULL)
+          AND EXISTS (SELECT 1 FROM participant_sessions p WHERE p.workspace_id = room_sessions.workspace_id AND p.room = room_sessions.room
+            AND p.joined_at >= room_sessions.started_at AND p.left_at IS NOT NULL)`)
+      .run();
+  }
+  return ended;
 }

@@ -43,6 +43,8 @@ export const participantSessions = sqliteTable(
     leftAt: integer('left_at'),
     platform: text('platform'),
     connectionType: text('connection_type'),
+    /** Last presence.heartbeat (browser viewers): the cron ends the session when it is older than the timeout. */
+    lastHeardAt: integer('last_heard_at'),
   },
   (t) => [index('participant_sessions_key').on(t.workspaceId, t.room, t.userId, t.leftAt), index('participant_sessions_joined').on(t.workspaceId, t.joinedAt)],
 );

@@ -2,6 +2,8 @@ import type { NormalizedEvent } from '../ingest/types';
 
 export const JOIN = 'presence.join';
 export const LEAVE = 'presence.leave';
+/** A browser viewer's keep-alive: opens a session like a join when none is open. */
+export const HEARTBEAT = 'presence.heartbeat';
 export const ROOM_STARTED = 'room.started';
 export const ROOM_FINISHED = 'room.finished';
 
@@ -15,7 +17,7 @@ interface Segment { r: string; u: string; j: number; l: number | null; p: string
  */
 export function sessionStatements(db: D1Database, workspaceId: string, events: NormalizedEvent[]): D1PreparedStatement[] {
   const presence = events
-    .filter((e) => e.room && ((e.userId && (e.type === JOIN || e.type === LEAVE)) || e.type === ROOM_STARTED || e.type === ROOM_FINISHED))
+    .filter((e) => e.room && ((e.userId && (e.type === JOIN || e.type === LEAVE || e.type === HEARTBEAT)) || e.type === ROOM_STARTED || e.type === ROOM_FINISHED))
     .sort((a, b) => a.ts - b.ts);
   if (!presence.length) return [];
   const leading: Segment[] = [];
@@ -26,14 +28,16 @@ export function sessionStatements(db: D1Database, workspaceId: string, events: N
   const roomFinish = new Map<string, number>();
   const roomLastLeave = new Map<string, number>();
   const byKey = new Map<string, NormalizedEvent[]>();
+  const heard = new Map<string, { r: string; u: string; t: number }>();
   for (const e of presence) {
     const room = e.room!;
-    if (e.type === ROOM_STARTED || e.type === JOIN) if (!roomOpen.has(room)) roomOpen.set(room, e.ts);
+    if (e.type === ROOM_STARTED || e.type === JOIN || e.type === HEARTBEAT) if (!roomOpen.has(room)) roomOpen.set(room, e.ts);
     if (e.type === ROOM_STARTED) roomStarted.add(room);
     if (e.type === ROOM_FINISHED) roomFinish.set(room, e.ts);
     if (e.type === LEAVE) roomLastLeave.set(room, e.ts);
-    if (e.type !== JOIN && e.type !== LEAVE) continue;
+    if (e.type !== JOIN && e.type !== LEAVE && e.type !== HEARTBEAT) continue;
     const k = `${room}\u0000${e.userId}`;
+    if (e.type === HEARTBEAT) heard.set(k, { r: room, u: e.userId!, t: e.ts });
     const list = byKey.get(k) ?? [];
     list.push(e);
     byKey.set(k, list);
@@ -45,7 +49,7 @@ export function sessionStatements(db: D1Database, workspaceId: string, events: N
     let state: 'unknown' | 'open' | 'closed' = 'unknown';
     let current: Segment | null = null;
     for (const e of list) {
-      if (e.type === JOIN) {
+      if (e.type === JOIN || e.type === HEARTBEAT) {
         if (state === 'unknown' && !current) {
           current = { r, u, j: e.ts, l: null, p: e.context.platform ?? null, c: e.context.connectionType ?? null };
           leading.push(current);
@@ -97,6 +101,12 @@ export function sessionStatements(db: D1Database, workspaceId: string, events: N
       SELECT ?1, j.value ->> '$.r', j.value ->> '$.u', j.value ->> '$.j', j.value ->> '$.l', j.value ->> '$.p', j.value ->> '$.c'
       FROM json_each(?2) j`).bind(ws, JSON.stringify(later)));
     out.push(peakStatement(db, ws, [...new Set(later.map((s) => s.r))]));
+  }
+  if (heard.size) {
+    out.push(db.prepare(`UPDATE participant_sessions SET last_heard_at = max(coalesce(last_heard_at, 0), (SELECT j.value ->> '$.t' FROM json_each(?2) j
+        WHERE j.value ->> '$.r' = participant_sessions.room AND j.value ->> '$.u' = participant_sessions.user_id))
+      WHERE workspace_id = ?1 AND left_at IS NULL AND EXISTS (SELECT 1 FROM json_each(?2) j
+        WHERE j.value ->> '$.r' = participant_sessions.room AND j.value ->> '$.u' = participant_sessions.user_id)`).bind(ws, JSON.stringify([...heard.values()])));
   }
   if (roomFinish.size) {
     out.push(db.prepare(`UPDATE room_sessions SET ended_at = (SELECT j.value ->> '$.t' FROM json_each(?2) j WHERE j.value ->> '$.r' = room_sessions.room)

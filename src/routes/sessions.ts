@@ -17,7 +17,7 @@ historySessionRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/sessions', tags: ['Reports'], security: bearer,
     summary: 'Participant sessions overlapping the range, newest first (read key)',
-    description: 'Derived from `presence.join` / `presence.leave` events with `room` and `userId` (LiveKit participant webhooks become those). `leftAt` is null while present; `durationSeconds` then counts to now.',
+    description: 'Derived from `presence.join` / `presence.leave` events with `room` and `userId` (LiveKit participant webhooks become those). A browser viewer kept by `presence.heartbeat` leaves at its last heartbeat once unheard of for 90 s (ended by the cron, within 5 minutes). `leftAt` is null while present; `durationSeconds` then counts to now.',
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: Params },
     responses: { 200: json(SessionList, 'Sessions'), ...authErrors },

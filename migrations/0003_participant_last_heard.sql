@@ -1,0 +1,1 @@
+ALTER TABLE `participant_sessions` ADD `last_heard_at` integer;
