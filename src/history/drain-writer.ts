@@ -10,20 +10,22 @@ export interface DrainBatch {
 /** Bound JSON per statement stays well under D1's 2 MB value limit. */
 const CHUNK_BYTES = 700_000;
 
+/** Each event travels as an array (positions below): no key names to send, and SQLite reads by index, not by key. */
 const INSERT_EVENTS = `INSERT INTO events (workspace_id, ts, id, type, received_at, user_id, session_id, room,
   duration_ms, bytes_in, bytes_out, error, value, properties, context)
-SELECT ?1, e.value ->> '$.ts', e.value ->> '$.id', e.value ->> '$.type', e.value ->> '$.receivedAt',
-  e.value ->> '$.userId', e.value ->> '$.sessionId', e.value ->> '$.room', e.value ->> '$.durationMs',
-  e.value ->> '$.bytesIn', e.value ->> '$.bytesOut', e.value ->> '$.error', e.value ->> '$.value',
-  json(e.value -> '$.properties'), json(e.value -> '$.context')
+SELECT ?1, e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5, e.value ->> 6,
+  e.value ->> 7, e.value ->> 8, e.value ->> 9, e.value ->> 10, e.value ->> 11, json(e.value -> 12), json(e.value -> 13)
 FROM json_each(?2) e`;
+
+const row = (e: NormalizedEvent) =>
+  JSON.stringify([e.ts, e.id, e.type, e.receivedAt, e.userId, e.sessionId, e.room, e.durationMs, e.bytesIn, e.bytesOut, e.error, e.value, e.properties, e.context]);
 
 function chunkEvents(events: NormalizedEvent[]): string[] {
   const chunks: string[] = [];
   let current: string[] = [];
   let bytes = 0;
   for (const e of events) {
-    const json = JSON.stringify(e);
+    const json = row(e);
     if (current.length && bytes + json.length > CHUNK_BYTES) {
       chunks.push(`[${current.join(',')}]`);
       current = [];
@@ -61,8 +63,11 @@ async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches:
 
 /** Drains of one workspace run one at a time (its hub is in this isolate): sketch merges read then write. */
 const locks = new Map<string, Promise<unknown>>();
+/** A drain whose object was reset may never settle: wait for it this long at most. */
+const LOCK_WAIT_MS = 15_000;
 function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = locks.get(key) ?? Promise.resolve();
+  const held = locks.get(key);
+  const prev = held ? Promise.race([held, new Promise((resolve) => setTimeout(resolve, LOCK_WAIT_MS))]) : Promise.resolve();
   const run = prev.then(fn, fn);
   const tail = run.catch(() => undefined);
   locks.set(key, tail);
