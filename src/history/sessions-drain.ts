@@ -9,6 +9,72 @@ export const ROOM_FINISHED = 'room.finished';
 
 interface Segment { r: string; u: string; j: number; l: number | null; p: string | null; c: string | null }
 
+interface PresencePlan {
+  leading: Segment[];
+  closeOpen: Array<{ r: string; u: string; t: number }>;
+  later: Segment[];
+  roomOpen: Map<string, number>;
+  roomStarted: Set<string>;
+  roomFinish: Map<string, number>;
+  roomLastLeave: Map<string, number>;
+  heard: Map<string, { r: string; u: string; t: number }>;
+}
+
+/** Groups a drain's presence events by room and by (room, user), in time order. */
+function collect(events: NormalizedEvent[]): { plan: PresencePlan; byKey: Map<string, NormalizedEvent[]> } | null {
+  const presence = events
+    .filter((e) => e.room && ((e.userId && (e.type === JOIN || e.type === LEAVE || e.type === HEARTBEAT)) || e.type === ROOM_STARTED || e.type === ROOM_FINISHED))
+    .sort((a, b) => a.ts - b.ts);
+  if (!presence.length) return null;
+  const plan: PresencePlan = {
+    leading: [], closeOpen: [], later: [], roomOpen: new Map(), roomStarted: new Set(), roomFinish: new Map(), roomLastLeave: new Map(), heard: new Map(),
+  };
+  const byKey = new Map<string, NormalizedEvent[]>();
+  for (const e of presence) {
+    const room = e.room!;
+    if (e.type === ROOM_STARTED || e.type === JOIN || e.type === HEARTBEAT) if (!plan.roomOpen.has(room)) plan.roomOpen.set(room, e.ts);
+    if (e.type === ROOM_STARTED) plan.roomStarted.add(room);
+    if (e.type === ROOM_FINISHED) plan.roomFinish.set(room, e.ts);
+    if (e.type === LEAVE) plan.roomLastLeave.set(room, e.ts);
+    if (e.type !== JOIN && e.type !== LEAVE && e.type !== HEARTBEAT) continue;
+    const k = `${room}\u0000${e.userId}`;
+    if (e.type === HEARTBEAT) plan.heard.set(k, { r: room, u: e.userId!, t: e.ts });
+    const list = byKey.get(k) ?? [];
+    list.push(e);
+    byKey.set(k, list);
+  }
+  return { plan, byKey };
+}
+
+/** One (room, user)'s events → its leading session, the close of a session D1 holds open, later sessions. */
+function segmentKey(list: NormalizedEvent[], plan: PresencePlan): void {
+  const r = list[0].room!;
+  const u = list[0].userId!;
+  // 'unknown' until the first leave: D1 may hold an open session for this key.
+  let state: 'unknown' | 'open' | 'closed' = 'unknown';
+  let current: Segment | null = null;
+  for (const e of list) {
+    if (e.type === JOIN || e.type === HEARTBEAT) {
+      if (state === 'unknown' && !current) {
+        current = { r, u, j: e.ts, l: null, p: e.context.platform ?? null, c: e.context.connectionType ?? null };
+        plan.leading.push(current);
+      } else if (state === 'closed') {
+        current = { r, u, j: e.ts, l: null, p: e.context.platform ?? null, c: e.context.connectionType ?? null };
+        plan.later.push(current);
+        state = 'open';
+      }
+    } else if (state === 'unknown') {
+      plan.closeOpen.push({ r, u, t: e.ts });
+      state = 'closed';
+      current = null;
+    } else if (state === 'open' && current) {
+      current.l = e.ts;
+      state = 'closed';
+      current = null;
+    }
+  }
+}
+
 /**
  * Turns a drain's presence events into participant and room session writes (a few bulk
  * statements whatever the count). Per (room, user), in time order: a join opens a session unless
@@ -16,59 +82,11 @@ interface Segment { r: string; u: string; j: number; l: number | null; p: string
  * D1 already holds, and SQL resolves that (insert-if-none-open, close-the-open-one).
  */
 export function sessionStatements(db: D1Database, workspaceId: string, events: NormalizedEvent[]): D1PreparedStatement[] {
-  const presence = events
-    .filter((e) => e.room && ((e.userId && (e.type === JOIN || e.type === LEAVE || e.type === HEARTBEAT)) || e.type === ROOM_STARTED || e.type === ROOM_FINISHED))
-    .sort((a, b) => a.ts - b.ts);
-  if (!presence.length) return [];
-  const leading: Segment[] = [];
-  const closeOpen: Array<{ r: string; u: string; t: number }> = [];
-  const later: Segment[] = [];
-  const roomOpen = new Map<string, number>();
-  const roomStarted = new Set<string>();
-  const roomFinish = new Map<string, number>();
-  const roomLastLeave = new Map<string, number>();
-  const byKey = new Map<string, NormalizedEvent[]>();
-  const heard = new Map<string, { r: string; u: string; t: number }>();
-  for (const e of presence) {
-    const room = e.room!;
-    if (e.type === ROOM_STARTED || e.type === JOIN || e.type === HEARTBEAT) if (!roomOpen.has(room)) roomOpen.set(room, e.ts);
-    if (e.type === ROOM_STARTED) roomStarted.add(room);
-    if (e.type === ROOM_FINISHED) roomFinish.set(room, e.ts);
-    if (e.type === LEAVE) roomLastLeave.set(room, e.ts);
-    if (e.type !== JOIN && e.type !== LEAVE && e.type !== HEARTBEAT) continue;
-    const k = `${room}\u0000${e.userId}`;
-    if (e.type === HEARTBEAT) heard.set(k, { r: room, u: e.userId!, t: e.ts });
-    const list = byKey.get(k) ?? [];
-    list.push(e);
-    byKey.set(k, list);
-  }
-  for (const list of byKey.values()) {
-    const r = list[0].room!;
-    const u = list[0].userId!;
-    // 'unknown' until the first leave: D1 may hold an open session for this key.
-    let state: 'unknown' | 'open' | 'closed' = 'unknown';
-    let current: Segment | null = null;
-    for (const e of list) {
-      if (e.type === JOIN || e.type === HEARTBEAT) {
-        if (state === 'unknown' && !current) {
-          current = { r, u, j: e.ts, l: null, p: e.context.platform ?? null, c: e.context.connectionType ?? null };
-          leading.push(current);
-        } else if (state === 'closed') {
-          current = { r, u, j: e.ts, l: null, p: e.context.platform ?? null, c: e.context.connectionType ?? null };
-          later.push(current);
-          state = 'open';
-        }
-      } else if (state === 'unknown') {
-        closeOpen.push({ r, u, t: e.ts });
-        state = 'closed';
-        current = null;
-      } else if (state === 'open' && current) {
-        current.l = e.ts;
-        state = 'closed';
-        current = null;
-      }
-    }
-  }
+  const collected = collect(events);
+  if (!collected) return [];
+  const { plan, byKey } = collected;
+  for (const list of byKey.values()) segmentKey(list, plan);
+  const { leading, closeOpen, later, roomOpen, roomStarted, roomFinish, roomLastLeave, heard } = plan;
   const ws = workspaceId;
   const out: D1PreparedStatement[] = [];
   const rooms = (m: Map<string, number>) => JSON.stringify([...m].map(([r, t]) => ({ r, t })));
