@@ -37,6 +37,8 @@ export class HubStore {
   /** New outbox batches get a seq above this (the highest seq the live snapshot has seen). */
   seqFloor = 0;
   private seenDays: number[] = [];
+  /** The dedupe query over the day tables in `seenDays` (rebuilt when they change). */
+  private knownQuery: string | undefined;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -56,6 +58,7 @@ export class HubStore {
       .toArray()
       .map((r) => Number(r.name.slice(5)))
       .sort((a, b) => b - a);
+    this.knownQuery = undefined;
     // Outbox batches written before per-drain ids were logged in D1 per batch; they keep that.
     if (this.getMeta<number>('perBatchUpTo') === undefined) this.setMeta('perBatchUpTo', this.maxSeq());
   }
@@ -129,8 +132,8 @@ export class HubStore {
     const known = new Set<string>();
     if (!this.seenDays.length) return known;
     // EXISTS per day table rather than UNION ALL: workerd caps compound SELECTs below the 8 tables kept.
-    const query = `SELECT j.value AS id FROM json_each(?1) j WHERE ${this.seenDays.map((day) => `EXISTS (SELECT 1 FROM seen_${day} s WHERE s.id = j.value)`).join(' OR ')}`;
-    for (const row of this.sql.exec<{ id: string }>(query, JSON.stringify(ids))) known.add(row.id);
+    this.knownQuery ??= `SELECT j.value AS id FROM json_each(?1) j WHERE ${this.seenDays.map((day) => `EXISTS (SELECT 1 FROM seen_${day} s WHERE s.id = j.value)`).join(' OR ')}`;
+    for (const row of this.sql.exec<{ id: string }>(this.knownQuery, JSON.stringify(ids))) known.add(row.id);
     return known;
   }
 
@@ -143,6 +146,7 @@ export class HubStore {
     if (this.seenDays.includes(day)) return;
     this.exec(`CREATE TABLE IF NOT EXISTS seen_${day} (id TEXT PRIMARY KEY) WITHOUT ROWID`);
     this.seenDays = [day, ...this.seenDays].sort((a, b) => b - a);
+    this.knownQuery = undefined;
     this.pruneSeen(day);
   }
 
@@ -151,6 +155,7 @@ export class HubStore {
     const oldest = today - LIMITS.dedupeDays;
     for (const day of this.seenDays.filter((d) => d < oldest)) this.exec(`DROP TABLE IF EXISTS seen_${day}`);
     this.seenDays = this.seenDays.filter((d) => d >= oldest);
+    this.knownQuery = undefined;
   }
 
   /** Oldest outbox batches, up to `maxEvents` events and `maxBytes` of JSON (at least one batch). */
