@@ -36,6 +36,8 @@ export class HubStore {
   rowsWritten = 0;
   /** New outbox batches get a seq above this (the highest seq the live snapshot has seen). */
   seqFloor = 0;
+  /** The highest outbox seq ever used here (read once; gaps after a rollback are harmless). */
+  private outboxMax: number | undefined;
   private seenDays: number[] = [];
   /** The dedupe query over the day tables in `seenDays` (rebuilt when they change). */
   private knownQuery: string | undefined;
@@ -113,9 +115,9 @@ export class HubStore {
         this.exec(`INSERT INTO seen_${today} (id) SELECT value FROM json_each(?)`, JSON.stringify(acceptedIds));
         // Explicit seq above `seqFloor`: rowids restart when the drained outbox is empty, and the
         // live snapshot tells "applied" from "to replay" by seq.
-        const seq = Math.max(this.seqFloor, this.maxSeq()) + 1;
+        const seq = Math.max(this.seqFloor, (this.outboxMax ??= this.maxSeq())) + 1;
         this.exec(`INSERT INTO outbox (seq, batch_id, created_at, events) VALUES (?, ?, ?, ?)`, seq, crypto.randomUUID(), now, JSON.stringify(accepted));
-        this.seqFloor = seq;
+        this.seqFloor = this.outboxMax = seq;
         andThen?.(accepted, seq);
       }
       return results;
