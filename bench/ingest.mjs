@@ -41,7 +41,10 @@ async function cases(url, { withSingle = true, withBare = false, settle = async 
   const bare = withBare ? await run('bare Durable Object call', 200, () => ({ method: 'POST', path: '/api/v1/bench/broadcast', headers: { 'content-type': 'text/plain' }, body: 'x' })) : undefined;
   const one = withSingle ? await run('single events', 202, () => postEvents(`bench-single-${runId}`, single.ingest, event('s'), 1)) : undefined;
   const many = await run(`batches of ${BATCH}`, 202, () => postEvents(`bench-batch-${runId}`, batch.ingest, { events: Array.from({ length: BATCH }, () => event('b')) }, BATCH));
+  const settleStart = Date.now();
   await settle(); // the outbox drained, so the baseline after is not measured under the drain's load
+  // A drain that fell behind leaves work for after the case: the rate above then flatters ingestion.
+  log(`    outbox drained ${fmt((Date.now() - settleStart) / 1000, 1)} s after the last case`);
   const after = await run('empty route (after)', 200, health);
   const empty = { requestsPerSecond: (before.requestsPerSecond + after.requestsPerSecond) / 2, before: before.requestsPerSecond, after: after.requestsPerSecond };
   return { empty, bare, one, many };
