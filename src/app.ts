@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
 import { ApiError, codeForStatus } from './errors';
@@ -68,7 +69,8 @@ app.get('/api/docs', (c) => c.html(docsPage('/api/v1/openapi.json')));
 
 app.notFound((c) => c.json(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
 
-app.onError((err, c) => {
+/** The one error handler: every failure leaves as the contract's error body. */
+export const handleError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) return c.json(err.toBody(), err.status, err.headers);
   if (err instanceof HTTPException) {
     const status = err.status;
@@ -76,6 +78,13 @@ app.onError((err, c) => {
     const message = status === 400 && /JSON/i.test(err.message) ? `not valid JSON: ${err.message}` : err.message || 'request failed';
     return c.json(new ApiError(codeForStatus(status), message).toBody(), status);
   }
+  // Durable Object and D1 errors that say a retry may succeed (reset, overloaded) are 503s to retry.
+  const flags = err as { retryable?: boolean; overloaded?: boolean };
+  if (flags.retryable || flags.overloaded) {
+    console.warn('retryable error', String(err));
+    return c.json(new ApiError('unavailable', 'temporarily unavailable, retry shortly').toBody(), 503, { 'Retry-After': '1' });
+  }
   console.error('unhandled error', err);
   return c.json(new ApiError('internal', 'internal error').toBody(), 500);
-});
+};
+app.onError(handleError);
