@@ -2,7 +2,7 @@ import { startOfDay } from '../history/range';
 import type { NormalizedEvent } from '../ingest/types';
 import { LIMITS } from '../shared/limits';
 import type { LiveEvent, Stats } from '../shared/live';
-import { HyperLogLog } from './sketches';
+import { decodeUsers, HyperLogLog } from './sketches';
 import { BucketRing, SecondRing } from './windows';
 
 const MIN = 60_000;
@@ -62,7 +62,7 @@ export class LiveState {
     const today = startOfDay(now, this.timezone);
     if (today !== this.day) {
       if (today > this.day) {
-        this.usersToday.clear();
+        this.usersToday = new HyperLogLog();
         this.eventsToday = 0;
         this.eventCounts.clear();
       }
@@ -148,7 +148,7 @@ export class LiveState {
       timestamp: new Date(now).toISOString(),
       onlineUsers: online,
       activeUsers: active,
-      usersToday: this.usersToday.count(),
+      usersToday: this.usersToday.estimate(),
       activeSessions,
       connections: extra.connections,
       eventsPerSecond: round(this.seconds.sum(0, nowSec, 10) / 10, 3),
@@ -182,7 +182,7 @@ export class LiveState {
       buckets: this.buckets.toJSON(),
       users: [...this.users].map(([id, u]) => [id, u.lastSeen, u.events, u.day, u.ctx]),
       sessions: [...this.sessions],
-      usersToday: this.usersToday.toBase64(),
+      usersToday: this.usersToday.encode(),
       eventsToday: this.eventsToday,
       eventCounts: [...this.eventCounts],
       recentEvents: this.recentEvents,
@@ -199,7 +199,7 @@ export class LiveState {
     s.buckets.load(json.buckets);
     for (const [id, lastSeen, events, day, ctx] of json.users) s.users.set(id, { lastSeen, events, day, ctx });
     s.sessions = new Map(json.sessions);
-    s.usersToday = HyperLogLog.fromBase64(json.usersToday);
+    s.usersToday = decodeUsers(json.usersToday);
     s.eventsToday = json.eventsToday;
     s.eventCounts = new Map(json.eventCounts);
     s.recentEvents = json.recentEvents;

@@ -1,5 +1,5 @@
 import type { DDSketch } from '@datadog/sketches-js';
-import { HyperLogLog, hash53, newSketch, sketchFromJson, sketchToJson, type SketchJson } from './sketches';
+import { decodeUsers, HyperLogLog, hash53, newSketch, sketchFromJson, sketchToJson, type SketchJson } from './sketches';
 
 /**
  * Per-second counters over the last `size` seconds in a ring: a slot remembers which second it
@@ -55,21 +55,29 @@ class UserCounter {
   add(userId: string): void {
     if (this.hll) return this.hll.add(userId);
     this.set!.add(hash53(userId));
-    if (this.set!.size > UserCounter.EXACT_MAX) this.hll = new HyperLogLog(); // exact ids are gone: count from here
+    if (this.set!.size > UserCounter.EXACT_MAX) {
+      // The set holds hashes, so the sketch starts from every user seen so far.
+      this.hll = new HyperLogLog();
+      for (const h of this.set!) this.hll.addHash(h);
+      this.set = null;
+    }
   }
 
   count(): number {
-    if (this.hll) return Math.max(this.hll.count(), UserCounter.EXACT_MAX);
+    if (this.hll) return this.hll.estimate();
     return this.set!.size;
   }
 
   toJSON(): number[] | string {
-    return this.hll ? this.hll.toBase64() : [...this.set!];
+    return this.hll ? this.hll.encode() : [...this.set!];
   }
 
   static from(json: number[] | string): UserCounter {
     const c = new UserCounter();
-    if (typeof json === 'string') c.hll = HyperLogLog.fromBase64(json);
+    if (typeof json === 'string') {
+      c.hll = decodeUsers(json);
+      c.set = null;
+    }
     else c.set = new Set(json);
     return c;
   }
