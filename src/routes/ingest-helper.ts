@@ -18,6 +18,25 @@ export function requestFacts(c: Context<AppEnv>, fromSender = true): RequestFact
   return { now: Date.now(), country: (c.req.raw.cf?.country as string | undefined) ?? undefined, userAgent: c.req.header('user-agent') };
 }
 
+/** `https://shop.example` matches itself; `https://*.shop.example` matches its subdomains. */
+export function originAllowed(origin: string, allowed: string[]): boolean {
+  return allowed.some((pattern) => {
+    if (pattern === origin || pattern === '*') return true;
+    const star = pattern.indexOf('://*.');
+    if (star < 0) return false;
+    const scheme = pattern.slice(0, star + 3);
+    const suffix = pattern.slice(star + 4); // ".shop.example"
+    return origin.startsWith(scheme) && origin.endsWith(suffix) && origin.length > scheme.length + suffix.length;
+  });
+}
+
+/** Browsers name the page's origin; once a workspace lists allowed origins, others are refused. */
+function checkOrigin(c: Context<AppEnv>, workspace: WorkspaceRow): void {
+  const origin = c.req.header('origin');
+  if (!origin || !workspace.allowedOrigins.length || originAllowed(origin, workspace.allowedOrigins)) return;
+  throw new ApiError('forbidden', `origin ${origin} is not in this workspace's allowedOrigins (PATCH /api/v1/workspaces/${workspace.slug} to add it)`);
+}
+
 /** Validated inputs → normalize → enrich → ONE hub call for the whole request. */
 export async function ingestParsed(
   c: Context<AppEnv>,
@@ -26,6 +45,7 @@ export async function ingestParsed(
   isBatch: boolean,
   facts: RequestFacts = requestFacts(c),
 ): Promise<IngestResult> {
+  checkOrigin(c, workspace);
   const normalized = unwrap(normalizeEvents(events, facts, isBatch));
   return workspaceHub(c.env, workspace.id).ingest(toRef(workspace), normalized);
 }
