@@ -3,6 +3,7 @@ import type { DrizzleD1Database } from 'drizzle-orm/d1';
 import { apiKeys } from '../history/schema';
 import { KEY_PREFIX, type ApiKey, type KeyKind } from '../shared/workspaces';
 import { forgetKey } from './credentials';
+import { forgetSessionKey } from './session';
 import { randomToken, sha256Hex } from './secrets';
 
 type KeyRow = typeof apiKeys.$inferSelect;
@@ -50,7 +51,10 @@ export async function revokeKey(d: DrizzleD1Database, workspaceId: string, id: s
     .where(and(eq(apiKeys.workspaceId, workspaceId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
     .returning({ hash: apiKeys.hash })
     .get();
-  if (row) forgetKey(row.hash);
+  if (row) {
+    forgetKey(row.hash);
+    forgetSessionKey(id);
+  }
   return Boolean(row);
 }
 
