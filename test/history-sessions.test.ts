@@ -100,4 +100,24 @@ describe('participant and room sessions from presence events', () => {
       ['webinar', iso(t0), null, 2],
     ]);
   });
+
+  it('room.finished ends everyone still present, in history and in the live view', async () => {
+    const ws = await createWorkspace('sess-finish');
+    const t0 = Date.now() - 30 * MIN;
+    await send(ws, [
+      { id: 'rs', type: 'room.started', room: 'webinar', timestamp: t0 },
+      join('a', 'webinar', 'host', t0 + MIN),
+      join('b', 'webinar', 'guest', t0 + 2 * MIN),
+    ]);
+    await send(ws, [leave('c', 'webinar', 'guest', t0 + 5 * MIN), { id: 'rf', type: 'room.finished', room: 'webinar', timestamp: t0 + 10 * MIN }]);
+    const res = await call('GET', `/api/v1/workspaces/${ws.slug}/sessions?range=24h&room=webinar`, { token: ws.keys.read });
+    const byUser = Object.fromEntries(res.json.sessions.map((s: any) => [s.userId, s.leftAt]));
+    expect(byUser).toEqual({ host: new Date(t0 + 10 * MIN).toISOString(), guest: new Date(t0 + 5 * MIN).toISOString() });
+    const live = await call('GET', `/api/v1/workspaces/${ws.slug}/rooms/webinar/live`, { token: ws.keys.read });
+    expect(live.status).toBe(200);
+    expect(live.json.data.current).toBe(0);
+    expect(live.json.data.participants).toEqual([]);
+    const overview = await call('GET', `/api/v1/workspaces/${ws.slug}/live`, { token: ws.keys.read });
+    expect(overview.json.data.rooms.find((r: any) => r.room === 'webinar')?.current ?? 0).toBe(0);
+  });
 });

@@ -149,7 +149,8 @@ describe('LiveKit webhooks', () => {
       joinedAt: new Date((t0 + 10) * 1000).toISOString(), leftAt: new Date((t0 + 310) * 1000).toISOString(),
     });
     const agentSession = await call('GET', `/api/v1/workspaces/${ws.slug}/sessions?userId=assistant&range=24h`, { token: ws.keys.read });
-    expect(agentSession.json.sessions[0]).toMatchObject({ platform: 'Agent', leftAt: null });
+    // The agent never left on its own: room_finished ends its session with the room.
+    expect(agentSession.json.sessions[0]).toMatchObject({ platform: 'Agent', leftAt: new Date((t0 + 400) * 1000).toISOString() });
     const rooms = await call('GET', `/api/v1/workspaces/${ws.slug}/rooms?room=standup_room&range=24h`, { token: ws.keys.read });
     expect(rooms.status, rooms.text).toBe(200);
     expect(rooms.json.rooms[0]).toMatchObject({

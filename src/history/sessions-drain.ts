@@ -127,6 +127,10 @@ export function sessionStatements(db: D1Database, workspaceId: string, events: N
         WHERE j.value ->> '$.r' = participant_sessions.room AND j.value ->> '$.u' = participant_sessions.user_id)`).bind(ws, JSON.stringify([...heard.values()])));
   }
   if (roomFinish.size) {
+    // Whoever is still present when the room finishes leaves with it.
+    out.push(db.prepare(`UPDATE participant_sessions SET left_at = (SELECT j.value ->> '$.t' FROM json_each(?2) j WHERE j.value ->> '$.r' = participant_sessions.room)
+      WHERE workspace_id = ?1 AND left_at IS NULL AND room IN (SELECT j.value ->> '$.r' FROM json_each(?2) j)
+        AND joined_at <= (SELECT j.value ->> '$.t' FROM json_each(?2) j WHERE j.value ->> '$.r' = participant_sessions.room)`).bind(ws, rooms(roomFinish)));
     out.push(db.prepare(`UPDATE room_sessions SET ended_at = (SELECT j.value ->> '$.t' FROM json_each(?2) j WHERE j.value ->> '$.r' = room_sessions.room)
       WHERE workspace_id = ?1 AND ended_at IS NULL AND room IN (SELECT j.value ->> '$.r' FROM json_each(?2) j)`).bind(ws, rooms(roomFinish)));
   }

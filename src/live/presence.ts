@@ -47,6 +47,11 @@ export class Presence {
       const ts = Math.min(e.ts, e.receivedAt);
       const room = this.room(e.room, ts);
       touched.add(e.room);
+      if (e.type === 'room.finished') {
+        // A finished room holds nobody, whoever did not say goodbye.
+        for (const member of [...room.members.values()]) this.leave(room, member, ts);
+        continue;
+      }
       if (!e.userId || !e.type.startsWith('presence.')) continue;
       const member = room.members.get(e.userId);
       if (e.type === 'presence.leave') {
