@@ -4,52 +4,18 @@
 // message to N sockets of its own, timed the same way in the same run (route on only with BENCH=1).
 // Then a sustained event rate, counting messages per second per subscriber.
 // `npm run bench:live` (env: SUBSCRIBERS=1000 ROUNDS=20 RATE=5000 SECONDS=10).
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { createWorkspace, freePort, ROOT, ROOT_TOKEN } from './lib/worker.mjs';
+import { createWorkspace, ROOT_TOKEN, startWranglerDev } from './lib/worker.mjs';
 
 const N = Number(process.env.SUBSCRIBERS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const RATE = Number(process.env.RATE ?? 5000);
 const SECONDS = Number(process.env.SECONDS ?? 10);
 const GOALS = { p99Ratio: 1.5, messagesPerSecond: 14 };
-const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
-const env = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' };
 const log = (s = '') => process.stdout.write(`${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-
-async function startServer() {
-  const persistDir = mkdtempSync(join(tmpdir(), 'edgepulse-bench-live-'));
-  const port = await freePort();
-  const mig = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], { cwd: ROOT, env, encoding: 'utf8' });
-  if (mig.status !== 0) throw new Error(`migrations failed:\n${mig.stdout}\n${mig.stderr}`);
-  const child = spawn(process.execPath, [WRANGLER, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(await freePort()),
-    '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'error',
-    '--var', `ADMIN_TOKEN:${ROOT_TOKEN}`, '--var', 'SESSION_SECRET:bench', '--var', 'BENCH:1'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let exited = false;
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  child.on('exit', () => (exited = true));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-    for (let i = 0; i < 50 && !exited; i++) await sleep(50);
-    rmSync(persistDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (exited || Date.now() > deadline) { await stop(); throw new Error(`wrangler dev did not start:\n${output}`); }
-    try { if ((await fetch(`${url}/health`)).ok) break; } catch { /* not up */ }
-    await sleep(200);
-  }
-  return { url, stop };
-}
 
 /** Opens `count` sockets in waves; `onMessage(i, text, at)` gets every frame with its receipt time. */
 async function openSockets(label, count, url, headers, onMessage) {
@@ -81,7 +47,7 @@ const summary = (xs) => {
 async function main() {
   log(`bench:live — ${N} WebSocket subscribers through wrangler dev, ${ROUNDS} rounds each, then ${RATE} events/s for ${SECONDS} s`);
   log('starting wrangler dev (BENCH=1) …');
-  const { url, stop } = await startServer();
+  const { url, stop } = await startWranglerDev({ vars: { BENCH: '1' } }); // BENCH turns on the bare-broadcast baseline route
   try {
     const slug = `bench-live-${Date.now().toString(36)}`;
     const keys = await createWorkspace(url, slug);

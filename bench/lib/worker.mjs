@@ -82,8 +82,8 @@ export async function startMiniflare(scriptPath, extra = {}) {
   };
 }
 
-/** `wrangler dev` on a free port with its own on-disk state, as a user runs it. */
-export async function startWranglerDev() {
+/** `wrangler dev` on a free port with its own on-disk state, as a user runs it; `vars` adds `--var`s. */
+export async function startWranglerDev({ vars = {} } = {}) {
   const persistDir = mkdtempSync(join(tmpdir(), 'edgepulse-bench-state-'));
   const port = await freePort();
   const mig = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], { cwd: ROOT, env: quietEnv, encoding: 'utf8' });
@@ -91,7 +91,8 @@ export async function startWranglerDev() {
   const child = spawn(
     process.execPath,
     [WRANGLER, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(await freePort()), '--persist-to', persistDir,
-      '--show-interactive-dev-session=false', '--log-level', 'error', '--var', `ADMIN_TOKEN:${ROOT_TOKEN}`, '--var', 'SESSION_SECRET:bench'],
+      '--show-interactive-dev-session=false', '--log-level', 'error', '--var', `ADMIN_TOKEN:${ROOT_TOKEN}`, '--var', 'SESSION_SECRET:bench',
+      ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
     { cwd: ROOT, env: quietEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
