@@ -183,3 +183,17 @@ export class Fanout {
     return n;
   }
 }
+
+/** A client message that woke the hub: `{"type":"ping"}` is auto-answered, a differently spelled ping still gets a pong. */
+export function answerSocket(ws: WebSocket, message: string | ArrayBuffer): void {
+  if (typeof message === 'string' && message.includes('"ping"')) ws.send('{"type":"pong"}');
+}
+
+/** Completes the close handshake a client started (1005 "no status" cannot be sent back). */
+export function closeSocket(ws: WebSocket, code: number): void {
+  try {
+    ws.close(code === 1005 ? 1000 : code, 'bye');
+  } catch {
+    // already closed
+  }
+}

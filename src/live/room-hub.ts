@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import type { LiveSnapshot, RoomStats } from '../shared/live';
-import { Fanout } from './fanout';
+import { answerSocket, closeSocket, Fanout } from './fanout';
 import { workspaceHub } from './hubs';
 import { LiveStore } from './live-store';
 import type { RoomPresence } from './presence';
@@ -105,15 +105,11 @@ export class RoomHub extends DurableObject<Env> {
   }
 
   async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (typeof message === 'string' && message.includes('"ping"')) ws.send('{"type":"pong"}');
+    answerSocket(ws, message);
   }
 
   async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 ? 1000 : code, 'bye');
-    } catch {
-      // already closed
-    }
+    closeSocket(ws, code);
   }
 
   async closeAll(): Promise<number> {

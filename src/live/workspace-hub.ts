@@ -3,6 +3,7 @@ import { writeDrain } from '../history/drain-writer';
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import type { IngestResult } from '../shared/events';
 import type { LiveSnapshot, Stats } from '../shared/live';
+import { answerSocket, closeSocket } from './fanout';
 import { HubStore } from './hub-store';
 import { roomHub } from './hubs';
 import type { RoomPresence } from './presence';
@@ -201,16 +202,11 @@ export class WorkspaceHub extends DurableObject<Env> {
   }
 
   async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    // `{"type":"ping"}` is answered by the auto-response; a differently spelled ping still gets a pong.
-    if (typeof message === 'string' && message.includes('"ping"')) ws.send('{"type":"pong"}');
+    answerSocket(ws, message);
   }
 
   async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 ? 1000 : code, 'bye');
-    } catch {
-      // already closed
-    }
+    closeSocket(ws, code);
   }
 
   /** Benchmark baseline (route off unless BENCH=1): a bare socket, no live pipeline. */
