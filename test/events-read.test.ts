@@ -21,6 +21,7 @@ const SEED = Array.from({ length: 250 }, (_, i) => ({
   userId: `u${i % 7}`,
   ...(i % 3 === 0 ? { room: 'r1' } : {}),
   ...(i % 10 === 0 ? { error: 'timeout' } : {}),
+  ...(i % 4 === 0 ? { context: { country: 'DE', platform: 'iOS', device: 'mobile', browser: 'Safari', os: 'iOS 18' } } : {}),
 }));
 
 describe('GET /workspaces/{ws}/events', () => {
@@ -90,6 +91,10 @@ describe('GET /workspaces/{ws}/events', () => {
     [`to=${BASE - 45_000}`, (e: (typeof SEED)[number]) => e.timestamp < BASE - 45_000],
     ['type=b.view&room=r1&userId=u3', (e: (typeof SEED)[number]) => e.type === 'b.view' && 'room' in e && e.userId === 'u3'],
     ['type=no.such', () => false],
+    ['country=DE', (e: (typeof SEED)[number]) => 'context' in e],
+    ['platform=iOS&device=mobile&browser=Safari&os=iOS%2018', (e: (typeof SEED)[number]) => 'context' in e],
+    ['country=DE&room=r1&errorsOnly=true', (e: (typeof SEED)[number]) => 'context' in e && 'room' in e && 'error' in e],
+    ['country=FR', () => false],
   ])('filters %s', async (query, keep) => {
     const want = SEED.filter(keep).map((e) => e.id).sort();
     expect(want.length).toBeLessThan(251);

@@ -1,23 +1,9 @@
 import { LIMITS } from '../shared/limits';
-import type { StoredEvent } from '../shared/events';
+import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './raw-events';
 
 export const EXPORT_COLUMNS = [
   'id', 'type', 'timestamp', 'receivedAt', 'userId', 'sessionId', 'room', 'durationMs', 'bytesIn', 'bytesOut', 'error', 'value', 'properties', 'context',
 ] as const;
-
-interface Row {
-  seq: number; id: string; type: string; ts: number; received_at: number; user_id: string | null; session_id: string | null; room: string | null;
-  duration_ms: number | null; bytes_in: number | null; bytes_out: number | null; error: string | null; value: number | null;
-  properties: string | null; context: string | null;
-}
-
-function toEvent(r: Row): StoredEvent {
-  return {
-    id: r.id, type: r.type, timestamp: new Date(r.ts).toISOString(), receivedAt: new Date(r.received_at).toISOString(),
-    userId: r.user_id, sessionId: r.session_id, room: r.room, durationMs: r.duration_ms, bytesIn: r.bytes_in, bytesOut: r.bytes_out,
-    error: r.error, value: r.value, properties: r.properties ? JSON.parse(r.properties) : {}, context: r.context ? JSON.parse(r.context) : {},
-  };
-}
 
 /** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
 function csvField(v: unknown): string {
@@ -46,7 +32,7 @@ export function exportStream(db: D1Database, q: ExportQuery, format: 'csv' | 'nd
   let headerSent = format !== 'csv';
   let done = false;
   const n = q.binds.length;
-  const sql = `SELECT rowid AS seq, id, type, ts, received_at, user_id, session_id, room, duration_ms, bytes_in, bytes_out, error, value, properties, context
+  const sql = `SELECT ${EVENT_COLUMNS}
     FROM events WHERE ${q.where} AND ts >= ?${n + 1} AND (ts > ?${n + 1} OR rowid >= ?${n + 2})
     ORDER BY ts, rowid LIMIT ${LIMITS.exportPageRows}`;
   return new ReadableStream<Uint8Array>(
@@ -58,13 +44,13 @@ export function exportStream(db: D1Database, q: ExportQuery, format: 'csv' | 'nd
           return;
         }
         if (done) return controller.close();
-        const { results } = await db.prepare(sql).bind(...q.binds, cursor.ts, cursor.seq).all<Row>();
+        const { results } = await db.prepare(sql).bind(...q.binds, cursor.ts, cursor.seq).all<EventRow>();
         if (results.length < LIMITS.exportPageRows) done = true;
         const last = results[results.length - 1];
         if (last) cursor = { ts: last.ts, seq: last.seq + 1 };
         let chunk = '';
         for (const r of results) {
-          const e = toEvent(r);
+          const e = toStoredEvent(r);
           chunk += format === 'csv' ? csvLine(EXPORT_COLUMNS.map((c) => e[c])) : `${JSON.stringify(e)}\n`;
         }
         if (chunk) controller.enqueue(enc.encode(chunk));

@@ -5,13 +5,14 @@ import { authenticate, bearerSecret, requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { decodeCursor, listEvents } from '../history/events-query';
-import { QueryTime, RANGES, resolveRange } from '../history/range';
+import { RANGES, resolveRange } from '../history/range';
 import { db, findWorkspaceById, type WorkspaceRow } from '../history/workspaces';
 import { parseEventPayload, parseJsonBody } from '../ingest/parse';
 import { EventBatchInput, EventInput, EventPage, IngestResult } from '../shared/events';
 import { LIMITS } from '../shared/limits';
 import { ingestParsed, unwrap } from './ingest-helper';
 import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
+import { ReportParams } from './stats';
 
 export const eventRoutes = new OpenAPIHono<AppEnv>();
 
@@ -104,16 +105,11 @@ eventRoutes.openapi(
   },
 );
 
-const EventsQuery = z.object({
+const EventsQuery = ReportParams.extend({
+  range: z.enum(RANGES).optional().meta({ description: 'today, yesterday (workspace time zone), 24h, 7d, 30d, 90d. Default: all the stored events' }),
   limit: z.coerce.number().int().min(1).max(LIMITS.eventsPageMax).default(LIMITS.eventsPageDefault),
   cursor: z.string().max(200).optional(),
   errorsOnly: z.enum(['true', 'false', '1', '0']).optional(),
-  type: z.string().max(64).optional(),
-  userId: z.string().max(128).optional(),
-  room: z.string().max(128).optional(),
-  from: QueryTime.optional(),
-  to: QueryTime.optional(),
-  range: z.enum(RANGES).optional(),
 });
 
 eventRoutes.openapi(
@@ -130,9 +126,10 @@ eventRoutes.openapi(
     const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
     if (cursor === null) throw new ApiError('invalid_request', 'cursor: not a cursor this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
     const { from, to } = resolveRange(q, ws.timezone);
+    const { type, room, userId, country, platform, device, browser, os } = q;
     const page = await listEvents(
-      db(c.env.DB),
-      { workspaceId: ws.id, from, to, type: q.type, userId: q.userId, room: q.room, errorsOnly: q.errorsOnly === 'true' || q.errorsOnly === '1' },
+      c.env.DB,
+      { workspaceId: ws.id, from, to, filters: { type, room, userId, country, platform, device, browser, os }, errorsOnly: q.errorsOnly === 'true' || q.errorsOnly === '1' },
       q.limit,
       cursor,
     );

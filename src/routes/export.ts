@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { EXPORT_COLUMNS, exportStream } from '../history/export';
-import { rawWhere } from '../history/reports/people';
+import { rawWhere } from '../history/raw-events';
 import { LIMITS } from '../shared/limits';
 import { authErrors, bearer, WsParams } from './openapi';
 import { ReportParams, reportQuery } from './stats';
@@ -28,7 +28,7 @@ exportRoutes.openapi(
     const p = c.req.valid('query');
     const ws = c.get('workspace');
     const q = reportQuery(ws, p);
-    const { where, binds } = rawWhere(q);
+    const { where, binds } = rawWhere(q, undefined, q.to); // the stream's keyset cursor starts at q.from
     const stamp = (t: number) => new Date(t).toISOString().replace(/[:.]/g, '-');
     const name = `${ws.slug}-events-${stamp(q.from)}-${stamp(q.to)}.${p.format === 'csv' ? 'csv' : 'ndjson'}`;
     const body = exportStream(c.env.DB, { workspaceId: ws.id, from: q.from, to: q.to, where, binds }, p.format);

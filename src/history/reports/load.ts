@@ -3,7 +3,8 @@ import { dimValue } from '../rollups';
 import type { Grain, Granularity } from '../time';
 import { bucketStart } from '../time';
 import { foldRawSummed, groupSql } from './raw-sum';
-import { FILTER_DIMS, MINUTE_ROLLUP_MS, planSegments, rollupSource, type GroupBy, type ReportQuery } from './plan';
+import { rawWhere } from '../raw-events';
+import { MINUTE_ROLLUP_MS, planSegments, rollupSource, type GroupBy, type ReportQuery } from './plan';
 
 /** Aggregates keyed by group (breakdown key, '' without one), then by time point (0 without one). */
 export type Groups = Map<string, Map<number, Agg>>;
@@ -97,25 +98,14 @@ const RAW_PAGE = 5000;
 async function foldRaw(
   db: D1Database, q: ReportQuery, from: number, to: number, by: GroupBy, pointOf: (t: number) => number, groups: Groups,
 ): Promise<void> {
-  const where = ['workspace_id = ?1', 'ts < ?2'];
-  const binds: unknown[] = [q.workspaceId, to];
-  const f = q.filters;
-  const eq = (col: string, v: string | undefined) => {
-    if (v === undefined) return;
-    binds.push(v);
-    where.push(`${col} = ?${binds.length}`);
-  };
-  eq('type', f.type);
-  eq('room', f.room);
-  eq('user_id', f.userId);
-  for (const d of FILTER_DIMS) if (d !== 'room') eq(`context ->> '$.${d}'`, f[d]);
+  const { where, binds } = rawWhere(q, undefined, to); // the keyset cursor below starts at `from`
   // Property names may hold any character, so they are looked up in JS, not in a JSON path.
   const prop = by.kind === 'property' ? 'properties' : 'NULL';
   binds.push(from, 0);
   const cursorAt = binds.length - 1;
   const context = by.kind === 'dim' ? 'context' : 'NULL AS context';
   const sql = `SELECT rowid AS seq, ts, type, user_id, session_id, room, duration_ms, bytes_in, bytes_out, error, value, ${context}, ${prop} AS prop
-    FROM events WHERE ${where.join(' AND ')} AND ts >= ?${cursorAt} AND (ts > ?${cursorAt} OR rowid >= ?${cursorAt + 1})
+    FROM events WHERE ${where} AND ts >= ?${cursorAt} AND (ts > ?${cursorAt} OR rowid >= ?${cursorAt + 1})
     ORDER BY ts, rowid LIMIT ${RAW_PAGE}`;
   for (;;) {
     const { results } = await db.prepare(sql).bind(...binds).all<RawRow>();

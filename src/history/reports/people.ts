@@ -1,21 +1,7 @@
 import type { UserReport } from '../../shared/reports';
-import { FILTER_DIMS, type ReportQuery } from './plan';
+import { rawWhere } from '../raw-events';
+import type { ReportQuery } from './plan';
 import { newDurations, quantile } from '../sketches';
-
-/** WHERE clause over raw events for the report's range and filters. */
-export function rawWhere(q: ReportQuery, from = q.from, to = q.to): { where: string; binds: unknown[] } {
-  const where = ['workspace_id = ?1', 'ts >= ?2', 'ts < ?3'];
-  const binds: unknown[] = [q.workspaceId, from, to];
-  const f = q.filters;
-  const eq = (col: string, v: string | undefined) => {
-    if (v !== undefined) where.push(`${col} = ?${binds.push(v)}`);
-  };
-  eq('type', f.type);
-  eq('room', f.room);
-  eq('user_id', f.userId);
-  for (const d of FILTER_DIMS) if (d !== 'room') eq(`context ->> '$.${d}'`, f[d]);
-  return { where: where.join(' AND '), binds };
-}
 
 interface UserRow {
   user_id: string; first: number; last: number; events: number; sessions: number; errors: number; bytes_in: number; bytes_out: number;
@@ -23,7 +9,7 @@ interface UserRow {
 
 /** Users of the range from raw events (exact; within the raw retention). */
 export async function users(db: D1Database, q: ReportQuery, sort: 'events' | 'lastSeen', limit: number): Promise<UserReport[]> {
-  const { where, binds } = rawWhere(q);
+  const { where, binds } = rawWhere(q, q.from, q.to);
   const order = sort === 'events' ? 'events DESC, last DESC' : 'last DESC, events DESC';
   const { results } = await db
     .prepare(`SELECT user_id, min(ts) AS first, max(ts) AS last, count(*) AS events, count(DISTINCT session_id) AS sessions,

@@ -1,5 +1,5 @@
 import { Agg } from '../agg';
-import { rawWhere } from './people';
+import { rawWhere } from '../raw-events';
 import type { GroupBy, ReportQuery } from './plan';
 
 /** SQL for the group key of a raw event; null when it must be computed in JS (property values). */
