@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { apiCall } from './lib/api.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,26 +45,7 @@ function rootFromDevVars() {
   return m?.[1].replace(/^(['"])(.*)\1$/, '$2');
 }
 
-async function request(method, path, token, body) {
-  let res;
-  try {
-    res = await fetch(`${HOST}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (err) {
-    return { status: 0, json: undefined, text: String(err?.cause?.code ?? err?.message ?? err) };
-  }
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
-}
+const request = (method, path, token, body) => apiCall(HOST, method, path, token, body);
 
 /** An ingest-capable key: the one given, or one made with the root token (creating the workspace if needed). */
 async function ingestKey() {

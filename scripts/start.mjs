@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { apiCall } from './lib/api.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRANGLER = fileURLToPath(new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url));
@@ -64,21 +65,7 @@ function run(what, cmd, args) {
   if (out.status !== 0) fail(`${what} failed:\n${out.stdout}\n${out.stderr}`);
 }
 
-async function api(method, path, token, body) {
-  const res = await fetch(`${URL_BASE}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text };
-}
+const api = (method, path, token, body) => apiCall(URL_BASE, method, path, token, body);
 
 /** The demo workspace's keys: from its creation, or fresh ones (secrets are shown only once). */
 async function demoKeys(rootToken) {
