@@ -1,5 +1,5 @@
 import type { DDSketch } from '@datadog/sketches-js';
-import { decodeUsers, HyperLogLog, hash53, newSketch, sketchFromJson, sketchToJson, type SketchJson } from './sketches';
+import { decodeLatency, decodeUsers, encodeDurations, HyperLogLog, hash53, newDurations } from './sketches';
 
 /**
  * Per-second counters over the last `size` seconds in a ring: a slot remembers which second it
@@ -115,7 +115,7 @@ export class BucketRing {
     if (!bucket) return;
     bucket.events++;
     if (userId) bucket.users.add(userId);
-    if (durationMs !== null && Number.isFinite(durationMs)) (bucket.latency ??= newSketch()).accept(durationMs);
+    if (durationMs !== null && Number.isFinite(durationMs)) (bucket.latency ??= newDurations()).accept(durationMs);
   }
 
   /** Buckets nowB-count+1 … nowB, oldest first (empty ones as zero). */
@@ -136,18 +136,18 @@ export class BucketRing {
     let merged: DDSketch | null = null;
     for (const cur of this.slots) {
       if (!cur?.latency || cur.b <= nowB - count || cur.b > nowB) continue;
-      (merged ??= newSketch()).merge(cur.latency);
+      (merged ??= newDurations()).merge(cur.latency);
     }
     return merged;
   }
 
-  toJSON(): Array<[number, number, number[] | string, SketchJson | null]> {
-    return this.slots.filter((s): s is Bucket => !!s).map((s) => [s.b, s.events, s.users.toJSON(), s.latency ? sketchToJson(s.latency) : null]);
+  toJSON(): Array<[number, number, number[] | string, string | null]> {
+    return this.slots.filter((s): s is Bucket => !!s).map((s) => [s.b, s.events, s.users.toJSON(), s.latency ? encodeDurations(s.latency) : null]);
   }
 
-  load(rows: Array<[number, number, number[] | string, SketchJson | null]> | undefined): void {
+  load(rows: Array<[number, number, number[] | string, unknown]> | undefined): void {
     for (const [b, events, users, latency] of rows ?? []) {
-      this.slots[b % this.size] = { b, events, users: UserCounter.from(users), latency: latency ? sketchFromJson(latency) : null };
+      this.slots[b % this.size] = { b, events, users: UserCounter.from(users), latency: decodeLatency(latency) };
     }
   }
 }
