@@ -14,26 +14,32 @@ export function db(d1: D1Database): DrizzleD1Database {
   return out;
 }
 
-/** Short isolate-local cache: the ingest path reads its workspace without a D1 round trip. */
+/** Short isolate-local cache: the ingest paths (by slug, or by a key's workspace id) skip a D1 round trip. */
 const cache = new Map<string, { row: WorkspaceRow | null; expires: number }>();
 const CACHE_MS = 5_000;
 
-export function forgetWorkspace(slug: string): void {
-  cache.delete(slug);
+/** Drops a workspace from this isolate's cache after it changed or went away. */
+export function forgetWorkspace(ws: { slug: string; id: string }): void {
+  cache.delete(`slug:${ws.slug}`);
+  cache.delete(`id:${ws.id}`);
 }
 
-export async function findWorkspace(d: DrizzleD1Database, slug: string): Promise<WorkspaceRow | null> {
+async function cached(key: string, load: () => Promise<WorkspaceRow | undefined>): Promise<WorkspaceRow | null> {
   const now = Date.now();
-  const hit = cache.get(slug);
+  const hit = cache.get(key);
   if (hit && hit.expires > now) return hit.row;
-  const row = (await d.select().from(workspaces).where(eq(workspaces.slug, slug)).get()) ?? null;
+  const row = (await load()) ?? null;
   if (cache.size > 1000) cache.clear();
-  cache.set(slug, { row, expires: now + CACHE_MS });
+  cache.set(key, { row, expires: now + CACHE_MS });
   return row;
 }
 
-export async function findWorkspaceById(d: DrizzleD1Database, id: string): Promise<WorkspaceRow | null> {
-  return (await d.select().from(workspaces).where(eq(workspaces.id, id)).get()) ?? null;
+export function findWorkspace(d: DrizzleD1Database, slug: string): Promise<WorkspaceRow | null> {
+  return cached(`slug:${slug}`, () => d.select().from(workspaces).where(eq(workspaces.slug, slug)).get());
+}
+
+export function findWorkspaceById(d: DrizzleD1Database, id: string): Promise<WorkspaceRow | null> {
+  return cached(`id:${id}`, () => d.select().from(workspaces).where(eq(workspaces.id, id)).get());
 }
 
 export function toWorkspace(row: WorkspaceRow): Workspace {

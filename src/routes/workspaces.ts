@@ -49,7 +49,7 @@ workspaceRoutes.openapi(
       }
       throw err;
     }
-    forgetWorkspace(row.slug);
+    forgetWorkspace(row);
     return c.json({ workspace: toWorkspace(row), keys: { ingest: keys[0].secret, read: keys[1].secret, admin: keys[2].secret } }, 201);
   },
 );
@@ -102,7 +102,7 @@ workspaceRoutes.openapi(
     const row = Object.keys(changes).length
       ? await db(c.env.DB).update(workspaces).set(changes).where(eq(workspaces.id, current.id)).returning().get()
       : current;
-    forgetWorkspace(current.slug);
+    forgetWorkspace(current);
     return c.json({ workspace: toWorkspace(row ?? current) }, 200);
   },
 );
@@ -131,7 +131,7 @@ workspaceRoutes.openapi(
       d.delete(workspaces).where(eq(workspaces.id, ws.id)),
     ]);
     forgetKeys();
-    forgetWorkspace(ws.slug);
+    forgetWorkspace(ws);
     return c.body(null, 204);
   },
 );
