@@ -18,10 +18,14 @@ const verdict = (ratio, goal) => `${fmt(ratio, 2)}×  (goal ≥ ${goal}×: ${rat
 
 let seq = 0;
 const event = (prefix) => ({ id: `${prefix}-${runId}-${seq++}`, type: 'bench.event', userId: `u${seq % 500}`, durationMs: seq % 250, properties: { plan: 'pro' } });
-const postEvents = (slug, key, body, events) => ({
+const postEvents = (slug, key, body, events, reference) => ({
   method: 'POST',
   path: `/api/v1/workspaces/${slug}/events`,
-  headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'user-agent': 'edgepulse-bench/1 (X11; Linux x86_64) Chrome/130.0' },
+  headers: {
+    authorization: `Bearer ${key}`, 'content-type': 'application/json', 'user-agent': 'edgepulse-bench/1 (X11; Linux x86_64) Chrome/130.0',
+    // src/routes/bench.ts: the same route with its hub call replaced (BENCH=1 only).
+    ...(reference ? { 'x-edgepulse-bench': reference } : {}),
+  },
   body: JSON.stringify(body),
   events,
 });
@@ -34,20 +38,26 @@ const postEvents = (slug, key, body, events) => ({
 async function cases(url, { withSingle = true, withBare = false, settle = async () => {} } = {}) {
   const single = await createWorkspace(url, `bench-single-${runId}`);
   const batch = await createWorkspace(url, `bench-batch-${runId}`);
+  const refs = withBare ? await createWorkspace(url, `bench-refs-${runId}`) : undefined;
+  const batchOf = (prefix) => ({ events: Array.from({ length: BATCH }, () => event(prefix)) });
   const run = (label, expect, next) => measure({ origin: url, label, seconds: SECONDS, concurrency: CONCURRENCY, expect, next });
   const health = () => ({ method: 'GET', path: '/health' });
   const before = await run('empty route (before)', 200, health);
   // The floor of any route that calls a Durable Object: one bare RPC (no auth, validation or storage).
   const bare = withBare ? await run('bare Durable Object call', 200, () => ({ method: 'POST', path: '/api/v1/bench/broadcast', headers: { 'content-type': 'text/plain' }, body: 'x' })) : undefined;
+  // Ceilings: the ingest route's own work without its hub call, and raw rows straight into D1.
+  const halfOne = refs && withSingle ? await run('Worker half, single events', 202, () => postEvents(`bench-refs-${runId}`, refs.ingest, event('h'), 1, 'worker-half')) : undefined;
+  const halfMany = refs ? await run(`Worker half, batches of ${BATCH}`, 202, () => postEvents(`bench-refs-${runId}`, refs.ingest, batchOf('h'), BATCH, 'worker-half')) : undefined;
+  const rawMany = refs ? await run(`raw rows into D1, batches of ${BATCH}`, 202, () => postEvents(`bench-refs-${runId}`, refs.ingest, batchOf('r'), BATCH, 'raw-insert')) : undefined;
   const one = withSingle ? await run('single events', 202, () => postEvents(`bench-single-${runId}`, single.ingest, event('s'), 1)) : undefined;
-  const many = await run(`batches of ${BATCH}`, 202, () => postEvents(`bench-batch-${runId}`, batch.ingest, { events: Array.from({ length: BATCH }, () => event('b')) }, BATCH));
+  const many = await run(`batches of ${BATCH}`, 202, () => postEvents(`bench-batch-${runId}`, batch.ingest, batchOf('b'), BATCH));
   const settleStart = Date.now();
   await settle(); // the outbox drained, so the baseline after is not measured under the drain's load
   // A drain that fell behind leaves work for after the case: the rate above then flatters ingestion.
   log(`    outbox drained ${fmt((Date.now() - settleStart) / 1000, 1)} s after the last case`);
   const after = await run('empty route (after)', 200, health);
   const empty = { requestsPerSecond: (before.requestsPerSecond + after.requestsPerSecond) / 2, before: before.requestsPerSecond, after: after.requestsPerSecond };
-  return { empty, bare, one, many };
+  return { empty, bare, halfOne, halfMany, rawMany, one, many };
 }
 
 /** Rows written per event in the hub and in D1, after the outbox is drained, plus retention's share. */
@@ -108,9 +118,19 @@ async function main() {
     log('');
     log('Results: Miniflare (workerd, one process)');
     log(`  empty route (/health)        ${fmt(base).padStart(8)} req/s   (mean of ${fmt(r.empty.before)} before and ${fmt(r.empty.after)} after)`);
-    log(`  bare DO call (reference)     ${fmt(r.bare.requestsPerSecond).padStart(8)} req/s      ${fmt(r.bare.requestsPerSecond / base, 2)}×  (one RPC to a Durable Object that does nothing: the floor for any ingest request)`);
+    const us = (perSecond) => fmt(1e6 / perSecond, 1).padStart(6);
     log(`  single-event POSTs           ${fmt(r.one.eventsPerSecond).padStart(8)} events/s   ${verdict(r.one.eventsPerSecond / base, GOALS.single)}`);
     log(`  batches of ${BATCH}              ${fmt(r.many.eventsPerSecond).padStart(8)} events/s   ${verdict(r.many.eventsPerSecond / base, GOALS.batch)}  (${fmt(r.many.requestsPerSecond)} req/s)`);
+    log('');
+    log('Ceilings in the same run: parts of an ingest request on their own (src/routes/bench.ts, BENCH=1 only)');
+    log(`  bare DO call                 ${fmt(r.bare.requestsPerSecond).padStart(8)} req/s      ${fmt(r.bare.requestsPerSecond / base, 2)}×  (one RPC to a Durable Object that does nothing)`);
+    log(`  Worker half, single events   ${fmt(r.halfOne.eventsPerSecond).padStart(8)} events/s   ${fmt(r.halfOne.eventsPerSecond / base, 2)}×  (auth, parse, validate, enrich; no hub call)`);
+    log(`  Worker half, batches of ${BATCH} ${fmt(r.halfMany.eventsPerSecond).padStart(8)} events/s   ${fmt(r.halfMany.eventsPerSecond / base, 1)}×`);
+    log(`  + raw rows into D1, batches  ${fmt(r.rawMany.eventsPerSecond).padStart(8)} events/s   ${fmt(r.rawMany.eventsPerSecond / base, 1)}×  (the Worker half, then its raw rows straight into D1; no hub)`);
+    log('');
+    log('Time per event at saturation (µs; workerd runs the Worker, its Durable Objects and D1 on one thread)');
+    log(`  empty request ${us(base)}   single: Worker half ${us(r.halfOne.eventsPerSecond)}, whole ${us(r.one.eventsPerSecond)}   goal ≤ ${us(base * GOALS.single)}`);
+    log(`  batched: Worker half ${us(r.halfMany.eventsPerSecond)}, + raw rows into D1 ${us(r.rawMany.eventsPerSecond)}, whole ${us(r.many.eventsPerSecond)}   goal ≤ ${us(base * GOALS.batch)}`);
     log('');
     log('Rows written per event over its life (after the outbox drained)');
     for (const [name, x] of [['single events', rowsSingle], [`batches of ${BATCH}`, rowsBatch]]) {

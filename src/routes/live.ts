@@ -108,18 +108,3 @@ liveRoutes.openapi(
   }),
   async (c) => c.json({ closed: await workspaceHub(c.env, c.get('workspace').id).closeLive() }, 200),
 );
-
-/**
- * Benchmark baseline only, off unless the Worker runs with `--var BENCH:1`: a bare Durable Object
- * broadcast (no auth, validation, storage or coalescing) to compare the live fan-out against.
- */
-const benchOn = (c: Context<AppEnv>) => (c.env as unknown as { BENCH?: string }).BENCH === '1';
-const benchHub = (c: Context<AppEnv>) => c.env.WORKSPACE_HUB.get(c.env.WORKSPACE_HUB.idFromName('bench:bare-broadcast'));
-liveRoutes.get('/bench/ws', (c) => {
-  if (!benchOn(c)) throw new ApiError('not_found', 'no route');
-  return benchHub(c).fetch(new Request(c.req.url, { headers: { ...Object.fromEntries(c.req.raw.headers), 'x-edgepulse-bench': '1' } }));
-});
-liveRoutes.post('/bench/broadcast', async (c) => {
-  if (!benchOn(c)) throw new ApiError('not_found', 'no route');
-  return c.json({ sent: await benchHub(c).benchBroadcast(await c.req.text()) });
-});

@@ -1,0 +1,41 @@
+import { Hono, type Context } from 'hono';
+import { benchOn, type AppEnv } from '../env';
+import { ApiError } from '../errors';
+import { insertEventStatements } from '../history/drain-writer';
+import type { NormalizedEvent } from '../ingest/types';
+import type { IngestResult } from '../shared/events';
+
+/**
+ * References the benchmarks measure against, each off unless the Worker runs with `--var BENCH:1`
+ * (bench/ does; a deployment never does): what a part of a request costs on its own.
+ */
+export const benchRoutes = new Hono<AppEnv>();
+
+const benchHub = (c: Context<AppEnv>) => c.env.WORKSPACE_HUB.get(c.env.WORKSPACE_HUB.idFromName('bench:bare-broadcast'));
+
+benchRoutes.use('/bench/*', async (c, next) => {
+  if (!benchOn(c)) throw new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`);
+  await next();
+});
+
+/** A bare socket on a hub, no live pipeline (bench/live). */
+benchRoutes.get('/bench/ws', (c) =>
+  benchHub(c).fetch(new Request(c.req.url, { headers: { ...Object.fromEntries(c.req.raw.headers), 'x-edgepulse-bench': '1' } })),
+);
+
+/** One bare Durable Object call (no auth, validation or storage) that also broadcasts to the bare sockets. */
+benchRoutes.post('/bench/broadcast', async (c) => c.json({ sent: await benchHub(c).benchBroadcast(await c.req.text()) }));
+
+/**
+ * The ingest routes with their hub call replaced (header `x-edgepulse-bench`, BENCH=1 only):
+ * `worker-half` answers right after auth, parsing, validation and enrichment; `raw-insert` instead
+ * inserts the raw rows straight into D1 (no de-duplication, outbox, live state or rollups). Each is a
+ * ceiling the full path cannot pass. Undefined: no reference asked for, ingest as usual.
+ */
+export async function benchReference(c: Context<AppEnv>, workspaceId: string, events: NormalizedEvent[]): Promise<IngestResult | undefined> {
+  const mode = c.req.header('x-edgepulse-bench');
+  if (!benchOn(c)) return undefined;
+  if (mode === 'raw-insert') await c.env.DB.batch(insertEventStatements(c.env.DB, workspaceId, events));
+  else if (mode !== 'worker-half') return undefined;
+  return { accepted: events.length, duplicates: 0 };
+}

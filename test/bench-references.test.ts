@@ -1,0 +1,78 @@
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { app } from '../src/app';
+import { digestsEqual } from '../src/auth/secrets';
+import { call, countRows, createWorkspace, flush, makeEvents, type TestWorkspace } from './helpers';
+
+const rawRows = (ws: TestWorkspace) => countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id);
+
+/** The Worker as bench/ runs it: the same bindings plus BENCH=1. */
+async function benchCall(ws: TestWorkspace, reference: string, body: unknown) {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(
+    new Request(`http://edgepulse.test/api/v1/workspaces/${ws.slug}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ws.keys.ingest}`, 'content-type': 'application/json', 'x-edgepulse-bench': reference },
+      body: JSON.stringify(body),
+    }),
+    { ...env, BENCH: '1' },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, json: (await res.json()) as any };
+}
+
+describe('benchmark references (src/routes/bench.ts)', () => {
+  it('are ignored without BENCH=1: the header changes nothing and every event goes through the hub', async () => {
+    const ws = await createWorkspace('bench-off');
+    for (const reference of ['worker-half', 'raw-insert']) {
+      const res = await call('POST', `/api/v1/workspaces/${ws.slug}/events`, {
+        token: ws.keys.ingest,
+        headers: { 'x-edgepulse-bench': reference },
+        body: { events: makeEvents(3, reference) },
+      });
+      expect(res.status).toBe(202);
+      expect(res.json).toEqual({ accepted: 3, duplicates: 0 });
+    }
+    // De-duplicated by the hub, then drained: the references did not run.
+    const again = await call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { events: makeEvents(3, 'raw-insert') } });
+    expect(again.json).toEqual({ accepted: 0, duplicates: 3 });
+    expect(await flush(ws)).toBe(0);
+    expect(await rawRows(ws)).toBe(6);
+  });
+
+  it('have no routes without BENCH=1', async () => {
+    for (const [method, path] of [['GET', '/api/v1/bench/ws'], ['POST', '/api/v1/bench/broadcast']]) {
+      const res = await call(method, path, method === 'GET' ? {} : { rawBody: 'x' });
+      expect(res.status).toBe(404);
+      expect(res.json.error.code).toBe('not_found');
+    }
+  });
+
+  it('with BENCH=1: worker-half stores nothing, raw-insert writes the raw rows only, both after validation', async () => {
+    const ws = await createWorkspace('bench-on');
+    expect(await benchCall(ws, 'worker-half', { events: makeEvents(5, 'half') })).toEqual({ status: 202, json: { accepted: 5, duplicates: 0 } });
+    expect(await flush(ws)).toBe(0);
+    expect(await rawRows(ws)).toBe(0);
+
+    expect(await benchCall(ws, 'raw-insert', { events: makeEvents(7, 'raw') })).toEqual({ status: 202, json: { accepted: 7, duplicates: 0 } });
+    expect(await rawRows(ws)).toBe(7);
+    // Straight into D1: no hub (nothing to drain, no rollups).
+    expect((await env.WORKSPACE_HUB.get(env.WORKSPACE_HUB.idFromName(ws.id)).usage()).pendingBatches).toBe(0);
+    expect(await countRows('SELECT count(*) AS n FROM rollups WHERE workspace_id = ?', ws.id)).toBe(0);
+
+    const bad = await benchCall(ws, 'raw-insert', { events: [{ type: 42 }] });
+    expect(bad.status).toBe(400);
+    expect(await rawRows(ws)).toBe(7);
+  });
+});
+
+describe('digestsEqual', () => {
+  it('tells equal digests from different ones of the same or another length', () => {
+    const a = 'a'.repeat(63) + 'b';
+    expect(digestsEqual(a, a.slice())).toBe(true);
+    expect(digestsEqual(a, 'a'.repeat(64))).toBe(false);
+    expect(digestsEqual(a, a.slice(0, 63))).toBe(false);
+    expect(digestsEqual('', '')).toBe(true);
+  });
+});
