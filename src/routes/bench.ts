@@ -1,7 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { benchOn, type AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { insertEventStatements } from '../history/drain-writer';
 import type { NormalizedEvent } from '../ingest/types';
 import type { IngestResult } from '../shared/events';
 
@@ -27,15 +26,11 @@ benchRoutes.get('/bench/ws', (c) =>
 benchRoutes.post('/bench/broadcast', async (c) => c.json({ sent: await benchHub(c).benchBroadcast(await c.req.text()) }));
 
 /**
- * The ingest routes with their hub call replaced (header `x-edgepulse-bench`, BENCH=1 only):
- * `worker-half` answers right after auth, parsing, validation and enrichment; `raw-insert` instead
- * inserts the raw rows straight into D1 (no de-duplication, outbox, live state or rollups). Each is a
- * ceiling the full path cannot pass. Undefined: no reference asked for, ingest as usual.
+ * The ingest routes with their hub call left out (header `x-edgepulse-bench: worker-half`, BENCH=1
+ * only): the answer comes right after auth, parsing, validation and enrichment, a ceiling the whole
+ * path cannot pass. Undefined: no reference asked for, ingest as usual.
  */
-export async function benchReference(c: Context<AppEnv>, workspaceId: string, events: NormalizedEvent[]): Promise<IngestResult | undefined> {
-  const mode = c.req.header('x-edgepulse-bench');
-  if (!benchOn(c)) return undefined;
-  if (mode === 'raw-insert') await c.env.DB.batch(insertEventStatements(c.env.DB, workspaceId, events));
-  else if (mode !== 'worker-half') return undefined;
+export function benchReference(c: Context<AppEnv>, events: NormalizedEvent[]): IngestResult | undefined {
+  if (!benchOn(c) || c.req.header('x-edgepulse-bench') !== 'worker-half') return undefined;
   return { accepted: events.length, duplicates: 0 };
 }

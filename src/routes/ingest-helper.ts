@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { type AppEnv, benchOn } from '../env';
+import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { toRef, type WorkspaceRow } from '../history/workspaces';
 import { normalizeEvents } from '../ingest/normalize';
@@ -48,7 +48,7 @@ export async function ingestParsed(
 ): Promise<IngestResult> {
   checkOrigin(c, workspace);
   const normalized = unwrap(normalizeEvents(events, facts, isBatch));
-  const reference = benchOn(c) ? await benchReference(c, workspace.id, normalized) : undefined;
+  const reference = benchReference(c, normalized);
   if (reference) return reference;
   return workspaceHub(c.env, workspace.id).ingest(toRef(workspace), normalized);
 }
