@@ -42,9 +42,9 @@ const ROUTES: RouteCase[] = [
   },
   { name: 'POST /workspaces/{ws}/events', ok: 202, who: ['ingest', 'admin', 'root'], request: async ({ ws }) => ({ method: 'POST', path: `/api/v1/workspaces/${ws.slug}/events`, body: ev() }) },
   { name: 'GET /workspaces/{ws}/events', ok: 200, who: ['read', 'admin', 'root'], request: async ({ ws }) => ({ method: 'GET', path: `/api/v1/workspaces/${ws.slug}/events` }) },
-  // The collector has no workspace in its path: the key names it, so another workspace's admin key
-  // sends to its own workspace; the root token belongs to no workspace.
-  { name: 'POST /collect?key=', ok: 202, who: ['ingest', 'admin', 'otherAdmin'], request: async () => ({ method: 'POST', path: '/api/v1/collect', query: 'key', body: ev() }) },
+  // The collector has no workspace in its path: the key names it. Only ingest keys belong in web
+  // pages and beacon URLs, so read and admin keys (of any workspace) and the root token get 403.
+  { name: 'POST /collect?key=', ok: 202, who: ['ingest'], request: async () => ({ method: 'POST', path: '/api/v1/collect', query: 'key', body: ev() }) },
 ];
 
 /** The status and code every (route, credential) pair must answer with. */

@@ -148,6 +148,21 @@ describe('GET /workspaces/{ws}/events', () => {
   });
 });
 
+describe('GET …/events range rules', () => {
+  it('answers 400 for range together with from/to and for from not before to, as the reports do', async () => {
+    const ws = await createWorkspace('events-range-rules');
+    const base = `/api/v1/workspaces/${ws.slug}/events`;
+    for (const q of ['range=7d&from=1763856000000', 'range=24h&to=2026-11-23T00:00:00Z', 'from=1763856000000&to=1763856000000', 'from=2026-11-23T00:00:00Z&to=2026-11-22T00:00:00Z']) {
+      const res = await call('GET', `${base}?${q}`, { token: ws.keys.read });
+      expect(res.status, q).toBe(400);
+      expect(res.json.error.code, q).toBe('invalid_request');
+    }
+    for (const q of ['', 'from=1763856000000', 'to=2026-11-23T00:00:00Z', 'range=7d']) {
+      expect((await call('GET', `${base}?${q}`, { token: ws.keys.read })).status, q).toBe(200);
+    }
+  });
+});
+
 describe('GET …/events with range', () => {
   it('resolves today, yesterday, 24h, 7d, 30d and 90d in the workspace’s time zone', async () => {
     const ws = await createWorkspace('range', { timezone: 'America/New_York' });

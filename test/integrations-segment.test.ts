@@ -71,6 +71,22 @@ describe('Segment-compatible routes', () => {
   });
 });
 
+describe('Segment write keys', () => {
+  it('are ingest keys only: read and admin keys get 403 and store nothing', async () => {
+    const ws = await createWorkspace('segment-keys');
+    const basic = (key: string) => ({ authorization: `Basic ${btoa(`${key}:`)}` });
+    for (const key of [ws.keys.read, ws.keys.admin]) {
+      const res = await call('POST', '/v1/track', { headers: basic(key), body: { messageId: `sk-${key.slice(0, 2)}`, userId: 'u1', event: 'x' } });
+      expect(res.status).toBe(403);
+      expect(res.json.error.code).toBe('forbidden');
+    }
+    const ok = await call('POST', '/v1/track', { headers: basic(ws.keys.ingest), body: { messageId: 'pk-ok', userId: 'u1', event: 'x' } });
+    expect(ok.status).toBe(200);
+    expect(await flush(ws)).toBe(0);
+    expect(await countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1);
+  });
+});
+
 describe('OpenAPI document', () => {
   it('describes the webhook, Segment and tracker routes', async () => {
     const res = await call('GET', '/api/v1/openapi.json');

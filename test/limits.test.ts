@@ -174,6 +174,11 @@ describe('limits on POST /collect', () => {
       ['an event over 32 KiB', { rawBody: JSON.stringify(ok({ context: { url: 'u'.repeat(33 * KIB) } })), headers: { 'content-type': 'text/plain' } }, 413, 'payload_too_large'],
       ['a body over 1 MiB', { rawBody: JSON.stringify({ ...ok(), pad: 'p'.repeat(1100 * KIB) }), headers: { 'content-type': 'text/plain' } }, 413, 'payload_too_large'],
       ['a bad type', { rawBody: JSON.stringify({ type: ' x' }), headers: { 'content-type': 'text/plain' } }, 400, 'invalid_request'],
+      // JSON that is no object: once a 500 (the key was looked for in it).
+      ['JSON null', { rawBody: 'null', headers: { 'content-type': 'text/plain' } }, 400, 'invalid_request'],
+      ['a JSON array', { rawBody: JSON.stringify([ok()]), headers: { 'content-type': 'application/json' } }, 400, 'invalid_request'],
+      ['a JSON number', { rawBody: '42', headers: { 'content-type': 'text/plain' } }, 400, 'invalid_request'],
+      ['a JSON string', { rawBody: '"pageview"', headers: { 'content-type': 'text/plain' } }, 400, 'invalid_request'],
     ];
     for (const [name, opts, status, code] of cases) {
       const res = await call('POST', path, opts);

@@ -12,7 +12,7 @@ import { EventBatchInput, EventInput, EventPage, IngestResult } from '../shared/
 import { LIMITS } from '../shared/limits';
 import { ingestParsed, unwrap } from './ingest-helper';
 import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
-import { ReportParams } from './stats';
+import { checkRange, ReportParams } from './stats';
 
 export const eventRoutes = new OpenAPIHono<AppEnv>();
 
@@ -91,15 +91,16 @@ eventRoutes.openapi(
   }),
   async (c) => {
     const parsed = unwrap(parseJsonBody(await bodyText(c, true)));
-    const bodyKey = parsed && typeof parsed === 'object' && 'key' in parsed ? (parsed as { key: unknown }).key : undefined;
+    const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+    const bodyKey = isObject && 'key' in parsed ? (parsed as { key: unknown }).key : undefined;
     const secret = c.req.query('key') ?? (typeof bodyKey === 'string' ? bodyKey : undefined) ?? bearerSecret(c);
     if (!secret) throw new ApiError('unauthorized', 'send the ingest key as ?key=pk_…, as "key" in the body or as "Authorization: Bearer pk_…"');
     const principal = await authenticate(c, secret);
-    if (principal.kind === 'root' || (principal.kind !== 'ingest' && principal.kind !== 'admin')) {
-      throw new ApiError('forbidden', 'the collector takes an ingest key');
-    }
+    // The collector's key sits in web pages and beacon URLs: only the ingest key, made to be public, belongs there.
+    if (principal.kind !== 'ingest') throw new ApiError('forbidden', 'the collector takes the ingest key (pk_…); keep read and admin keys out of web pages');
     const workspace = await findWorkspaceById(db(c.env.DB), principal.workspaceId);
     if (!workspace) throw new ApiError('forbidden', 'this key’s workspace is gone');
+    if (!isObject) throw new ApiError('invalid_request', '(body): expected one event object', [{ path: '(body)', message: 'expected one event object' }]);
     const { key: _key, ...event } = parsed as Record<string, unknown>;
     return c.json(await ingest(c, workspace, event), 202);
   },
@@ -125,7 +126,8 @@ eventRoutes.openapi(
     const ws = c.get('workspace');
     const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
     if (cursor === null) throw new ApiError('invalid_request', 'cursor: not a cursor this API gave out', [{ path: 'cursor', message: 'invalid cursor' }]);
-    const { from, to } = resolveRange(q, ws.timezone);
+    // Without range, from or to: every stored event (the reports default to 30 days instead).
+    const { from, to } = resolveRange(checkRange(q), ws.timezone);
     const { type, room, userId, country, platform, device, browser, os } = q;
     const page = await listEvents(
       c.env.DB,

@@ -57,7 +57,8 @@ for (const call of ['batch', ...SEGMENT_CALLS] as Array<SegmentCall | 'batch'>) 
       const secret = writeKey(c, body);
       if (!secret) throw new ApiError('unauthorized', 'send the ingest key as the Basic-auth user name (Segment write key) or as "writeKey" in the body');
       const principal = await authenticate(c, secret);
-      if (principal.kind !== 'ingest' && principal.kind !== 'admin') throw new ApiError('forbidden', 'the Segment write key is a workspace’s ingest key');
+      // Write keys ship inside apps and pages: only the ingest key, made to be public, belongs there.
+      if (principal.kind !== 'ingest') throw new ApiError('forbidden', 'the Segment write key is a workspace’s ingest key (pk_…)');
       const workspace = await findWorkspaceById(db(c.env.DB), principal.workspaceId);
       if (!workspace) throw new ApiError('forbidden', 'this key’s workspace is gone');
       const events = unwrap(await segmentEvents(call, body, Date.now()));

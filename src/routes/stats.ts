@@ -32,10 +32,16 @@ export type ReportParams = z.infer<typeof ReportParams>;
 
 const bad = (path: string, message: string) => new ApiError('invalid_request', `${path}: ${message}`, [{ path, message }]);
 
+/** One of `range` or `from`/`to`, and `from` before `to` when both are given. */
+export function checkRange<T extends Pick<ReportParams, 'range' | 'from' | 'to'>>(p: T): T {
+  if (p.range && (p.from !== undefined || p.to !== undefined)) throw bad('range', 'give either range or from/to, not both');
+  if (p.from !== undefined && p.to !== undefined && p.from >= p.to) throw bad('from', 'must be before to');
+  return p;
+}
+
 /** Query parameters → [from, to) and filters; default the last 30 days. */
 export function reportQuery(ws: WorkspaceRow, p: ReportParams, now = Date.now()): ReportQuery {
-  if (p.range && (p.from !== undefined || p.to !== undefined)) throw bad('range', 'give either range or from/to, not both');
-  const r = resolveRange(p, ws.timezone, now);
+  const r = resolveRange(checkRange(p), ws.timezone, now);
   const to = r.to ?? now + 1;
   const from = r.from ?? to - 30 * DAY;
   if (from >= to) throw bad('from', 'must be before to');
