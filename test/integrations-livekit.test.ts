@@ -45,12 +45,16 @@ describe('LiveKit webhooks', () => {
     ws = await createWorkspace('lk');
   });
 
-  it('answers 403 with how to set the credentials while the workspace has none', async () => {
+  it('answers 401 invalid_signature, saying how to set the credentials, while the workspace has none', async () => {
     const body = webhook('room_started', { room: { name: 'r1', sid: 'RM_1' } });
     const res = await post(ws, body, await sign(body));
-    expect(res.status).toBe(403);
-    expect(res.json.error.code).toBe('forbidden');
+    expect(res.status).toBe(401);
+    expect(res.json.error.code).toBe('invalid_signature');
     expect(res.json.error.message).toMatch(/PATCH \/api\/v1\/workspaces\/.+"livekit"/);
+    // An unknown workspace answers the same way: a sender learns nothing of which slugs exist.
+    const unknown = await post({ ...ws, slug: 'no-such-ws-lk' }, body, await sign(body));
+    expect(unknown.status).toBe(401);
+    expect(unknown.json.error.code).toBe('invalid_signature');
   });
 
   it('maps every event kind, signed by livekit-server-sdk, to events, presence and room sessions', async () => {
@@ -191,9 +195,9 @@ describe('LiveKit webhooks', () => {
     expect(await countRows("SELECT COUNT(*) AS n FROM events WHERE user_id IN ('mallory', 'mallorz')")).toBe(0);
   });
 
-  it('answers 404 for an unknown workspace and 400 for a signed body that is no webhook', async () => {
+  it('answers 401 for an unknown workspace and 400 for a signed body that is no webhook', async () => {
     const body = '{"hello":"world"}';
-    expect((await post({ ...ws, slug: 'no-such-ws-lk' }, body, await sign(body))).status).toBe(404);
+    expect((await post({ ...ws, slug: 'no-such-ws-lk' }, body, await sign(body))).status).toBe(401);
     const res = await post(ws, body, await sign(body));
     expect(res.status).toBe(400);
     expect(res.json.error.code).toBe('invalid_request');

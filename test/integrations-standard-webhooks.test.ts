@@ -26,9 +26,13 @@ describe('Standard Webhooks', () => {
     ws = await createWorkspace('swh');
   });
 
-  it('answers 403 with how to set the secret while the workspace has none', async () => {
+  it('answers 401 invalid_signature, saying how to set the secret, while the workspace has none (and for an unknown workspace)', async () => {
+    const unknown = await post({ ...ws, slug: 'no-such-ws-swh' }, signed('msg_none', { type: 'x', data: {} }));
+    expect(unknown.status).toBe(401);
+    expect(unknown.json.error.code).toBe('invalid_signature');
     const res = await post(ws, signed('msg_none', { type: 'x', data: {} }));
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(401);
+    expect(res.json.error.code).toBe('invalid_signature');
     expect(res.json.error.message).toMatch(/PATCH \/api\/v1\/workspaces\/.+"webhookSecret"/);
   });
 

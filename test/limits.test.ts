@@ -221,7 +221,7 @@ describe('workspace input', () => {
       expect(await countRows('SELECT count(*) AS n FROM workspaces WHERE slug = ?', slug)).toBe(0);
     }
     const ws = await createWorkspace('patch', { timezone: 'Europe/Berlin' });
-    for (const [body, path] of [...bad, [{ unknownField: 1 }, ''], [{ webhookSecret: 'nope' }, 'webhookSecret'], [{ allowedOrigins: 'https://x' }, 'allowedOrigins']] as Array<[Record<string, unknown>, string]>) {
+    for (const [body, path] of [...bad, [{ unknownField: 1 }, ''], [{ webhookSecret: 'nope' }, 'webhookSecret'], [{ webhookSecret: 'whsec_abcdefghi' }, 'webhookSecret'], [{ webhookSecret: 'whsec_YWJj' }, 'webhookSecret'], [{ allowedOrigins: 'https://x' }, 'allowedOrigins']] as Array<[Record<string, unknown>, string]>) {
       const res = await call('PATCH', `/api/v1/workspaces/${ws.slug}`, { token: ws.keys.admin, body });
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.json.error.code).toBe('invalid_request');

@@ -15,11 +15,18 @@ import { authErrors, errorResponses, json, WsParams } from './openapi';
 
 export const webhookRoutes = new OpenAPIHono<AppEnv>();
 
-async function workspaceOf(c: Context<AppEnv>): Promise<WorkspaceRow> {
+/**
+ * The workspace and its secret for this kind of webhook. Without either, no signature can verify:
+ * 401 like a wrong one (API.md), and one message for both, so the sender learns nothing of which slugs exist.
+ */
+async function signedWorkspace<T>(c: Context<AppEnv>, secretOf: (w: WorkspaceRow) => T | undefined, howToSet: (slug: string) => string): Promise<{ workspace: WorkspaceRow; secret: T }> {
   const slug = c.req.param('ws') ?? '';
   const workspace = await findWorkspace(db(c.env.DB), slug);
-  if (!workspace) throw new ApiError('not_found', `no workspace "${slug}"`);
-  return workspace;
+  const secret = workspace ? secretOf(workspace) : undefined;
+  if (!workspace || secret === undefined) {
+    throw new ApiError('invalid_signature', `no secret here verifies webhooks for workspace "${slug}": check the slug, and that the secret is set with ${howToSet(slug)} (admin key)`);
+  }
+  return { workspace, secret };
 }
 
 /** The raw body, as signed: signatures are checked over these exact bytes. */
@@ -43,8 +50,7 @@ async function ingestOne(c: Context<AppEnv>, workspace: WorkspaceRow, input: unk
 
 const signatureErrors = {
   ...authErrors,
-  401: json(z.object({ error: z.object({ code: z.literal('invalid_signature'), message: z.string() }) }), 'Missing or wrong signature: nothing stored'),
-  403: json(z.object({ error: z.object({ code: z.literal('forbidden'), message: z.string() }) }), 'The workspace has no secret for this kind of webhook yet'),
+  401: json(z.object({ error: z.object({ code: z.literal('invalid_signature'), message: z.string() }) }), 'Missing or wrong signature, or no secret for this kind of webhook set yet (or no such workspace): nothing stored'),
   ...errorResponses(413),
 };
 
@@ -62,13 +68,14 @@ webhookRoutes.openapi(
     responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors },
   }),
   async (c) => {
-    const workspace = await workspaceOf(c);
-    if (!workspace.livekitApiKey || !workspace.livekitApiSecret) {
-      throw new ApiError('forbidden', `LiveKit is not set up for workspace "${workspace.slug}": set its API key and secret with PATCH /api/v1/workspaces/${workspace.slug} {"livekit":{"apiKey":"…","apiSecret":"…"}} (admin key)`);
-    }
+    const { workspace, secret } = await signedWorkspace(
+      c,
+      (w) => (w.livekitApiKey && w.livekitApiSecret ? { apiKey: w.livekitApiKey, apiSecret: w.livekitApiSecret } : undefined),
+      (slug) => `PATCH /api/v1/workspaces/${slug} {"livekit":{"apiKey":"…","apiSecret":"…"}}`,
+    );
     const body = await rawBody(c);
     const token = livekitToken(c.req.header('authorization') ?? c.req.header('authorize'));
-    const problem = await verifyLivekitWebhook(body, token, { apiKey: workspace.livekitApiKey, apiSecret: workspace.livekitApiSecret });
+    const problem = await verifyLivekitWebhook(body, token, secret);
     if (problem) throw new ApiError('invalid_signature', problem);
     const event = await livekitEvent(unwrap(parseJsonBody(body)), Date.now());
     if (!event) throw new ApiError('invalid_request', 'event: a LiveKit webhook names its "event"', [{ path: 'event', message: 'required' }]);
@@ -89,13 +96,14 @@ webhookRoutes.openapi(
     responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors },
   }),
   async (c) => {
-    const workspace = await workspaceOf(c);
-    if (!workspace.webhookSecret) {
-      throw new ApiError('forbidden', `no webhook secret is set for workspace "${workspace.slug}": set one with PATCH /api/v1/workspaces/${workspace.slug} {"webhookSecret":"whsec_…"} (admin key)`);
-    }
+    const { workspace, secret } = await signedWorkspace(
+      c,
+      (w) => w.webhookSecret ?? undefined,
+      (slug) => `PATCH /api/v1/workspaces/${slug} {"webhookSecret":"whsec_…"}`,
+    );
     const body = await rawBody(c);
     const headers = { id: c.req.header('webhook-id'), timestamp: c.req.header('webhook-timestamp'), signature: c.req.header('webhook-signature') };
-    const problem = await verifyStandardWebhook(body, headers, workspace.webhookSecret);
+    const problem = await verifyStandardWebhook(body, headers, secret);
     if (problem) throw new ApiError('invalid_signature', problem);
     const event = await standardWebhookEvent(unwrap(parseJsonBody(body)), headers.id!, Number(headers.timestamp) * 1000);
     return c.json(await ingestOne(c, workspace, event), 202);

@@ -30,7 +30,7 @@ export const Stats = z
     timestamp: z.string(),
     onlineUsers: z.number().describe('users with an event in the last 5 minutes'),
     activeUsers: z.number().describe('users with an event in the last 30 minutes'),
-    usersToday: z.number().describe('distinct users since midnight in the workspace’s time zone (HyperLogLog, within 1%)'),
+    usersToday: z.number().describe('distinct users since midnight in the workspace’s time zone (a HyperLogLog estimate, within 2%)'),
     activeSessions: z.number().describe('sessions with an event in the last 30 minutes'),
     connections: z.number().describe('open live connections (WebSocket and SSE)'),
     eventsPerSecond: z.number().describe('mean over the last 10 seconds'),

@@ -37,6 +37,14 @@ export const CreateWorkspaceInput = z.object({
   retentionDays: RetentionDays.optional(),
 });
 
+function decodesToKey(secret: string): boolean {
+  try {
+    return atob(secret.slice('whsec_'.length)).length >= 8;
+  } catch {
+    return false;
+  }
+}
+
 export const UpdateWorkspaceInput = z
   .object({
     name: z.string().min(1).max(200),
@@ -44,7 +52,12 @@ export const UpdateWorkspaceInput = z
     retentionDays: RetentionDays,
     allowedOrigins: z.array(z.string().min(1).max(300)).max(100),
     livekit: z.object({ apiKey: z.string().min(1).max(200), apiSecret: z.string().min(1).max(500) }).nullable(),
-    webhookSecret: z.string().regex(/^whsec_[A-Za-z0-9+/=]{8,}$/, 'must look like whsec_<base64>').nullable(),
+    webhookSecret: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/=]{8,}$/, 'must look like whsec_<base64>')
+      // The shape alone lets through text no verifier can decode; every delivery would then fail.
+      .refine(decodesToKey, 'must be whsec_ followed by valid base64 of at least 8 bytes')
+      .nullable(),
   })
   .partial()
   .strict();
