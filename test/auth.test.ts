@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, countRows, createWorkspace, ROOT, type TestWorkspace } from './helpers';
+import { call, countRows, createWorkspace, flush, ROOT, type TestWorkspace } from './helpers';
 
 /** The eight credentials of issue 2's auth table. */
 const CREDENTIALS = ['none', 'wrong', 'ingest', 'read', 'admin', 'root', 'otherAdmin', 'revoked'] as const;
@@ -45,7 +45,30 @@ const ROUTES: RouteCase[] = [
   // The collector has no workspace in its path: the key names it. Only ingest keys belong in web
   // pages and beacon URLs, so read and admin keys (of any workspace) and the root token get 403.
   { name: 'POST /collect?key=', ok: 202, who: ['ingest'], request: async () => ({ method: 'POST', path: '/api/v1/collect', query: 'key', body: ev() }) },
+  // Reports, export, metrics and live: read access (read or admin key, root).
+  ...['stats/summary', 'stats/timeseries', 'stats/breakdown?by=type', 'users', 'sessions', 'rooms', 'export?format=ndjson', 'metrics', 'live', 'rooms/r1/live'].map(
+    (rest): RouteCase => ({ name: `GET /workspaces/{ws}/${rest}`, ok: 200, who: ['read', 'admin', 'root'], request: async ({ ws }) => ({ method: 'GET', path: `/api/v1/workspaces/${ws.slug}/${rest}` }) }),
+  ),
+  {
+    name: 'GET /workspaces/{ws}/users/{userId}', ok: 200, who: ['read', 'admin', 'root'],
+    request: async ({ ws }) => {
+      await knownUser(ws);
+      return { method: 'GET', path: `/api/v1/workspaces/${ws.slug}/users/auth-user` };
+    },
+  },
+  { name: 'POST /workspaces/{ws}/live/token', ok: 200, who: ['read', 'admin', 'root'], request: async ({ ws }) => ({ method: 'POST', path: `/api/v1/workspaces/${ws.slug}/live/token` }) },
+  { name: 'DELETE /workspaces/{ws}/live', ok: 200, who: ['admin', 'root'], request: async ({ ws }) => ({ method: 'DELETE', path: `/api/v1/workspaces/${ws.slug}/live` }) },
 ];
+
+/** A user with history in the workspace, made once per workspace. */
+const withUser = new Set<string>();
+async function knownUser(ws: TestWorkspace): Promise<void> {
+  if (withUser.has(ws.id)) return;
+  const sent = await call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { ...ev(), userId: 'auth-user' } });
+  expect(sent.status).toBe(202);
+  await flush(ws);
+  withUser.add(ws.id);
+}
 
 /** The status and code every (route, credential) pair must answer with. */
 function expected(route: RouteCase, cred: Credential): { status: number; code?: string } {
@@ -56,7 +79,7 @@ function expected(route: RouteCase, cred: Credential): { status: number; code?: 
 
 const CASES = ROUTES.flatMap((route) => CREDENTIALS.map((cred) => ({ route, cred, ...expected(route, cred) })));
 
-describe('auth table: every workspace, key and event route × every credential', () => {
+describe('auth table: every workspace, key, event, report, live and export route × every credential', () => {
   let main: Target;
   let other: TestWorkspace;
 

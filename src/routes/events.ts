@@ -59,6 +59,10 @@ async function ingest(c: Context<AppEnv>, workspace: WorkspaceRow, body: unknown
   return ingestParsed(c, workspace, events, isBatch);
 }
 
+// The ingest key is made to sit in web pages, so pages may post batches here too (allowedOrigins still
+// applies). Added before the route: middleware runs in the order it is added.
+eventRoutes.use('/workspaces/:ws/events', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type'], maxAge: 86400 }));
+
 const IngestBody = z.toJSONSchema(z.union([EventInput, EventBatchInput]), { io: 'input', unrepresentable: 'any' });
 
 eventRoutes.openapi(
