@@ -55,7 +55,8 @@ export function endSession(c: Context<AppEnv>): void {
 /** Isolate-local cache of "is this key still live", short enough to keep revocation under 60 s. */
 const liveKeys = new Map<string, { ok: boolean; expires: number }>();
 
-async function keyIsLive(d: DrizzleD1Database, keyId: string, workspaceId: string): Promise<boolean> {
+/** Whether a key of the workspace is still unrevoked (sessions and live tokens name the key that made them). */
+export async function keyIsLive(d: DrizzleD1Database, keyId: string, workspaceId: string): Promise<boolean> {
   const now = Date.now();
   const hit = liveKeys.get(keyId);
   if (hit && hit.expires > now) return hit.ok;
@@ -69,7 +70,7 @@ async function keyIsLive(d: DrizzleD1Database, keyId: string, workspaceId: strin
   return Boolean(row);
 }
 
-/** Drops the cached state of a key, so a revoke in this isolate ends its sessions at once. */
+/** Drops the cached state of a key, so a revoke in this isolate ends its sessions and live tokens at once. */
 export function forgetSessionKey(keyId: string): void {
   liveKeys.delete(keyId);
 }

@@ -7,7 +7,16 @@ export const FANOUT = { eventsEveryMs: 100, statsEveryMs: 250, statsAfterEventsM
 interface Attachment {
   id: string;
   room?: string;
+  /** The key that opened the connection (none for the root token): revoking it closes the connection. */
+  keyId?: string;
 }
+
+/** Header naming the key behind a live request (trusted: only the Worker reaches a hub's fetch). */
+export const LIVE_KEY_HEADER = 'x-edgepulse-key';
+/** WebSocket tag of a key's connections: kept through hibernation, found without waking the others. */
+const keyTag = (keyId: string) => `key:${keyId}`;
+/** Storage prefix of recently revoked keys (survives eviction): their reconnects are refused. */
+const REVOKED_PREFIX = 'revoked-key:';
 
 const encoder = new TextEncoder();
 
@@ -17,7 +26,7 @@ const encoder = new TextEncoder();
  * is bounded whatever the event rate.
  */
 export class Fanout {
-  private sse = new Map<string, WritableStreamDefaultWriter<Uint8Array>>();
+  private sse = new Map<string, { writer: WritableStreamDefaultWriter<Uint8Array>; keyId?: string }>();
   private pending: LiveEvent[] = [];
   private eventsTimer: ReturnType<typeof setTimeout> | null = null;
   private statsTimer: ReturnType<typeof setTimeout> | null = null;
@@ -44,14 +53,18 @@ export class Fanout {
     if (this.connections() >= LIMITS.liveConnectionsMax) {
       return Response.json({ error: { code: 'rate_limited', message: `at most ${LIMITS.liveConnectionsMax} live connections` } }, { status: 429, headers: { 'retry-after': '30' } });
     }
+    const keyId = request.headers.get(LIVE_KEY_HEADER) ?? undefined;
+    if (keyId && this.revokedLately(keyId)) {
+      return Response.json({ error: { code: 'unauthorized', message: 'unknown or revoked credential' } }, { status: 401 });
+    }
     const id = crypto.randomUUID();
     const connected = this.encode({ type: 'connected', data: { connectionId: id, workspace: info.workspace, ...(info.room ? { room: info.room } : {}), timestamp: new Date(this.now()).toISOString() } });
     const stats = () => this.encode({ type: 'stats', data: this.stats() } as LiveMessage);
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
-      this.ctx.acceptWebSocket(server);
-      server.serializeAttachment({ id, room: info.room } satisfies Attachment);
+      this.ctx.acceptWebSocket(server, keyId ? [keyTag(keyId)] : []);
+      server.serializeAttachment({ id, room: info.room, keyId } satisfies Attachment);
       server.send(connected);
       server.send(stats());
       this.changed(); // the others' connection count changed
@@ -59,7 +72,7 @@ export class Fanout {
     }
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
-    this.sse.set(id, writer);
+    this.sse.set(id, { writer, keyId });
     this.changed();
     void writer.write(encoder.encode(`retry: 2000\n\n${this.sseFrame(connected)}${this.sseFrame(stats())}`)).catch(() => this.dropSse(id));
     request.signal?.addEventListener('abort', () => this.dropSse(id));
@@ -77,10 +90,12 @@ export class Fanout {
     return `event: ${type}\ndata: ${json.slice(json.indexOf('"data":') + 7, -1)}\n\n`;
   }
 
-  private dropSse(id: string): void {
-    const w = this.sse.get(id);
+  /** Ends an SSE stream; `why` goes out first as an SSE comment (EventSource ignores it, a reader of the raw stream sees it). */
+  private dropSse(id: string, why?: string): void {
+    const w = this.sse.get(id)?.writer;
     if (!w) return;
     this.sse.delete(id);
+    if (why) w.write(encoder.encode(`: ${why}\n\n`)).catch(() => {});
     w.close().catch(() => {});
   }
 
@@ -96,7 +111,7 @@ export class Fanout {
     }
     if (this.sse.size) {
       const frame = encoder.encode(this.sseFrame(json));
-      for (const [id, w] of this.sse) {
+      for (const [id, { writer: w }] of this.sse) {
         // A subscriber that stops reading is dropped rather than buffered without bound.
         if ((w.desiredSize ?? 0) < -1_000_000) this.dropSse(id);
         else w.write(frame).catch(() => this.dropSse(id));
@@ -167,20 +182,37 @@ export class Fanout {
 
   /** Closes every subscriber; returns how many there were. */
   closeAll(reason = 'closed by an administrator'): number {
-    let n = 0;
-    for (const ws of this.ctx.getWebSockets()) {
+    return this.close(this.ctx.getWebSockets(), [...this.sse.keys()], 4000, reason);
+  }
+
+  /**
+   * A key was revoked: closes the connections it opened (WebSockets with 4401 "key revoked", SSE
+   * streams end) and refuses its reconnects while other isolates may still accept the key from
+   * their caches. Returns how many were closed.
+   */
+  closeKey(keyId: string): number {
+    const now = Date.now();
+    const kv = this.ctx.storage.kv;
+    for (const [name, until] of kv.list<number>({ prefix: REVOKED_PREFIX })) if (until <= now) kv.delete(name);
+    kv.put(REVOKED_PREFIX + keyId, now + LIMITS.keyCacheMs);
+    const sse = [...this.sse].filter(([, s]) => s.keyId === keyId).map(([id]) => id);
+    return this.close(this.ctx.getWebSockets(keyTag(keyId)), sse, 4401, 'key revoked');
+  }
+
+  private revokedLately(keyId: string): boolean {
+    return (this.ctx.storage.kv.get<number>(REVOKED_PREFIX + keyId) ?? 0) > Date.now();
+  }
+
+  private close(sockets: WebSocket[], sseIds: string[], code: number, reason: string): number {
+    for (const ws of sockets) {
       try {
-        ws.close(4000, reason);
+        ws.close(code, reason);
       } catch {
         // already closing
       }
-      n++;
     }
-    for (const id of [...this.sse.keys()]) {
-      this.dropSse(id);
-      n++;
-    }
-    return n;
+    for (const id of sseIds) this.dropSse(id, reason);
+    return sockets.length + sseIds.length;
   }
 }
 

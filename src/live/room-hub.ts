@@ -116,6 +116,11 @@ export class RoomHub extends DurableObject<Env> {
     return this.fanout.closeAll();
   }
 
+  /** A key was revoked: closes the connections it opened here. */
+  async closeKey(keyId: string): Promise<number> {
+    return this.fanout.closeKey(keyId);
+  }
+
   async setClockForTest(now: number | null): Promise<void> {
     this.fixedNow = now;
   }

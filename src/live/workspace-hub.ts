@@ -250,6 +250,13 @@ export class WorkspaceHub extends DurableObject<Env> {
     return closed;
   }
 
+  /** A key was revoked: closes the live connections it opened here and in the watched rooms; returns how many. */
+  async closeKeyLive(workspaceId: string, keyId: string): Promise<number> {
+    // The workspace comes with the call: a hub that only ever heard from its rooms does not know it.
+    const counts = await Promise.all([...this.live.watchedRooms].map((room) => roomHub(this.env, workspaceId, room).closeKey(keyId).catch(() => 0)));
+    return counts.reduce((a, b) => a + b, this.live.fanout.closeKey(keyId));
+  }
+
   /** Test only: fixes the live clock at `now` (epoch ms), or back to real time with null. */
   async setClockForTest(now: number | null): Promise<void> {
     this.fixedNow = now;

@@ -4,6 +4,7 @@ import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { db } from '../history/workspaces';
+import { workspaceHub } from '../live/hubs';
 import { ApiKey, CreateKeyInput } from '../shared/workspaces';
 import { authErrors, bearer, json, WsParams } from './openapi';
 
@@ -37,14 +38,17 @@ keyRoutes.openapi(
 keyRoutes.openapi(
   createRoute({
     method: 'delete', path: '/workspaces/{ws}/keys/{id}', tags: ['Keys'], security: bearer,
-    summary: 'Revoke a key (admin key); it stops working within 60 s',
+    summary: 'Revoke a key (admin key); it stops working within 60 s, and its open live connections close now',
     middleware: [requireAccess('admin')] as const,
     request: { params: WsParams.extend({ id: z.string().meta({ param: { name: 'id', in: 'path' } }) }) },
     responses: { 204: { description: 'Revoked' }, ...authErrors },
   }),
   async (c) => {
     const { id } = c.req.valid('param');
-    if (!(await revokeKey(db(c.env.DB), c.get('workspace').id, id))) throw new ApiError('not_found', `no key "${id}" in this workspace`);
+    const workspaceId = c.get('workspace').id;
+    if (!(await revokeKey(db(c.env.DB), workspaceId, id))) throw new ApiError('not_found', `no key "${id}" in this workspace`);
+    // The key is revoked either way: if a hub fails here, that key's open connections stay until they reconnect (refused within 60 s).
+    await workspaceHub(c.env, workspaceId).closeKeyLive(workspaceId, id).catch((err) => console.warn(`revoke ${id}: closing live connections failed`, String(err)));
     return c.body(null, 204);
   },
 );

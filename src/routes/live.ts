@@ -1,10 +1,11 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { issueLiveToken, liveTokenSource } from '../auth/live-token';
+import { issueLiveToken, liveTokenSource, revocableKeyOf } from '../auth/live-token';
 import { addCredentialSource, requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { toRef } from '../history/workspaces';
+import { LIVE_KEY_HEADER } from '../live/fanout';
 import { roomHub, workspaceHub } from '../live/hubs';
 import { WORKSPACE_HEADER } from '../live/workspace-hub';
 import { ROOM_RE } from '../shared/limits';
@@ -38,11 +39,15 @@ function modeOf(c: Context<AppEnv>): Mode {
   return 'json';
 }
 
-/** Hands an authenticated stream request to its hub, with the workspace it belongs to. */
+/** Hands an authenticated stream request to its hub, with the workspace it belongs to and the key that opened it. */
 function forward(c: Context<AppEnv>, stub: { fetch(req: Request): Promise<Response> }, room?: string): Promise<Response> {
   const headers = new Headers(c.req.raw.headers);
+  // The hub trusts these headers: a client never sets them.
+  for (const name of [...headers.keys()]) if (name.startsWith('x-edgepulse-')) headers.delete(name);
   headers.set(WORKSPACE_HEADER, JSON.stringify(toRef(c.get('workspace'))));
   if (room) headers.set('x-edgepulse-room', room);
+  const keyId = revocableKeyOf(c.get('principal'));
+  if (keyId) headers.set(LIVE_KEY_HEADER, keyId);
   return stub.fetch(new Request(c.req.url, { method: 'GET', headers, signal: c.req.raw.signal }));
 }
 
@@ -94,7 +99,7 @@ liveRoutes.openapi(
     if (principal.kind !== 'root' && principal.via === 'token') {
       throw new ApiError('forbidden', 'a live token cannot mint another');
     }
-    return c.json(await issueLiveToken(c.env.SESSION_SECRET, c.get('workspace').id), 200);
+    return c.json(await issueLiveToken(c.env.SESSION_SECRET, c.get('workspace').id, principal), 200);
   },
 );
 
