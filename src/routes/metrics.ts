@@ -1,10 +1,11 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
-import { onlineFromRollups, renderMetrics, totalsByType, type Gauges } from '../history/reports/prometheus';
+import { onlineFromRollups, onlineMatching, renderMetrics, totalsByType, totalsByTypeIn, type Gauges } from '../history/reports/prometheus';
 import { toRef, type WorkspaceRow } from '../history/workspaces';
 import { workspaceHub } from '../live/hubs';
 import { authErrors, bearer, WsParams } from './openapi';
+import { ReportParams, reportQuery } from './stats';
 
 export const metricsRoutes = new OpenAPIHono<AppEnv>();
 
@@ -29,19 +30,37 @@ metricsRoutes.openapi(
     method: 'get', path: '/workspaces/{ws}/metrics', tags: ['Reports'], security: bearer,
     summary: 'Prometheus text exposition 0.0.4 (read key)',
     description:
-      'Counters `edgepulse_events_total{type}` and `edgepulse_errors_total{type}` (all history, from day rollups), `edgepulse_bytes_in_total`, `edgepulse_bytes_out_total`; ' +
+      'Counters `edgepulse_events_total{type}` and `edgepulse_errors_total{type}`, `edgepulse_bytes_in_total`, `edgepulse_bytes_out_total`; ' +
       'gauges `edgepulse_online_users` (an event in the last 5 minutes) and `edgepulse_live_connections` from the live hub; ' +
-      'histogram `edgepulse_duration_ms` with fixed buckets 5…30000 ms (bucket counts from a DDSketch, within 1% of the bounds).',
+      'histogram `edgepulse_duration_ms` with fixed buckets 5…30000 ms (bucket counts from a DDSketch, within 1% of the bounds). ' +
+      'Without parameters the counters and histogram cover all history (day rollups). With `range` or `from`/`to` and the filters of the other reports they cover the events of the summary for the same query ' +
+      '(the same sources: a `userId` filter, or two or more of room/country/platform/device/browser/os, read raw events and so only see the raw retention); without `range` or `from` they start at the beginning of history, so they still only grow. ' +
+      'Gauges are always now: with a filter, `edgepulse_online_users` counts users with a matching event in the last 5 minutes of history (events reach it within 5 s), and `edgepulse_live_connections` is left out (live connections are no events, so no filter describes them).',
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams },
+    request: { params: WsParams, query: ReportParams },
     responses: { 200: { description: 'Metrics', content: { 'text/plain; version=0.0.4': { schema: z.string() } } }, ...authErrors },
   }),
   async (c) => {
     const ws = c.get('workspace');
-    const [totals, g] = await Promise.all([totalsByType(c.env.DB, ws.id), gauges(c.env, ws)]);
-    return new Response(renderMetrics(totals, g), {
-      status: 200,
-      headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
-    }) as never;
+    const p = c.req.valid('query');
+    // No parameters: all history from day rollups, as scrapers have always had it.
+    if (!Object.values(p).some((v) => v !== undefined)) {
+      const [totals, g] = await Promise.all([totalsByType(c.env.DB, ws.id), gauges(c.env, ws)]);
+      return exposition(renderMetrics(totals, g));
+    }
+    const q = reportQuery(ws, p.range === undefined && p.from === undefined ? { ...p, from: 0 } : p);
+    const filtered = Object.keys(q.filters).length > 0;
+    const [totals, g] = await Promise.all([
+      totalsByTypeIn(c.env.DB, q),
+      filtered ? onlineMatching(c.env.DB, q).then((onlineUsers): Gauges => ({ onlineUsers })) : gauges(c.env, ws),
+    ]);
+    return exposition(renderMetrics(totals, g));
   },
 );
+
+function exposition(text: string): never {
+  return new Response(text, {
+    status: 200,
+    headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
+  }) as never;
+}

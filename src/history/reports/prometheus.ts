@@ -1,5 +1,8 @@
 import { Agg } from '../agg';
 import { MINUTE } from '../time';
+import { load } from './load';
+import type { ReportQuery } from './plan';
+import { mergeAll } from './stats';
 
 /** Fixed upper bounds (ms) of the durationMs histogram. */
 export const DURATION_BUCKETS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
@@ -22,6 +25,18 @@ export async function totalsByType(db: D1Database, workspaceId: string): Promise
   return out;
 }
 
+/** Totals per type of the events of a report query (the same sources as the summary). */
+export async function totalsByTypeIn(db: D1Database, q: ReportQuery): Promise<Map<string, Agg>> {
+  const { groups } = await load(db, q, { by: { kind: 'type' } });
+  return new Map([...groups].map(([type, points]) => [type, mergeAll(points.values())]));
+}
+
+/** Unique users with an event matching the query's filters in the 5 minutes before its `now`. */
+export async function onlineMatching(db: D1Database, q: ReportQuery): Promise<number> {
+  const { groups } = await load(db, { ...q, from: q.now - 5 * MINUTE, to: q.now + 1 }, { by: { kind: 'none' } });
+  return mergeAll(groups.get('')?.values()).users.estimate();
+}
+
 /** Unique users with an event in the last 5 minutes, from minute rollups. */
 export async function onlineFromRollups(db: D1Database, workspaceId: string, now: number): Promise<number> {
   const from = Math.floor((now - 5 * MINUTE) / MINUTE) * MINUTE;
@@ -39,7 +54,8 @@ const num = (n: number) => (Number.isInteger(n) ? String(n) : n.toPrecision(15).
 
 export interface Gauges {
   onlineUsers: number;
-  connections: number;
+  /** Left out of the exposition when undefined (a filtered query: connections are no events). */
+  connections?: number;
 }
 
 /** Prometheus text exposition format 0.0.4. */
@@ -56,7 +72,9 @@ export function renderMetrics(totals: Map<string, Agg>, gauges: Gauges): string 
   family('edgepulse_bytes_in_total', 'counter', 'Sum of bytesIn.', [`edgepulse_bytes_in_total ${num(all.bytesIn)}`]);
   family('edgepulse_bytes_out_total', 'counter', 'Sum of bytesOut.', [`edgepulse_bytes_out_total ${num(all.bytesOut)}`]);
   family('edgepulse_online_users', 'gauge', 'Users with an event in the last 5 minutes.', [`edgepulse_online_users ${gauges.onlineUsers}`]);
-  family('edgepulse_live_connections', 'gauge', 'Open live WebSocket and SSE connections.', [`edgepulse_live_connections ${gauges.connections}`]);
+  if (gauges.connections !== undefined) {
+    family('edgepulse_live_connections', 'gauge', 'Open live WebSocket and SSE connections.', [`edgepulse_live_connections ${gauges.connections}`]);
+  }
   // Cumulative bucket counts from the DDSketch bins (each bin's value within 1% of its members).
   const st = all.durations.store;
   const bins: Array<[number, number]> = [];

@@ -4,24 +4,14 @@ import { Agg } from '../agg';
 import { bucketStart, nextBucket, type Granularity } from '../time';
 import { load } from './load';
 import type { GroupBy, ReportQuery } from './plan';
+import { avgSessionSeconds } from './sessions';
 
 const rate = (a: Agg) => (a.events ? a.errors / a.events : 0);
 
-function mergeAll(points: Iterable<Agg> | undefined): Agg {
+export function mergeAll(points: Iterable<Agg> | undefined): Agg {
   const total = new Agg();
   for (const a of points ?? []) total.merge(a);
   return total;
-}
-
-/** Mean length of participant sessions that started in the range and have ended. */
-async function avgSessionSeconds(db: D1Database, q: ReportQuery): Promise<number | null> {
-  const binds: unknown[] = [q.workspaceId, q.from, q.to];
-  let sql = `SELECT avg(left_at - joined_at) / 1000.0 AS s FROM participant_sessions
-    WHERE workspace_id = ?1 AND joined_at >= ?2 AND joined_at < ?3 AND left_at IS NOT NULL`;
-  if (q.filters.room !== undefined) sql += ` AND room = ?${binds.push(q.filters.room)}`;
-  if (q.filters.userId !== undefined) sql += ` AND user_id = ?${binds.push(q.filters.userId)}`;
-  const row = await db.prepare(sql).bind(...binds).first<{ s: number | null }>();
-  return row?.s ?? null;
 }
 
 export async function summary(db: D1Database, q: ReportQuery): Promise<Summary> {
