@@ -14,6 +14,8 @@ const POLL_MS = 2_000;
 const SILENCE_MS = 45_000;
 /** Failing this long makes the state "offline" instead of "reconnecting". */
 const OFFLINE_AFTER_MS = 60_000;
+/** The close code a hub sends when the connection's key is revoked. */
+const KEY_REVOKED = 4401;
 
 /**
  * One live connection per view: a WebSocket to `…/live`, reconnecting with exponential backoff and
@@ -85,9 +87,15 @@ export class LiveConnection<S extends Stats | RoomStats = Stats> {
       this.state.value = 'live';
     };
     socket.onmessage = (e) => this.onMessage(e.data);
-    socket.onclose = () => {
+    socket.onclose = (e) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (e.code === KEY_REVOKED) {
+        // The key this session signed in with was revoked: retrying would only meet 401s.
+        this.close();
+        sessionEnded();
+        return;
+      }
       this.onFailure(opened);
     };
   }

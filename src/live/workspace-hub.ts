@@ -240,11 +240,11 @@ export class WorkspaceHub extends DurableObject<Env> {
   }
 
   /** Closes every live connection of the workspace and its rooms; returns how many. */
-  async closeLive(): Promise<number> {
+  async closeLive(workspaceId: string | undefined = this.workspace?.id): Promise<number> {
     let closed = this.live.fanout.closeAll();
-    const workspace = this.workspace;
-    if (workspace) {
-      const counts = await Promise.all([...this.live.watchedRooms].map((room) => roomHub(this.env, workspace.id, room).closeAll().catch(() => 0)));
+    // The caller names the workspace: a hub that only ever heard from its rooms does not know it.
+    if (workspaceId) {
+      const counts = await Promise.all([...this.live.watchedRooms].map((room) => roomHub(this.env, workspaceId, room).closeAll().catch(() => 0)));
       closed += counts.reduce((a, b) => a + b, 0);
     }
     return closed;

@@ -21,7 +21,7 @@ const RoomParams = WsParams.extend({
 });
 const LiveQuery = z.object({ token: z.string().optional().meta({ description: 'A live token from POST …/live/token, instead of a header' }) });
 
-const modes = 'Three modes: `Upgrade: websocket` gives a WebSocket (hibernating; send `{"type":"ping"}` for `{"type":"pong"}`), `Accept: text/event-stream` gives Server-Sent Events, anything else a JSON snapshot. Streams carry `connected`, then `stats` (at most 4 a second while anything changes, at least every 15 s), `events` (batched, at most every 100 ms) and `ping` (every 30 s). Credentials: read or admin key, session cookie, or `?token=`; checked before the upgrade.';
+const modes = 'Three modes: `Upgrade: websocket` gives a WebSocket (hibernating; send `{"type":"ping"}` for `{"type":"pong"}`), `Accept: text/event-stream` gives Server-Sent Events, anything else a JSON snapshot. Streams carry `connected`, then `stats` (at most 4 a second while anything changes, at least every 15 s), `events` (batched, at most every 100 ms) and `ping` (every 30 s). Credentials: read or admin key, session cookie, or `?token=`; checked before the upgrade. Revoking the key (or the key that minted the token) ends its connections: WebSockets close with code 4401 "key revoked", SSE streams end; `DELETE …/live` closes them all (WebSockets with code 4000).';
 
 const liveResponses = {
   200: {
@@ -111,5 +111,8 @@ liveRoutes.openapi(
     request: { params: WsParams },
     responses: { 200: json(LiveClosed, 'How many connections were closed'), ...authErrors },
   }),
-  async (c) => c.json({ closed: await workspaceHub(c.env, c.get('workspace').id).closeLive() }, 200),
+  async (c) => {
+    const { id } = c.get('workspace');
+    return c.json({ closed: await workspaceHub(c.env, id).closeLive(id) }, 200);
+  },
 );
