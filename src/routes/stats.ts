@@ -21,7 +21,7 @@ export const ReportParams = z.object({
   to: QueryTime.optional().meta({ description: 'ISO 8601 or epoch ms (exclusive); default now', type: 'string' }),
   type: z.string().max(LIMITS.typeMaxLength).optional(),
   room: z.string().max(LIMITS.roomMaxLength).optional(),
-  userId: z.string().max(LIMITS.userIdMaxLength).optional().meta({ description: 'Answered from raw events (within the raw retention)' }),
+  userId: z.string().max(LIMITS.userIdMaxLength).optional().meta({ description: 'In the stats reports and the event list, answered from raw events (within the raw retention); /sessions checks it on the session row' }),
   country: z.string().max(LIMITS.contextStringMaxLength).optional(),
   platform: z.string().max(LIMITS.contextStringMaxLength).optional(),
   device: z.string().max(LIMITS.contextStringMaxLength).optional(),
