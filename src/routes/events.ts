@@ -61,7 +61,9 @@ async function ingest(c: Context<AppEnv>, workspace: WorkspaceRow, body: unknown
 
 // The ingest key is made to sit in web pages, so pages may post batches here too (allowedOrigins still
 // applies). Added before the route: middleware runs in the order it is added.
-eventRoutes.use('/workspaces/:ws/events', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type'], maxAge: 86400 }));
+const pageCors = cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type'], maxAge: 86400 });
+// Servers send no Origin: their requests, the bulk of ingest, skip the CORS work.
+eventRoutes.use('/workspaces/:ws/events', (c, next) => (c.req.header('origin') ? pageCors(c, next) : next()));
 
 const IngestBody = z.toJSONSchema(z.union([EventInput, EventBatchInput]), { io: 'input', unrepresentable: 'any' });
 
