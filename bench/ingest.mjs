@@ -10,6 +10,7 @@ const withDev = !process.argv.includes('--no-dev');
 const SECONDS = quick ? 2 : 8;
 const CONCURRENCY = 32;
 const BATCH = 100;
+const D1_ROWS = 5_000;
 const GOALS = { batch: 50, single: 0.7 };
 const runId = Date.now().toString(36);
 const log = (s = '') => process.stdout.write(`${s}\n`);
@@ -61,11 +62,18 @@ async function cases(url, { withSingle = true, withBare = false, settle } = {}) 
   // The ceiling of any hub: the ingest route's own work without its hub call.
   const halfOne = refs && withSingle ? await run('Worker half, single events', 202, () => postEvents(`bench-refs-${runId}`, refs.ingest, event('h'), 1, 'worker-half')) : undefined;
   const halfMany = refs ? await run(`Worker half, batches of ${BATCH}`, 202, () => postEvents(`bench-refs-${runId}`, refs.ingest, batchOf('h'), BATCH, 'worker-half')) : undefined;
+  // D1 alone: the drain's INSERT of raw rows, 5,000 a D1 batch (the drain's largest), two in flight.
+  const d1Rows = refs
+    ? await measure({
+        origin: url, label: `raw rows into D1, ${D1_ROWS} a batch`, seconds: SECONDS, concurrency: 2, expect: 200,
+        next: () => ({ method: 'POST', path: '/api/v1/bench/d1-rows', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: batchOf('d').events, copies: D1_ROWS / BATCH }), events: D1_ROWS }),
+      })
+    : undefined;
   const one = withSingle ? await durable('single events', () => postEvents(`bench-single-${runId}`, single.ingest, event('s'), 1)) : undefined;
   const many = await durable(`batches of ${BATCH}`, () => postEvents(`bench-batch-${runId}`, batch.ingest, batchOf('b'), BATCH));
   const after = await run('empty route (after)', 200, health);
   const empty = { requestsPerSecond: (before.requestsPerSecond + after.requestsPerSecond) / 2, before: before.requestsPerSecond, after: after.requestsPerSecond };
-  return { empty, bare, halfOne, halfMany, one, many };
+  return { empty, bare, halfOne, halfMany, d1Rows, one, many };
 }
 
 /** Rows written per event in the hub and in D1, after the outbox is drained, plus retention's share. */
@@ -135,10 +143,11 @@ async function main() {
     log(`  bare DO call                 ${fmt(r.bare.requestsPerSecond).padStart(8)} req/s      ${fmt(r.bare.requestsPerSecond / base, 2)}×  (one RPC to a Durable Object that does nothing)`);
     log(`  Worker half, single events   ${fmt(r.halfOne.eventsPerSecond).padStart(8)} events/s   ${fmt(r.halfOne.eventsPerSecond / base, 2)}×  (auth, parse, validate, enrich; no hub call)`);
     log(`  Worker half, batches of ${BATCH} ${fmt(r.halfMany.eventsPerSecond).padStart(8)} events/s   ${fmt(r.halfMany.eventsPerSecond / base, 1)}×`);
+    log(`  raw rows into D1 alone       ${fmt(r.d1Rows.eventsPerSecond).padStart(8)} rows/s     ${fmt(r.d1Rows.eventsPerSecond / base, 1)}×  (the drain's INSERT, ${fmt(D1_ROWS)} rows a D1 batch; no Worker half, hub or rollups)`);
     log('');
     log('Time per event at saturation (µs; workerd runs the Worker, its Durable Objects and D1 on one thread)');
     log(`  empty request ${us(base)}   single: Worker half ${us(r.halfOne.eventsPerSecond)}, whole ${us(r.one.eventsPerSecond)}   goal ≤ ${us(base * GOALS.single)}`);
-    log(`  batched: Worker half ${us(r.halfMany.eventsPerSecond)}, whole ${us(r.many.eventsPerSecond)}   goal ≤ ${us(base * GOALS.batch)}`);
+    log(`  batched: Worker half ${us(r.halfMany.eventsPerSecond)}, a raw row into D1 ${us(r.d1Rows.eventsPerSecond)}, whole ${us(r.many.eventsPerSecond)}   goal ≤ ${us(base * GOALS.batch)}`);
     log('');
     log('Rows written per event over its life (after the outbox drained)');
     for (const [name, x] of [['single events', rowsSingle], [`batches of ${BATCH}`, rowsBatch]]) {

@@ -42,7 +42,7 @@ describe('benchmark references (src/routes/bench.ts)', () => {
   });
 
   it('have no routes without BENCH=1', async () => {
-    for (const [method, path] of [['GET', '/api/v1/bench/ws'], ['POST', '/api/v1/bench/broadcast']]) {
+    for (const [method, path] of [['GET', '/api/v1/bench/ws'], ['POST', '/api/v1/bench/broadcast'], ['POST', '/api/v1/bench/d1-rows']]) {
       const res = await call(method, path, method === 'GET' ? {} : { rawBody: 'x' });
       expect(res.status).toBe(404);
       expect(res.json.error.code).toBe('not_found');
@@ -63,6 +63,25 @@ describe('benchmark references (src/routes/bench.ts)', () => {
     expect(await benchCall(ws, 'something-else', { events: makeEvents(2, 'usual') })).toEqual({ status: 202, json: { accepted: 2, duplicates: 0 } });
     expect(await flush(ws)).toBe(0);
     expect(await rawRows(ws)).toBe(2);
+  });
+});
+
+describe('the D1 reference (BENCH=1)', () => {
+  it('writes the given events copies times over as raw rows, the way the drain does', async () => {
+    const ctx = createExecutionContext();
+    const events = makeEvents(4, `d1rows-${Date.now()}`, { context: { country: 'DE' }, properties: { plan: 'pro' } });
+    const res = await app.fetch(
+      new Request('http://edgepulse.test/api/v1/bench/d1-rows', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events, copies: 3 }) }),
+      { ...env, BENCH: '1' },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ rows: 12 });
+    const rows = await env.DB.prepare(`SELECT id, type, properties, context FROM events WHERE workspace_id = 'bench:d1-rows' AND id LIKE ? ORDER BY id`).bind(`${events[0].id.split('-0')[0]}%`).all<{ id: string; type: string; properties: string; context: string }>();
+    expect(rows.results).toHaveLength(12);
+    expect(rows.results[0]).toMatchObject({ id: `${events[0].id}.0`, type: 'test.event', properties: '{"plan":"pro"}' });
+    expect(JSON.parse(rows.results[0].context)).toEqual({ country: 'DE' });
   });
 });
 

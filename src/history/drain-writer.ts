@@ -45,8 +45,13 @@ function statementsFor(db: D1Database, workspace: WorkspaceRef, keys: string[], 
     db
       .prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) SELECT value, ?2, ?3 FROM json_each(?1)`)
       .bind(JSON.stringify(keys), workspace.id, now),
-    ...chunkEvents(events).map((json) => db.prepare(INSERT_EVENTS).bind(workspace.id, json)),
+    ...insertEventStatements(db, workspace.id, events),
   ];
+}
+
+/** The raw rows alone, as the drain writes them: one INSERT per chunk of events. */
+export function insertEventStatements(db: D1Database, workspaceId: string, events: NormalizedEvent[]): D1PreparedStatement[] {
+  return chunkEvents(events).map((json) => db.prepare(INSERT_EVENTS).bind(workspaceId, json));
 }
 
 /** Raw events, rollups and sessions of the batches, all in one D1 batch so they never disagree. */
