@@ -68,6 +68,35 @@ describe('ingestion', () => {
     expect(await countRows('SELECT count(DISTINCT id) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
   });
 
+  it('splits a large group commit into outbox rows under the 2 MB SQLite value limit, and checks ids in bounded chunks', async () => {
+    const stub = env.WORKSPACE_HUB.get(env.WORKSPACE_HUB.idFromName(`big-group-${Date.now()}`));
+    await runInDurableObject(stub as DurableObjectStub<WorkspaceHub>, (_instance, state) => {
+      const store = new HubStore(state.storage.sql, (fn) => state.storage.transactionSync(fn));
+      const now = Date.now();
+      const ev = (id: string, pad: number): NormalizedEvent => ({
+        id, type: 't', ts: now, receivedAt: now, userId: null, sessionId: null, room: null, durationMs: null,
+        bytesIn: null, bytesOut: null, error: null, value: null, properties: { pad: 'é'.repeat(pad) }, context: {},
+      });
+      // 26 requests of 500 (13,000 ids, more than one id chunk), ~2.5 MB of JSON in all.
+      const requests = Array.from({ length: 26 }, (_, r) => Array.from({ length: 500 }, (_, i) => ev(`big-${r}-${i}`, 50)));
+      let seqs = 0;
+      const results = store.admitGroup(requests, now, (accepted, seq) => {
+        expect(accepted).toHaveLength(13_000);
+        seqs = seq;
+      });
+      expect(results.every((r) => r.accepted.length === 500 && r.duplicates === 0)).toBe(true);
+      const rows = state.storage.sql.exec<{ seq: number; bytes: number }>(`SELECT seq, octet_length(events) AS bytes FROM outbox ORDER BY seq`).toArray();
+      expect(rows.length).toBeGreaterThan(1);
+      expect(rows.every((r) => r.bytes < 2_000_000)).toBe(true);
+      expect(seqs).toBe(rows.at(-1)!.seq);
+      // Every event is in the outbox once, in order, and every id is known afterwards.
+      const drained = store.pending(100_000, 100_000_000).flatMap((b) => b.events.map((e) => e.id));
+      expect(drained).toEqual(requests.flat().map((e) => e.id));
+      const again = store.admitGroup(requests, now);
+      expect(again.every((r) => r.accepted.length === 0 && r.duplicates === 500)).toBe(true);
+    });
+  });
+
   it('keeps ids for at least 7 days, with storage bounded by whole-day tables', async () => {
     const DAY = 86_400_000;
     const stub = env.WORKSPACE_HUB.get(env.WORKSPACE_HUB.idFromName(`dedupe-window-${Date.now()}`));

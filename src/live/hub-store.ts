@@ -6,6 +6,37 @@ const DAY_MS = 86_400_000;
 export const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
+ * A SQLite value in a Durable Object holds at most 2 MB: an outbox row's JSON stays under 600,000
+ * UTF-16 units (at most 1.8 MB of UTF-8), so a large group commit takes several rows.
+ */
+const OUTBOX_ROW_MAX_CHARS = 600_000;
+/** Ids per JSON parameter: 10,000 ids of at most 64 characters stay well under 2 MB. */
+const IDS_PER_STATEMENT = 10_000;
+
+function* chunked<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/** The events as JSON arrays of at most OUTBOX_ROW_MAX_CHARS each (one event alone is at most 32 KiB). */
+function outboxRows(events: NormalizedEvent[]): string[] {
+  const rows: string[] = [];
+  let parts: string[] = [];
+  let chars = 2;
+  for (const e of events) {
+    const json = JSON.stringify(e);
+    if (parts.length && chars + json.length + 1 > OUTBOX_ROW_MAX_CHARS) {
+      rows.push(`[${parts.join(',')}]`);
+      parts = [];
+      chars = 2;
+    }
+    parts.push(json);
+    chars += json.length + 1;
+  }
+  if (parts.length) rows.push(`[${parts.join(',')}]`);
+  return rows;
+}
+
+/**
  * A drain's identity, kept in the hub's storage from before D1 is called until its batches leave the
  * outbox: a retry takes exactly the same batches under the same id, so one drain_log row in D1 per
  * drain (not per batch) tells whether it committed.
@@ -112,12 +143,17 @@ export class HubStore {
         return { accepted: mine, duplicates: events.length - mine.length };
       });
       if (accepted.length) {
-        this.exec(`INSERT INTO seen_${today} (id) SELECT value FROM json_each(?)`, JSON.stringify(acceptedIds));
-        // Explicit seq above `seqFloor`: rowids restart when the drained outbox is empty, and the
-        // live snapshot tells "applied" from "to replay" by seq.
-        const seq = Math.max(this.seqFloor, (this.outboxMax ??= this.maxSeq())) + 1;
-        this.exec(`INSERT INTO outbox (seq, batch_id, created_at, events) VALUES (?, ?, ?, ?)`, seq, crypto.randomUUID(), now, JSON.stringify(accepted));
-        this.seqFloor = this.outboxMax = seq;
+        for (const chunk of chunked(acceptedIds, IDS_PER_STATEMENT)) {
+          this.exec(`INSERT INTO seen_${today} (id) SELECT value FROM json_each(?)`, JSON.stringify(chunk));
+        }
+        let seq = 0;
+        for (const json of outboxRows(accepted)) {
+          // Explicit seq above `seqFloor`: rowids restart when the drained outbox is empty, and the
+          // live snapshot tells "applied" from "to replay" by seq.
+          seq = Math.max(this.seqFloor, (this.outboxMax ??= this.maxSeq())) + 1;
+          this.exec(`INSERT INTO outbox (seq, batch_id, created_at, events) VALUES (?, ?, ?, ?)`, seq, crypto.randomUUID(), now, json);
+          this.seqFloor = this.outboxMax = seq;
+        }
         andThen?.(accepted, seq);
       }
       return results;
@@ -135,7 +171,9 @@ export class HubStore {
     if (!this.seenDays.length) return known;
     // EXISTS per day table rather than UNION ALL: workerd caps compound SELECTs below the 8 tables kept.
     this.knownQuery ??= `SELECT j.value AS id FROM json_each(?1) j WHERE ${this.seenDays.map((day) => `EXISTS (SELECT 1 FROM seen_${day} s WHERE s.id = j.value)`).join(' OR ')}`;
-    for (const row of this.sql.exec<{ id: string }>(this.knownQuery, JSON.stringify(ids))) known.add(row.id);
+    for (const chunk of chunked(ids, IDS_PER_STATEMENT)) {
+      for (const row of this.sql.exec<{ id: string }>(this.knownQuery, JSON.stringify(chunk))) known.add(row.id);
+    }
     return known;
   }
 
