@@ -6,7 +6,7 @@ export { RoomHub } from './live/room-hub';
 
 export default {
   fetch: app.fetch,
-  /** The cron: retention (raw events, minute rollups, drain_log) in bounded chunks. */
+  /** The cron: quiet browser viewers leave their rooms, then retention (raw events, minute rollups, drain_log) in bounded chunks. */
   async scheduled(controller, env, ctx) {
     ctx.waitUntil(applyRetention(env.DB, controller.scheduledTime).then((r) => {
       if (!r.complete) console.warn('retention ran out of time; the next run continues', r);

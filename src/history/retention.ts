@@ -26,14 +26,16 @@ async function chunked(db: D1Database, sql: string, binds: unknown[], deadline: 
 }
 
 /**
- * The cron's pruning, workspace by workspace (every statement is scoped to one workspace id):
- * raw events older than its retentionDays, minute rollups older than 48 hours, then drain_log
- * rows older than 8 days (longer than any outbox batch waits).
+ * The cron: first browser viewers that went quiet leave (cheap, and a late backlog must not hold
+ * them present), then pruning workspace by workspace: raw events older than its retentionDays,
+ * minute rollups older than 48 hours; then drain_log rows older than 8 days (longer than any outbox
+ * batch waits), across workspaces.
  */
 export async function applyRetention(db: D1Database, now = Date.now(), budgetMs = 20_000): Promise<RetentionResult> {
   const deadline = Date.now() + budgetMs;
   const { results: workspaces } = await db.prepare(`SELECT id, retention_days FROM workspaces`).all<{ id: string; retention_days: number }>();
   const out: RetentionResult = { viewersTimedOut: 0, events: 0, minuteRollups: 0, drainLog: 0, complete: true };
+  out.viewersTimedOut = await endQuietViewers(db, now);
   for (const ws of workspaces) {
     const ev = await chunked(
       db,
@@ -51,7 +53,6 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
     out.minuteRollups += mr.n;
     if (!ev.complete || !mr.complete) return { ...out, complete: false };
   }
-  out.viewersTimedOut = await endQuietViewers(db, now);
   const dl = await chunked(
     db,
     `DELETE FROM drain_log WHERE rowid IN (SELECT rowid FROM drain_log WHERE drained_at < ?1 LIMIT ${RETENTION_CHUNK})`,

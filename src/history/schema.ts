@@ -30,8 +30,8 @@ export const apiKeys = sqliteTable(
 );
 
 /**
- * Raw events. No unique constraint: the hub de-duplicates ids and the drain is idempotent per
- * outbox batch (drain_log), so the only index is the one the newest-first read needs.
+ * Raw events. No unique constraint: the hub de-duplicates ids and each drain is logged once
+ * (drain_log), so the only index is the one the newest-first read needs.
  */
 export const events = sqliteTable(
   'events',
@@ -55,7 +55,7 @@ export const events = sqliteTable(
   (t) => [index('events_workspace_ts').on(t.workspaceId, t.ts)],
 );
 
-/** One row per drained outbox batch: makes a re-run of the same drain a no-op. */
+/** One row per drain (per outbox batch for batches from before drains had ids): a re-run of the same drain is a no-op. */
 export const drainLog = sqliteTable('drain_log', {
   batchId: text('batch_id').primaryKey(),
   workspaceId: text('workspace_id').notNull(),

@@ -13,7 +13,11 @@ function idOf(ns: { idFromName(name: string): DurableObjectId }, name: string): 
   return id;
 }
 
-/** Where a workspace's hub lives: the one place to change when ingestion is sharded. */
+/**
+ * Where a workspace's hub lives. Sharding ingestion (DESIGN: by a hash of the user id, one hub
+ * merging) starts here but is not yet one change: it also needs mergeable live state, presence kept
+ * on one hub per room, and drains whose sketch merges are safe with several writers.
+ */
 export function workspaceHub(env: Env, workspaceId: string) {
   return env.WORKSPACE_HUB.get(idOf(env.WORKSPACE_HUB, workspaceId));
 }

@@ -1,3 +1,4 @@
+import { LIMITS } from '../../shared/limits';
 import { DIMS, type Dim } from '../rollups';
 import { bucketStart, ceilBucket, HOUR, type Grain } from '../time';
 
@@ -27,7 +28,8 @@ export interface ReportQuery {
 export type GroupBy = { kind: 'none' } | { kind: 'type' } | { kind: 'dim'; dim: Dim } | { kind: 'userId' } | { kind: 'property'; name: string };
 
 /** Minute rollups are kept 48 hours (retention.ts). */
-export const MINUTE_ROLLUP_MS = 48 * HOUR;
+/** How far back minute rollups reach: the cron deletes older ones. */
+export const MINUTE_ROLLUP_MS = LIMITS.minuteRollupHours * HOUR;
 
 export type Segment = { grain: Grain | 'raw'; from: number; to: number };
 
