@@ -76,6 +76,19 @@ async function cases(url, { withSingle = true, withBare = false, settle } = {}) 
   return { empty, bare, halfOne, halfMany, d1Rows, one, many };
 }
 
+const TRICKLE_EVERY_MS = 50;
+const TRICKLE_SECONDS = quick ? 4 : 8;
+
+/** Low traffic, where each drain carries few events: one single-event request every TRICKLE_EVERY_MS. */
+async function trickle(url) {
+  const ws = await createWorkspace(url, `bench-trickle-${runId}`);
+  for (const end = Date.now() + TRICKLE_SECONDS * 1000; Date.now() < end; await new Promise((r) => setTimeout(r, TRICKLE_EVERY_MS))) {
+    const req = postEvents(`bench-trickle-${runId}`, ws.ingest, event('t'), 1);
+    const res = await fetch(`${url}${req.path}`, { method: req.method, headers: req.headers, body: req.body });
+    if (res.status !== 202) throw new Error(`trickle: ${res.status} ${await res.text()}`);
+  }
+}
+
 /** Rows written per event in the hub and in D1, after the outbox is drained, plus retention's share. */
 async function rowsPerEvent(worker, slug) {
   const row = await worker.db.prepare('SELECT id FROM workspaces WHERE slug = ?').bind(slug).first();
@@ -113,9 +126,12 @@ async function main() {
       }
     };
     const r = await cases(worker.url, { settle, withBare: true });
+    log(`a trickle, as a small site sends: one event every ${TRICKLE_EVERY_MS} ms for ${TRICKLE_SECONDS} s…`);
+    await trickle(worker.url);
     log('measuring rows written per event (draining the outboxes)…');
     const rowsSingle = await rowsPerEvent(worker, `bench-single-${runId}`);
     const rowsBatch = await rowsPerEvent(worker, `bench-batch-${runId}`);
+    const rowsTrickle = await rowsPerEvent(worker, `bench-trickle-${runId}`);
     await worker.stop();
     worker = undefined;
 
@@ -150,7 +166,7 @@ async function main() {
     log(`  batched: Worker half ${us(r.halfMany.eventsPerSecond)}, a raw row into D1 ${us(r.d1Rows.eventsPerSecond)}, whole ${us(r.many.eventsPerSecond)}   goal ≤ ${us(base * GOALS.batch)}`);
     log('');
     log('Rows written per event over its life (after the outbox drained)');
-    for (const [name, x] of [['single events', rowsSingle], [`batches of ${BATCH}`, rowsBatch]]) {
+    for (const [name, x] of [['single events', rowsSingle], [`batches of ${BATCH}`, rowsBatch], [`trickle ${1000 / TRICKLE_EVERY_MS}/s`, rowsTrickle]]) {
       log(`  ${name.padEnd(16)} hub ${fmt(x.hub, 3)}  +  D1 ${fmt(x.d1, 3)}  +  retention ${fmt(x.retention, 3)}  =  ${fmt(x.hub + x.d1 + x.retention, 3)}   (over ${fmt(x.events)} events${x.left ? `; ${x.left} outbox batches NOT drained` : ''})`);
     }
     log('  hub: DO cursor rowsWritten (hub.usage()); D1: meta.rows_written summed by the drain (usage().d1RowsWritten);');

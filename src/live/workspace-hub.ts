@@ -11,8 +11,8 @@ import { WorkspaceLive } from './workspace-live';
 
 /** Events per drain: large D1 batches, bounded so one drain stays well inside D1's limits. */
 const DRAIN_MAX_EVENTS = 5_000;
-/** Wait before a drain so that requests arriving together land in one D1 batch. */
-const DRAIN_DELAY_MS = 500;
+/** Wait before a drain so that requests arriving together land in one D1 batch (well inside the 5 s to history). */
+const DRAIN_DELAY_MS = 2_000;
 const BACKOFF_MAX_MS = 60_000;
 
 export interface HubUsage {
