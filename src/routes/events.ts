@@ -71,7 +71,7 @@ eventRoutes.openapi(
   createRoute({
     method: 'post', path: '/workspaces/{ws}/events', tags: ['Events'], security: bearer,
     summary: 'Send one event or a batch of 1–500 (ingest or admin key)',
-    description: 'A 202 means the events are durable. An id accepted in the last 7 days is counted in `duplicates` and not stored again. A batch is all or nothing: one invalid event rejects the request with 400 and issues naming `events.N.field`.',
+    description: `A 202 means the events are durable. An id accepted in the last ${LIMITS.dedupeDays} days is counted in \`duplicates\` and not stored again. A batch is all or nothing: one invalid event rejects the request with 400 and issues naming \`events.N.field\`.`,
     middleware: [requireAccess('ingest')] as const,
     request: { params: WsParams, body: { content: { 'application/json': { schema: IngestBody as never } }, required: true } },
     responses: { 202: json(IngestResult, 'Accepted and durable'), ...authErrors, ...errorResponses(413, 415) },

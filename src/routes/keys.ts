@@ -5,6 +5,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { db } from '../history/workspaces';
 import { workspaceHub } from '../live/hubs';
+import { LIMITS } from '../shared/limits';
 import { ApiKey, CreateKeyInput } from '../shared/workspaces';
 import { authErrors, bearer, json, WsParams } from './openapi';
 
@@ -38,7 +39,7 @@ keyRoutes.openapi(
 keyRoutes.openapi(
   createRoute({
     method: 'delete', path: '/workspaces/{ws}/keys/{id}', tags: ['Keys'], security: bearer,
-    summary: 'Revoke a key (admin key); it stops working within 60 s, and its open live connections close now',
+    summary: `Revoke a key (admin key); it stops working within ${LIMITS.keyCacheMs / 1000} s, and its open live connections close now`,
     middleware: [requireAccess('admin')] as const,
     request: { params: WsParams.extend({ id: z.string().meta({ param: { name: 'id', in: 'path' } }) }) },
     responses: { 204: { description: 'Revoked' }, ...authErrors },

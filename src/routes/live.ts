@@ -5,10 +5,10 @@ import { addCredentialSource, requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { toRef } from '../history/workspaces';
-import { LIVE_KEY_HEADER } from '../live/fanout';
+import { FANOUT, LIVE_KEY_HEADER } from '../live/fanout';
 import { roomHub, workspaceHub } from '../live/hubs';
 import { WORKSPACE_HEADER } from '../live/workspace-hub';
-import { ROOM_RE } from '../shared/limits';
+import { LIMITS, ROOM_RE } from '../shared/limits';
 import { LiveClosed, LiveMessage, LiveSnapshot, LiveToken } from '../shared/live';
 import { authErrors, bearer, json, WsParams } from './openapi';
 
@@ -21,7 +21,7 @@ const RoomParams = WsParams.extend({
 });
 const LiveQuery = z.object({ token: z.string().optional().meta({ description: 'A live token from POST …/live/token, instead of a header' }) });
 
-const modes = 'Three modes: `Upgrade: websocket` gives a WebSocket (hibernating; send `{"type":"ping"}` for `{"type":"pong"}`), `Accept: text/event-stream` gives Server-Sent Events, anything else a JSON snapshot. Streams carry `connected`, then `stats` (at most 4 a second while anything changes, at least every 15 s), `events` (batched, at most every 100 ms) and `ping` (every 30 s). Credentials: read or admin key, session cookie, or `?token=`; checked before the upgrade. Revoking the key (or the key that minted the token) ends its connections: WebSockets close with code 4401 "key revoked", SSE streams end; `DELETE …/live` closes them all (WebSockets with code 4000).';
+const modes = `Three modes: \`Upgrade: websocket\` gives a WebSocket (hibernating; send \`{"type":"ping"}\` for \`{"type":"pong"}\`), \`Accept: text/event-stream\` gives Server-Sent Events, anything else a JSON snapshot. Streams carry \`connected\`, then \`stats\` (at most ${1000 / FANOUT.statsEveryMs} a second while anything changes, at least every ${FANOUT.statsAtLeastMs / 1000} s), \`events\` (batched, at most every ${FANOUT.eventsEveryMs} ms) and \`ping\` (every ${FANOUT.pingEveryMs / 1000} s). Credentials: read or admin key, session cookie, or \`?token=\`; checked before the upgrade. Revoking the key (or the key that minted the token) ends its connections: WebSockets close with code 4401 "key revoked", SSE streams end; \`DELETE …/live\` closes them all (WebSockets with code 4000).`;
 
 const liveResponses = {
   200: {
@@ -72,7 +72,7 @@ liveRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/rooms/{room}/live', tags: ['Live'], security: bearer,
     summary: 'One room’s live view: WebSocket, SSE or JSON snapshot (read key)',
-    description: `${modes} A room's stats have the workspace fields scoped to the room, plus \`current\`, \`peak\`, \`totalJoins\`, \`avgSecondsInRoom\` and \`participants\`. Viewers that send \`presence.heartbeat\` leave when unheard of for 90 s.`,
+    description: `${modes} A room's stats have the workspace fields scoped to the room, plus \`current\`, \`peak\`, \`totalJoins\`, \`avgSecondsInRoom\` and \`participants\`. Viewers that send \`presence.heartbeat\` leave when unheard of for ${LIMITS.presenceTimeoutMs / 1000} s.`,
     middleware: [requireAccess('read')] as const,
     request: { params: RoomParams, query: LiveQuery },
     responses: liveResponses,
