@@ -4,6 +4,7 @@ import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import type { IngestResult } from '../shared/events';
 import type { LiveSnapshot, Stats } from '../shared/live';
 import { answerSocket, closeSocket } from './fanout';
+import { GroupCommit } from './group-commit';
 import { HubStore } from './hub-store';
 import { roomHub } from './hubs';
 import type { RoomPresence } from './presence';
@@ -36,9 +37,10 @@ export class WorkspaceHub extends DurableObject<Env> {
   private workspace: WorkspaceRef | undefined;
   private drainFailures = 0;
   private d1RowsWritten = 0;
-  /** Requests waiting for the next group commit. */
-  private waiting: Array<{ events: NormalizedEvent[]; resolve: (r: IngestResult) => void; reject: (err: unknown) => void }> = [];
-  private committing = false;
+  private readonly commits = new GroupCommit<NormalizedEvent[], IngestResult>(
+    (requests) => this.commitGroup(requests),
+    () => this.ctx.storage.sync(),
+  );
   /** The alarm time set in storage (null: none), read once at start. */
   private alarmAt: number | null = null;
   /** Test-only fixed clock for the live windows (set through `setClockForTest`). */
@@ -68,38 +70,11 @@ export class WorkspaceHub extends DurableObject<Env> {
   /** The whole request's batch in one call; answers once the accepted events are durable. */
   ingest(workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<IngestResult> {
     this.remember(workspace);
-    return new Promise<IngestResult>((resolve, reject) => {
-      this.waiting.push({ events, resolve, reject });
-      if (!this.committing) void this.commitLoop();
-    });
+    return this.commits.submit(events);
   }
 
-  /**
-   * Group commit: requests arriving while a commit is syncing to disk wait for the next one, which
-   * takes them all in one transaction (one outbox row, one seen insert). Each is answered only after
-   * the commit holding its events is durable.
-   */
-  private async commitLoop(): Promise<void> {
-    this.committing = true;
-    try {
-      while (this.waiting.length) {
-        const group = this.waiting.splice(0);
-        let results: Array<{ accepted: NormalizedEvent[]; duplicates: number }>;
-        try {
-          results = this.commitGroup(group.map((r) => r.events));
-          await this.ctx.storage.sync();
-        } catch (err) {
-          for (const r of group) r.reject(err);
-          continue;
-        }
-        group.forEach((r, i) => r.resolve({ accepted: results[i].accepted.length, duplicates: results[i].duplicates }));
-      }
-    } finally {
-      this.committing = false;
-    }
-  }
-
-  private commitGroup(requests: NormalizedEvent[][]): Array<{ accepted: NormalizedEvent[]; duplicates: number }> {
+  /** One group commit's writes, in one transaction: de-dup records, the outbox, the live state. */
+  private commitGroup(requests: NormalizedEvent[][]): IngestResult[] {
     let touched: ReturnType<WorkspaceLive['apply']> | undefined;
     let all: NormalizedEvent[] = [];
     const results = this.store.admitGroup(requests, Date.now(), (batch, seq) => {
@@ -114,7 +89,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       this.forwardToRooms(workspace, all, touched.rooms);
       this.scheduleAlarm(Date.now() + DRAIN_DELAY_MS);
     }
-    return results;
+    return results.map((r) => ({ accepted: r.accepted.length, duplicates: r.duplicates }));
   }
 
   /** One call per room per batch, after the batch is durable; never one per event. */
