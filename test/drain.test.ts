@@ -1,4 +1,5 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { describe, expect, it, vi } from 'vitest';
 import { writeDrain, type DrainBatch } from '../src/history/drain-writer';
 import { normalizeEvents } from '../src/ingest/normalize';
@@ -27,6 +28,15 @@ function normalized(n: number, prefix: string): NormalizedEvent[] {
   return out.value;
 }
 
+/** The drain-health gauges of GET …/metrics. */
+async function drainGauges(ws: TestWorkspace): Promise<Record<string, number>> {
+  const res = await call('GET', `/api/v1/workspaces/${ws.slug}/metrics`, { token: ws.keys.read });
+  expect(res.status).toBe(200);
+  const families = parsePrometheusTextFormat(res.text);
+  const value = (name: string) => Number(families.find((f) => f.name === name)?.metrics[0]?.value);
+  return { batches: value('edgepulse_outbox_batches'), lag: value('edgepulse_outbox_lag_seconds'), failures: value('edgepulse_drain_failures') };
+}
+
 describe('a failed drain is retried and ends with every event in D1 exactly once', () => {
   it('survives D1 being unavailable (events table gone), backs off, and drains by itself once it is back', async () => {
     const ws = await createWorkspace('drain-down');
@@ -43,6 +53,11 @@ describe('a failed drain is retried and ends with every event in D1 exactly once
       const first = await stub.usage();
       expect(first.drainFailures).toBeGreaterThanOrEqual(1);
       expect(first.pendingBatches).toBe(3);
+      // Operators see it: the backlog, its age and the failures in a row, on /metrics.
+      const stuck = await drainGauges(ws);
+      expect(stuck.batches).toBe(3);
+      expect(stuck.lag).toBeGreaterThan(0);
+      expect(stuck.failures).toBe(first.drainFailures);
       const afterFirst = await hubState(ws);
       expect(afterFirst.attempts.every((a) => a >= 1)).toBe(true);
       expect(afterFirst.alarm).not.toBeNull();
@@ -69,6 +84,7 @@ describe('a failed drain is retried and ends with every event in D1 exactly once
     expect(await distinctOf(ws)).toBe(300);
     expect((await hub(ws.id).usage()).pendingBatches).toBe(0);
     expect((await hub(ws.id).usage()).drainFailures).toBe(0);
+    expect(await drainGauges(ws)).toEqual({ batches: 0, lag: 0, failures: 0 });
     // One drain_log row for the drain that took the three batches, retried under the same id.
     expect(await rowsOf(ws, 'drain_log')).toBe(1);
   });

@@ -234,6 +234,12 @@ export class HubStore {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM outbox`).one().n;
   }
 
+  /** The outbox's size and when its oldest batch was admitted (null when empty): how far history lags. */
+  backlog(): { batches: number; oldestAt: number | null } {
+    const row = this.sql.exec<{ n: number; oldest: number | null }>(`SELECT count(*) AS n, min(created_at) AS oldest FROM outbox`).one();
+    return { batches: row.n, oldestAt: row.oldest };
+  }
+
   /** The drain in progress (recorded, not finished) or a new one of the oldest batches, recorded before D1 is called. */
   planDrain(maxEvents: number, maxBytes: number = DRAIN_MAX_BYTES): DrainPlan | undefined {
     const open = this.getMeta<{ id: string; from: number; to: number }>('drain');

@@ -23,6 +23,16 @@ export interface HubUsage {
   drainFailures: number;
 }
 
+export interface HubScrape {
+  onlineUsers: number;
+  connections: number;
+  /** Batches acknowledged but not yet in D1, and how long the oldest has waited. */
+  outboxBatches: number;
+  outboxLagSeconds: number;
+  /** Failed drains in a row (0 once one succeeds). */
+  drainFailures: number;
+}
+
 /** Header carrying the workspace (trusted: only the Worker reaches a hub's fetch). */
 export const WORKSPACE_HEADER = 'x-edgepulse-workspace';
 
@@ -202,6 +212,20 @@ export class WorkspaceHub extends DurableObject<Env> {
   async liveSnapshot(workspace: WorkspaceRef): Promise<LiveSnapshot> {
     this.remember(workspace);
     return this.live.snapshot();
+  }
+
+  /** What /metrics shows of this hub, in one call: live gauges and the health of the drain to D1. */
+  async scrape(workspace: WorkspaceRef): Promise<HubScrape> {
+    this.remember(workspace);
+    const snap = this.live.snapshot();
+    const backlog = this.store.backlog();
+    return {
+      onlineUsers: snap.data.onlineUsers,
+      connections: snap.meta.connections,
+      outboxBatches: backlog.batches,
+      outboxLagSeconds: backlog.oldestAt === null ? 0 : Math.max(0, (Date.now() - backlog.oldestAt) / 1000),
+      drainFailures: this.drainFailures,
+    };
   }
 
   /** Current stats (tests, the dashboard's first paint). */

@@ -9,18 +9,13 @@ import { ReportParams, reportQuery } from './stats';
 
 export const metricsRoutes = new OpenAPIHono<AppEnv>();
 
-type SnapshotLike = { data?: { onlineUsers?: number }; meta?: { connections?: number } };
-
-/** Live gauges from the workspace's hub; from the last 5 minutes of rollups if it cannot answer. */
+/** Live gauges and drain health from the workspace's hub; online users from the last 5 minutes of rollups if it cannot answer. */
 async function gauges(env: Env, ws: WorkspaceRow): Promise<Gauges> {
   try {
-    const stub = workspaceHub(env, ws.id) as unknown as { liveSnapshot(ref: ReturnType<typeof toRef>): Promise<SnapshotLike> };
-    const snap = await stub.liveSnapshot(toRef(ws));
-    if (typeof snap?.data?.onlineUsers === 'number') {
-      return { onlineUsers: snap.data.onlineUsers, connections: snap.meta?.connections ?? 0 };
-    }
+    const { onlineUsers, connections, ...pipeline } = await workspaceHub(env, ws.id).scrape(toRef(ws));
+    return { onlineUsers, connections, pipeline };
   } catch {
-    // The hub has no live snapshot: fall back to history.
+    // The hub cannot answer: fall back to history.
   }
   return { onlineUsers: await onlineFromRollups(env.DB, ws.id, Date.now()), connections: 0 };
 }
@@ -31,11 +26,11 @@ metricsRoutes.openapi(
     summary: 'Prometheus text exposition 0.0.4 (read key)',
     description:
       'Counters `edgepulse_events_total{type}` and `edgepulse_errors_total{type}`, `edgepulse_bytes_in_total`, `edgepulse_bytes_out_total`; ' +
-      'gauges `edgepulse_online_users` (an event in the last 5 minutes) and `edgepulse_live_connections` from the live hub; ' +
+      'gauges `edgepulse_online_users` (an event in the last 5 minutes) and `edgepulse_live_connections` from the live hub, and the health of its drain into history: `edgepulse_outbox_batches`, `edgepulse_outbox_lag_seconds` (alert when it stays above a few seconds) and `edgepulse_drain_failures`; ' +
       'histogram `edgepulse_duration_ms` with fixed buckets 5…30000 ms (bucket counts from a DDSketch, within 1% of the bounds). ' +
       'Without parameters the counters and histogram cover all history (day rollups). With `range` or `from`/`to` and the filters of the other reports they cover the events of the summary for the same query ' +
       '(the same sources: a `userId` filter, or two or more of room/country/platform/device/browser/os, read raw events and so only see the raw retention); without `range` or `from` they start at the beginning of history, so they still only grow. ' +
-      'Gauges are always now: with a filter, `edgepulse_online_users` counts users with a matching event in the last 5 minutes of history (events reach it within 5 s), and `edgepulse_live_connections` is left out (live connections are no events, so no filter describes them).',
+      'Gauges are always now: with a filter, `edgepulse_online_users` counts users with a matching event in the last 5 minutes of history (events reach it within 5 s), and `edgepulse_live_connections` and the drain gauges are left out (they are no events, so no filter describes them).',
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: ReportParams },
     responses: { 200: { description: 'Metrics', content: { 'text/plain; version=0.0.4': { schema: z.string() } } }, ...authErrors },

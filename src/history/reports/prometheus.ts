@@ -56,6 +56,8 @@ export interface Gauges {
   onlineUsers: number;
   /** Left out of the exposition when undefined (a filtered query: connections are no events). */
   connections?: number;
+  /** The hub's drain to D1 (left out when the hub could not answer, or for a filtered query). */
+  pipeline?: { outboxBatches: number; outboxLagSeconds: number; drainFailures: number };
 }
 
 /** Prometheus text exposition format 0.0.4. */
@@ -74,6 +76,12 @@ export function renderMetrics(totals: Map<string, Agg>, gauges: Gauges): string 
   family('edgepulse_online_users', 'gauge', 'Users with an event in the last 5 minutes.', [`edgepulse_online_users ${gauges.onlineUsers}`]);
   if (gauges.connections !== undefined) {
     family('edgepulse_live_connections', 'gauge', 'Open live WebSocket and SSE connections.', [`edgepulse_live_connections ${gauges.connections}`]);
+  }
+  const p = gauges.pipeline;
+  if (p) {
+    family('edgepulse_outbox_batches', 'gauge', 'Acknowledged batches not yet drained into history (D1).', [`edgepulse_outbox_batches ${p.outboxBatches}`]);
+    family('edgepulse_outbox_lag_seconds', 'gauge', 'How long the oldest undrained batch has waited (0 when none waits).', [`edgepulse_outbox_lag_seconds ${num(p.outboxLagSeconds)}`]);
+    family('edgepulse_drain_failures', 'gauge', 'Failed drains into D1 in a row (0 once one succeeds).', [`edgepulse_drain_failures ${p.drainFailures}`]);
   }
   // Cumulative bucket counts from the DDSketch bins (each bin's value within 1% of its members).
   const st = all.durations.store;
