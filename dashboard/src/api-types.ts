@@ -8,8 +8,7 @@ export type { ErrorBody } from '../../src/shared/errors';
 
 import type { z } from 'zod';
 import type { ParticipantSession as ParticipantSessionSchema, RoomSession as RoomSessionSchema } from '../../src/shared/reports';
-import type { GRANULARITIES } from '../../src/shared/reports';
 
 export type ParticipantSession = z.infer<typeof ParticipantSessionSchema>;
 export type RoomSession = z.infer<typeof RoomSessionSchema>;
-export type Granularity = (typeof GRANULARITIES)[number];
+export type { Granularity } from '../../src/shared/report-params';

@@ -1,12 +1,11 @@
-import type { Granularity } from './api-types';
+import { BREAKDOWN_DIMENSIONS, FILTERS, GRANULARITIES, RANGES as API_RANGES, type BreakdownDimension, type FilterName, type Granularity } from '../../src/shared/report-params';
 
-export const RANGES = ['today', 'yesterday', '24h', '7d', '30d', '90d', 'custom'] as const;
+export { FILTERS, GRANULARITIES, type FilterName };
+/** The API's ranges, plus the dashboard's own from/to picker. */
+export const RANGES = [...API_RANGES, 'custom'] as const;
 export type RangeName = (typeof RANGES)[number];
-export const GRANULARITIES: Granularity[] = ['minute', 'hour', 'day', 'week', 'month'];
-export const FILTERS = ['type', 'room', 'userId', 'country', 'platform', 'device', 'browser', 'os'] as const;
-export type FilterName = (typeof FILTERS)[number];
-export const DIMENSIONS = ['type', 'room', 'userId', 'country', 'platform', 'device', 'browser', 'os', 'error'] as const;
-export type Dimension = (typeof DIMENSIONS)[number];
+export const DIMENSIONS = BREAKDOWN_DIMENSIONS;
+export type Dimension = BreakdownDimension;
 
 export const RANGE_LABEL: Record<RangeName, string> = {
   today: 'Today',

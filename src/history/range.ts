@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { TimeInput } from '../shared/events';
 
-export const RANGES = ['today', 'yesterday', '24h', '7d', '30d', '90d'] as const;
-export type RangeName = (typeof RANGES)[number];
+import { RANGES, type RangeName } from '../shared/report-params';
+
+export { RANGES, type RangeName };
 
 /** Query-string time: ISO text or epoch ms given as digits. */
 export const QueryTime = z

@@ -7,6 +7,7 @@ import { isDim, type GroupBy, type ReportQuery } from '../history/reports/plan';
 import { breakdown, bucketStarts, summary, timeseries } from '../history/reports/stats';
 import type { WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
+import { BREAKDOWN_DIMENSIONS } from '../shared/report-params';
 import { Breakdown, GRANULARITIES, METRICS, Summary, Timeseries, type Metric } from '../shared/reports';
 import { authErrors, bearer, json, WsParams } from './openapi';
 
@@ -104,7 +105,7 @@ statsRoutes.openapi(
   },
 );
 
-const BY_VALUES = 'type|room|userId|country|platform|device|browser|os|error|property:NAME';
+const BY_VALUES = [...BREAKDOWN_DIMENSIONS, 'property:NAME'].join('|');
 
 function parseBy(by: string): GroupBy | null {
   if (by === 'type') return { kind: 'type' };

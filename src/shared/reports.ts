@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GRANULARITIES } from './report-params';
 
 /** Report answers of "History and reports" (API.md); the dashboard imports these. */
 
@@ -26,7 +27,7 @@ export type Summary = z.infer<typeof Summary>;
 export const METRICS = ['events', 'users', 'sessions', 'errors', 'errorRate', 'bytesIn', 'bytesOut', 'value', 'durationAvg', 'durationP50', 'durationP95', 'durationP99'] as const;
 export type Metric = (typeof METRICS)[number];
 
-export const GRANULARITIES = ['minute', 'hour', 'day', 'week', 'month'] as const;
+export { GRANULARITIES } from './report-params';
 
 export const TimeseriesPoint = z
   .object({ t: z.string() })
