@@ -75,6 +75,23 @@ describe('live routes in workerd', () => {
     expect(del.json).toEqual({ closed: 1 });
   });
 
+  it('answers 429 rate_limited with Retry-After once the hub holds its maximum of live connections', async () => {
+    const ws = await createWorkspace('cap');
+    await runInDurableObject(hub(ws.id), (instance) => {
+      (instance as unknown as { live: { fanout: { maxConnections: number } } }).live.fanout.maxConnections = 1;
+    });
+    const { ws: first } = await openSocket(`/api/v1/workspaces/${ws.slug}/live`, { authorization: `Bearer ${ws.keys.read}` });
+    for (const headers of [{ upgrade: 'websocket' }, { accept: 'text/event-stream' }] as Array<Record<string, string>>) {
+      const res = await SELF.fetch(`http://edgepulse.test/api/v1/workspaces/${ws.slug}/live`, { headers: { ...headers, authorization: `Bearer ${ws.keys.read}` } });
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('30');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    }
+    // The JSON snapshot is no connection: still answered.
+    expect((await call('GET', `/api/v1/workspaces/${ws.slug}/live`, { token: ws.keys.read })).status).toBe(200);
+    first.close(1000, 'done');
+  });
+
   it('sends stats from the alarm when nothing happens (the at-least-every-15 s heartbeat) and keeps the alarm set', async () => {
     const ws = await createWorkspace('beat');
     const { messages } = await openSocket(`/api/v1/workspaces/${ws.slug}/live`, { authorization: `Bearer ${ws.keys.read}` });

@@ -35,6 +35,8 @@ export class Fanout {
   private lastSlot = -1;
   /** Messages sent to each subscriber since start (benchmarks, tests). */
   sentPerSubscriber = 0;
+  /** Open connections allowed (a hub holds at most 32,768 hibernating WebSockets); tests lower it. */
+  maxConnections: number = LIMITS.liveConnectionsMax;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -50,8 +52,8 @@ export class Fanout {
 
   /** Answers an upgrade or an SSE request with a new subscriber. */
   connect(request: Request, info: { workspace: string; room?: string }): Response {
-    if (this.connections() >= LIMITS.liveConnectionsMax) {
-      return Response.json({ error: { code: 'rate_limited', message: `at most ${LIMITS.liveConnectionsMax} live connections` } }, { status: 429, headers: { 'retry-after': '30' } });
+    if (this.connections() >= this.maxConnections) {
+      return Response.json({ error: { code: 'rate_limited', message: `at most ${this.maxConnections} live connections` } }, { status: 429, headers: { 'retry-after': '30' } });
     }
     const keyId = request.headers.get(LIVE_KEY_HEADER) ?? undefined;
     if (keyId && this.revokedLately(keyId)) {
