@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../src/ingest/types';
+import { FANOUT } from '../src/live/fanout';
 import { LiveState } from '../src/live/stats';
 import { LIMITS } from '../src/shared/limits';
 import { call, createWorkspace, hub, makeEvents } from './helpers';
@@ -106,6 +107,26 @@ describe('live routes in workerd', () => {
     const next = await runInHub(ws.id);
     expect(next).not.toBeNull();
     expect(next! - Date.now()).toBeLessThanOrEqual(15_000);
+  });
+
+  it('pings every 30 s on the wall-clock grid of the 15 s heartbeat: every other slot', async () => {
+    const ws = await createWorkspace('ping');
+    const { ws: socket, messages } = await openSocket(`/api/v1/workspaces/${ws.slug}/live`, { authorization: `Bearer ${ws.keys.read}` });
+    await new Promise((r) => setTimeout(r, 50));
+    const slot = FANOUT.statsAtLeastMs;
+    const pingSlot = (Math.floor(Date.now() / FANOUT.pingEveryMs) + 1) * FANOUT.pingEveryMs; // a slot that starts a 30 s period
+    const beats: string[][] = [];
+    for (const at of [pingSlot + 10, pingSlot + slot + 10, pingSlot + 2 * slot + 10]) {
+      const before = messages.length;
+      const next = await runInDurableObject(hub(ws.id), (instance) => (instance as unknown as { live: { fanout: { periodic(now: number): number | null } } }).live.fanout.periodic(at));
+      expect(next).toBe(Math.floor(at / slot) * slot + slot);
+      await new Promise((r) => setTimeout(r, 30));
+      beats.push(messages.slice(before).map((m) => m.type));
+    }
+    expect(beats.map((types) => types.includes('ping'))).toEqual([true, false, true]);
+    const ping = messages.find((m) => m.type === 'ping')!;
+    expect(Number.isNaN(Date.parse(ping.data.timestamp))).toBe(false);
+    socket.close(1000, 'done');
   });
 
   it('stays bounded with more users than the cap; users today estimated within 2%', () => {

@@ -162,9 +162,8 @@ export class Fanout {
    * when the object hibernates between alarms): stats every slot, ping every other slot (30 s).
    * Returns when the next slot starts, or null without subscribers.
    */
-  periodic(): number | null {
+  periodic(now = Date.now()): number | null {
     if (this.connections() === 0) return null;
-    const now = Date.now();
     const slot = Math.floor(now / FANOUT.statsAtLeastMs);
     if (slot !== this.lastSlot) {
       this.lastSlot = slot;
