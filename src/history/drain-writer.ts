@@ -1,4 +1,5 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+import { packJsonArrays } from './json-chunks';
 import { aggregate, mergeStoredSketches, rollupStatements, type RollupRow } from './rollups';
 import { sessionStatements } from './sessions-drain';
 
@@ -21,21 +22,7 @@ const row = (e: NormalizedEvent) =>
   JSON.stringify([e.ts, e.id, e.type, e.receivedAt, e.userId, e.sessionId, e.room, e.durationMs, e.bytesIn, e.bytesOut, e.error, e.value, e.properties, e.context]);
 
 function chunkEvents(events: NormalizedEvent[]): string[] {
-  const chunks: string[] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const e of events) {
-    const json = row(e);
-    if (current.length && bytes + json.length > CHUNK_BYTES) {
-      chunks.push(`[${current.join(',')}]`);
-      current = [];
-      bytes = 0;
-    }
-    current.push(json);
-    bytes += json.length + 1;
-  }
-  if (current.length) chunks.push(`[${current.join(',')}]`);
-  return chunks;
+  return packJsonArrays(events.map(row), CHUNK_BYTES);
 }
 
 /** The batches' raw events in as few statements as the chunk size allows (one outbox batch per single-event request adds up). */

@@ -1,3 +1,4 @@
+import { packJsonArrays } from '../history/json-chunks';
 import type { NormalizedEvent } from '../ingest/types';
 import { LIMITS } from '../shared/limits';
 
@@ -19,21 +20,7 @@ function* chunked<T>(items: T[], size: number): Generator<T[]> {
 
 /** The events as JSON arrays of at most OUTBOX_ROW_MAX_CHARS each (one event alone is at most 32 KiB). */
 function outboxRows(events: NormalizedEvent[]): string[] {
-  const rows: string[] = [];
-  let parts: string[] = [];
-  let chars = 2;
-  for (const e of events) {
-    const json = JSON.stringify(e);
-    if (parts.length && chars + json.length + 1 > OUTBOX_ROW_MAX_CHARS) {
-      rows.push(`[${parts.join(',')}]`);
-      parts = [];
-      chars = 2;
-    }
-    parts.push(json);
-    chars += json.length + 1;
-  }
-  if (parts.length) rows.push(`[${parts.join(',')}]`);
-  return rows;
+  return packJsonArrays(events.map((e) => JSON.stringify(e)), OUTBOX_ROW_MAX_CHARS);
 }
 
 /**
