@@ -54,14 +54,17 @@ export function reportQuery(ws: WorkspaceRow, p: ReportParams, now = Date.now())
 const SOURCES =
   `Reports read rollups (per minute, hour and local day; minute rollups are kept ${LIMITS.minuteRollupHours} hours), and raw events for edges finer than a stored bucket and for the filters below. ` +
   'A `userId` filter, two or more of room/country/platform/device/browser/os together, or a breakdown by a dimension other than the one filtered, read raw events and so only see the raw retention. ' +
-  'Unique users and sessions are HyperLogLog estimates (within 2%); durationMs percentiles come from a DDSketch (within 1% relative error). ' +
+  'Unique users and sessions are HyperLogLog estimates (within 2%); durationMs percentiles come from a DDSketch (within 1% relative error).';
+
+/** Only the summary has avgSessionSeconds. */
+const AVG_SESSION =
   'avgSessionSeconds is over participant sessions (presence) that started in the range and have ended: `room`, `userId` and `platform` are the session’s own (its platform is that of its join); `type`, `country`, `device`, `browser` and `os` keep a session when its user has, inside the range and during the session, an event naming its room that matches all of them (raw events, so only within the raw retention).';
 
 statsRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/stats/summary', tags: ['Reports'], security: bearer,
     summary: 'Totals of a range (read key)',
-    description: SOURCES,
+    description: `${SOURCES} ${AVG_SESSION}`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: ReportParams },
     responses: { 200: json(Summary, 'Summary of the range'), ...authErrors },
