@@ -11,7 +11,7 @@ const at = (m: number) => T + m * MIN;
 const iso = (t: number) => new Date(t).toISOString();
 
 type Filters = Record<string, string>;
-const qs = (o: Record<string, unknown>) => new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString();
+const qs = (o: Record<string, unknown>) => new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, String(v)])).toString();
 
 async function get(ws: TestWorkspace, path: string, q: Record<string, unknown>) {
   const res = await call('GET', `/api/v1/workspaces/${ws.slug}/${path}?${qs(q)}`, { token: ws.keys.read });

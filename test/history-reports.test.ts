@@ -48,7 +48,7 @@ function compare(api: any, exact: any, what: string) {
   }
 }
 
-const qs = (o: Record<string, unknown>) => new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString();
+const qs = (o: Record<string, unknown>) => new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, String(v)])).toString();
 const get = async (path: string, q: Record<string, unknown>) => {
   const res = await call('GET', `/api/v1/workspaces/${ws.slug}/${path}?${qs(q)}`, { token: ws.keys.read });
   expect(res.status, `${path} ${res.text}`).toBe(200);

@@ -10,6 +10,8 @@ export const workspaces = sqliteTable('workspaces', {
   livekitApiKey: text('livekit_api_key'),
   livekitApiSecret: text('livekit_api_secret'),
   webhookSecret: text('webhook_secret'),
+  /** Ingestion limit in events per second (null: LIMITS.defaultEventsPerSecond); bursts of LIMITS.rateLimitBurstSeconds of it. */
+  rateLimitEps: integer('rate_limit_eps'),
   createdAt: integer('created_at').notNull(),
 });
 
@@ -60,4 +62,11 @@ export const drainLog = sqliteTable('drain_log', {
   batchId: text('batch_id').primaryKey(),
   workspaceId: text('workspace_id').notNull(),
   drainedAt: integer('drained_at').notNull(),
+});
+
+/** Dashboard sessions ended by signing out: a copied cookie stops working (kept until the session would have expired). */
+export const endedSessions = sqliteTable('ended_sessions', {
+  /** The session JWT's `jti`. */
+  id: text('id').primaryKey(),
+  expiresAt: integer('expires_at').notNull(),
 });

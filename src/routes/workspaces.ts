@@ -38,6 +38,7 @@ workspaceRoutes.openapi(
       livekitApiKey: null,
       livekitApiSecret: null,
       webhookSecret: null,
+      rateLimitEps: null,
       createdAt: Date.now(),
     };
     const keys = await Promise.all((['ingest', 'read', 'admin'] as const).map((k) => newKey(row.id, k, `default ${k}`)));

@@ -52,6 +52,12 @@ export const LIMITS = {
   /** Rows an export reads per D1 query. */
   exportPageRows: 1000,
   defaultRetentionDays: 90,
+  /** Ingestion rate limit per workspace (events a second) unless its rateLimit setting says otherwise. */
+  defaultEventsPerSecond: 1000,
+  /** The rate limit allows bursts of this many seconds' worth of events. */
+  rateLimitBurstSeconds: 10,
+  /** Open live connections (WebSocket and SSE) per key. */
+  liveConnectionsPerKey: 100,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
