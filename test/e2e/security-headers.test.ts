@@ -123,27 +123,35 @@ describe('security headers', () => {
 });
 
 describe('under the CSP', () => {
-  it('the dashboard signs in, goes live over its WebSocket and draws reports without console errors or violations', async () => {
+  it('the dashboard signs in, goes live over its WebSocket, shows a room, reports, events and settings without console errors or violations', async () => {
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
     // Before signing in, the dashboard asks for its session and is told 401: the one expected failed load.
     const { page, problems, violations } = await watchedPage(context, (text, url) => /status of 401/.test(text) && url.endsWith('/api/v1/session'));
     await page.goto(`${server.url}/w/${SLUG}`);
-    await page.getByLabel('Key').fill(keys.read);
+    await page.getByLabel('Key').fill(keys.admin);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${server.url}/w/${SLUG}`);
     await page.getByTestId('connection').filter({ hasText: /^live$/ }).waitFor({ timeout: 10_000 });
     const posted = await fetch(`${server.url}/api/v1/workspaces/${SLUG}/events`, {
       method: 'POST',
       headers: { authorization: `Bearer ${keys.ingest}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ events: [{ id: 'csp-live-1', type: 'message.sent', userId: 'u_csp', durationMs: 40 }] }),
+      body: JSON.stringify({ events: [{ id: 'csp-live-1', type: 'message.sent', userId: 'u_csp', room: 'standup', durationMs: 40 }] }),
     });
     expect(posted.status).toBe(202);
     await page.locator('[data-testid="feed"] li[data-id="csp-live-1"]').waitFor({ timeout: 5_000 });
+    await page.getByTestId('rooms').getByRole('link', { name: /standup/ }).click();
+    await page.waitForURL(/\/rooms\/standup/);
+    await page.getByRole('heading', { name: /standup/ }).first().waitFor();
     await page.getByRole('link', { name: 'Reports' }).click();
     await page.locator('[data-testid="timeseries"] canvas').first().waitFor({ timeout: 10_000 });
     await page.locator('[data-testid="breakdown-table"] tbody tr').first().waitFor({ timeout: 10_000 });
     await page.waitForLoadState('networkidle');
     await page.screenshot({ path: `${SHOTS}csp-01-reports.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.locator('[data-testid="event-log"] tbody tr[data-id="csp-live-1"]').waitFor({ timeout: 10_000 });
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('keys-table').waitFor();
+    await page.waitForLoadState('networkidle');
     expect(violations).toEqual([]);
     expect(problems).toEqual([]);
     // The watch works and the policy holds: an injected inline script is refused and reported.
