@@ -20,6 +20,7 @@ import { userRoutes } from './routes/users';
 import { historySessionRoutes } from './routes/sessions';
 import { exportRoutes } from './routes/export';
 import { metricsRoutes } from './routes/metrics';
+import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
   // Every schema violation becomes the contract's 400 body, naming each path.
@@ -30,6 +31,8 @@ export const app = new OpenAPIHono<AppEnv>({
     }
   },
 });
+
+app.use(nosniff);
 
 app.route('/', healthRoutes);
 app.route('/api/v1', workspaceRoutes);
@@ -67,18 +70,26 @@ app.doc31('/api/v1/openapi.json', (c) => ({
   },
   servers: [{ url: new URL(c.req.url).origin }],
 }));
-app.get('/api/docs', (c) => c.html(docsPage('/api/v1/openapi.json')));
+app.get('/api/docs', (c) => withPageHeaders(c.html(docsPage('/api/v1/openapi.json')), c.req.url));
 // Served outside the zod routes, but part of "every route here": listed by hand.
 app.openAPIRegistry.registerPath({
   method: 'get', path: '/api/v1/openapi.json', tags: ['Operations'], summary: 'This OpenAPI 3.1 document',
   responses: { 200: { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } } },
 });
 app.openAPIRegistry.registerPath({
-  method: 'get', path: '/api/docs', tags: ['Operations'], summary: 'The interactive API reference (a self-contained page; no CDN)',
+  method: 'get', path: '/api/docs', tags: ['Operations'], summary: 'The interactive API reference (Swagger UI from this Worker’s static assets; no CDN)',
   responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
 });
 
-app.notFound((c) => c.json(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404));
+/** Paths the Worker answers itself; every other path is the dashboard (wrangler.toml runs the Worker first for it). */
+const isApiPath = (path: string) => path.startsWith('/api/') || path.startsWith('/v1/') || path === '/health' || path === '/t.js';
+
+// The dashboard's pages and files (SPA fallback included) with the security headers; the hashed
+// files under /assets/ skip the Worker and get the same headers from `_headers`.
+app.notFound(async (c) => {
+  if (!isApiPath(c.req.path)) return withPageHeaders(await c.env.ASSETS.fetch(c.req.raw), c.req.url);
+  return c.json(new ApiError('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`).toBody(), 404);
+});
 
 /** The one error handler: every failure leaves as the contract's error body. */
 export const handleError: ErrorHandler<AppEnv> = (err, c) => {
