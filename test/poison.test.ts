@@ -1,8 +1,9 @@
-import { env } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { AccessToken, WebhookEvent } from 'livekit-server-sdk';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { WorkspaceHub } from '../src/live/workspace-hub';
 import { call, countRows, createWorkspace, flush, hub, type TestWorkspace } from './helpers';
 
 // The bounds of API.md, and what a client may send right at them.
@@ -341,5 +342,20 @@ describe('names of Object.prototype are names like any other', () => {
       expectSane(res.json, by);
       expect(res.json.rows.reduce((n: number, r: { events: number }) => n + r.events, 0), by).toBe(3);
     }
+  });
+});
+
+describe('gauges', () => {
+  it('are accepted at their bounds and travel with the event in the hub’s outbox', async () => {
+    const ws = await createWorkspace('poison-gauges');
+    const gauges = { cpu: 0.73, 'queue.depth': 12, 'a:b-c_d': -1e15, [`g${'x'.repeat(62)}`]: 1e15 };
+    expect((await door.single(ws, { id: 'g1', type: 'sample', gauges })).status).toBe(202);
+    expect((await door.collect(ws, { id: 'g2', type: 'sample', gauges: { cpu: 0.5 } })).status).toBe(202);
+    expect((await door.single(ws, { id: 'g3', type: 'sample' })).status).toBe(202);
+    const outbox = await runInDurableObject(hub(ws.id) as DurableObjectStub<WorkspaceHub>, async (_i, state) =>
+      state.storage.sql.exec<{ events: string }>('SELECT events FROM outbox ORDER BY seq').toArray().flatMap((r) => JSON.parse(r.events) as Array<{ id: string; gauges?: unknown }>));
+    expect(Object.fromEntries(outbox.map((e) => [e.id, e.gauges]))).toEqual({ g1: gauges, g2: { cpu: 0.5 }, g3: undefined });
+    expect(await flush(ws)).toBe(0);
+    expect(await rowsOf(ws)).toBe(3);
   });
 });
