@@ -40,7 +40,7 @@ export async function standardWebhookEvent(body: unknown, webhookId: string, sen
 export function validateStandardWebhookEvent(event: EventInput): ParseOutcome<ParsedEventInput[]> {
   const outcome = parseEventPayload(event);
   if (outcome.ok) return { ok: true, value: outcome.value.events };
-  const path = (p: string) => (p in LIFTED ? `data.${p}` : p.startsWith('properties.') ? `data.${p.slice('properties.'.length)}` : p);
+  const path = (p: string) => (Object.hasOwn(LIFTED, p) ? `data.${p}` : p.startsWith('properties.') ? `data.${p.slice('properties.'.length)}` : p);
   const issues = outcome.issues?.map((i) => ({ ...i, path: path(i.path) }));
   return { ...outcome, message: issues?.[0] ? `${issues[0].path}: ${issues[0].message}` : outcome.message, issues };
 }
