@@ -1,5 +1,5 @@
 import type { DDSketch } from '@datadog/sketches-js';
-import { encodeDurations, hash53, HyperLogLog, mergeDurations, mergeEncodedDurations, newDurations, quantile } from './sketches';
+import { acceptDuration, encodeDurations, hash53, HyperLogLog, mergeDurations, mergeEncodedDurations, newDurations, quantile } from './sketches';
 
 export interface AggInput {
   userId: string | null; sessionId: string | null; durationMs: number | null; bytesIn: number | null; bytesOut: number | null; error: string | null; value: number | null;
@@ -29,7 +29,7 @@ export class Agg {
     if (e.durationMs !== null) {
       this.durationCount++;
       this.durationSum += e.durationMs;
-      this.durations.accept(e.durationMs);
+      acceptDuration(this.durations, e.durationMs);
     }
     if (hashes.user !== null) this.users.addHash(hashes.user);
     if (hashes.session !== null) this.sessions.addHash(hashes.session);

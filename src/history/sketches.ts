@@ -181,6 +181,19 @@ export function newDurations(): DDSketch {
   return new DDSketch({ relativeAccuracy: DD_ACCURACY });
 }
 
+/**
+ * Durations below this (1 µs) count as 0 in the sketch: each factor of ~1.02 between the smallest and
+ * the largest value is a bin, so 1e-300 next to 1e10 would be 35,000 bins in every rollup row.
+ * With it and durationMs ≤ 1e10 a sketch has at most ~1,500 bins.
+ */
+export const DURATION_SKETCH_FLOOR_MS = 1e-3;
+
+/** Adds one accepted durationMs to a sketch (never a non-finite or negative one, whatever was stored). */
+export function acceptDuration(s: DDSketch, ms: number): void {
+  if (!Number.isFinite(ms) || ms < 0) return;
+  s.accept(ms < DURATION_SKETCH_FLOOR_MS ? 0 : ms);
+}
+
 /** "zero,count,sum,min,max|firstKey|c0,c1,…" — the positive store's bins with the summary. */
 export function encodeDurations(s: DDSketch): string | null {
   if (s.count === 0) return null;
@@ -212,6 +225,8 @@ export function mergeEncodedDurations(s: DDSketch, text: string | null | undefin
   const [head, firstText, binsText] = text.split('|');
   const [zero, count, sum, min, max] = head.split(',').map(Number);
   const first = Number(firstText);
+  // A stored sketch that is not numbers (none is written so) is left out rather than failing a report.
+  if (![zero, count, first].every(Number.isFinite) || Number.isNaN(min) || Number.isNaN(max)) return s;
   if (binsText) {
     binsText.split(',').forEach((c, i) => {
       const n = Number(c);
@@ -220,7 +235,7 @@ export function mergeEncodedDurations(s: DDSketch, text: string | null | undefin
   }
   s.zeroCount += zero;
   s.count += count;
-  s.sum += sum;
+  if (Number.isFinite(sum)) s.sum += sum;
   s.min = Math.min(s.min, min);
   s.max = Math.max(s.max, max);
   return s;

@@ -1,9 +1,11 @@
 import { CONTEXT_FIELDS, type ParsedEventInput } from '../shared/events';
-import { EVENT_ID_RE, EVENT_TYPE_RE, LIMITS, ROOM_RE } from '../shared/limits';
+import { EVENT_ID_RE, EVENT_TYPE_RE, GAUGE_NAME_RE, LIMITS, ROOM_RE } from '../shared/limits';
 
 const CONTEXT = new Set<string>(CONTEXT_FIELDS);
 const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length >= 1 && v.length <= max;
-const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= LIMITS.bytesMax;
+/** A finite number within ±max (NaN fails every comparison). */
+const within = (v: unknown, max: number): v is number => typeof v === 'number' && v >= -max && v <= max;
 
 /**
  * The plain, valid event most requests send, checked by hand: returns the same value EventInput
@@ -42,10 +44,13 @@ export function fastEventInput(raw: unknown): ParsedEventInput | null {
         if (!isText(v, LIMITS.errorMaxLength)) return null;
         break;
       case 'durationMs':
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return null;
+        if (!within(v, LIMITS.durationMsMax) || v < 0) return null;
         break;
       case 'value':
-        if (typeof v !== 'number' || !Number.isFinite(v)) return null;
+        if (!within(v, LIMITS.valueAbsMax)) return null;
+        break;
+      case 'gauges':
+        if (!plainGauges(v)) return null;
         break;
       case 'bytesIn':
       case 'bytesOut':
@@ -76,6 +81,15 @@ function plainProperties(v: unknown): boolean {
     if (++n > LIMITS.propertiesMaxKeys || key.length < 1 || key.length > LIMITS.typeMaxLength || key === '__proto__') return false;
     const x = v[key];
     if (typeof x === 'string' ? x.length > LIMITS.propertyStringMaxLength : !(x === null || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x)))) return false;
+  }
+  return true;
+}
+
+function plainGauges(v: unknown): boolean {
+  if (!plainObject(v)) return false;
+  let n = 0;
+  for (const key in v) {
+    if (++n > LIMITS.gaugesMaxKeys || !GAUGE_NAME_RE.test(key) || !within(v[key], LIMITS.gaugeAbsMax)) return false;
   }
   return true;
 }

@@ -36,7 +36,8 @@ export function scalarProperties(obj: unknown, into: Record<string, Scalar> = {}
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return into;
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
     if (Object.keys(into).length >= LIMITS.propertiesMaxKeys) break;
-    if (!k || k.length > LIMITS.typeMaxLength) continue;
+    // "__proto__" would set the object's prototype, not a property (zod drops it from events too).
+    if (!k || k.length > LIMITS.typeMaxLength || k === '__proto__') continue;
     if (typeof v === 'string') into[k] = v.slice(0, LIMITS.propertyStringMaxLength);
     else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean' || v === null) into[k] = v;
   }

@@ -1,5 +1,6 @@
 import type { EventInput } from '../shared/events';
 import type { ContextField } from '../shared/events';
+import { LIMITS } from '../shared/limits';
 import { externalEventId, roomName, scalarProperties, shortId, type Scalar } from './ids';
 
 /** LiveKit webhook JSON (protobuf JSON: camelCase, int64 as strings, enums by name or number). */
@@ -49,6 +50,16 @@ function ms(opts: { ms?: Int64; s?: Int64; ns?: Int64 }): number | undefined {
   if (s) return s * 1000;
   const ns = num(opts.ns);
   return ns ? Math.floor(ns / 1e6) : undefined;
+}
+
+/**
+ * Sets the time between two LiveKit times as durationMs when an event may hold it (0 ≤ x ≤ 1e10).
+ * These are derived, not stated by a client: a span beyond (clocks in other units) is left out, not refused.
+ */
+function setSpan(event: EventInput, from: number | undefined, to: number | undefined): void {
+  if (from === undefined || to === undefined) return;
+  const d = to - from;
+  if (d >= 0 && d <= LIMITS.durationMsMax) event.durationMs = d;
 }
 
 function participantKind(p: Json): string {
@@ -102,7 +113,7 @@ type Props = Record<string, Scalar>;
 function mapRoom(name: string, room: Json | undefined, at: number, event: EventInput, properties: Props): void {
   event.type = name === 'room_started' ? 'room.started' : 'room.finished';
   const created = ms({ ms: room?.creationTimeMs as Int64, s: room?.creationTime as Int64 });
-  if (name === 'room_finished' && created && at >= created) event.durationMs = at - created;
+  if (name === 'room_finished') setSpan(event, created, at);
   if (num(room?.numParticipants as Int64)) properties.participants = num(room?.numParticipants as Int64)!;
   if (num(room?.maxParticipants as Int64)) properties.maxParticipants = num(room?.maxParticipants as Int64)!;
 }
@@ -114,7 +125,7 @@ function mapEgress(info: Json, event: EventInput, properties: Props): void {
   if (str(info.error)) event.error = str(info.error)!.slice(0, 128);
   const started = ms({ ns: info.startedAt as Int64 });
   const ended = ms({ ns: info.endedAt as Int64 });
-  if (started && ended && ended >= started) event.durationMs = ended - started;
+  setSpan(event, started, ended);
 }
 
 function mapIngress(info: Json, event: EventInput, properties: Props): void {
@@ -142,7 +153,7 @@ function mapParticipant(name: string, p: Json, at: number, event: EventInput, pr
     properties.reason = name === 'participant_left' ? 'left' : 'connection_aborted';
     if (p.disconnectReason !== undefined) properties.disconnectReason = String(p.disconnectReason);
     const joined = ms({ ms: p.joinedAtMs as Int64, s: p.joinedAt as Int64 });
-    if (joined && at >= joined) event.durationMs = at - joined;
+    setSpan(event, joined, at);
     if (name === 'participant_connection_aborted') event.error = 'connection_aborted';
   }
 }

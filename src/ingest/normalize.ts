@@ -40,6 +40,7 @@ export function normalizeEvents(
       properties: e.properties ?? {},
       context: { ...(e.context ?? {}) },
     };
+    if (e.gauges && Object.keys(e.gauges).length) event.gauges = e.gauges;
     out.push(enrich(event, facts, inferred));
   });
   return issues.length ? invalid(issues) : { ok: true, value: out };

@@ -63,11 +63,20 @@ function timestampOf(m: Json, now: number): number {
   return Number.isFinite(t) && t > 946684800000 && t <= now + LIMITS.futureSkewMs ? t : now;
 }
 
-/** One Segment message → one event input (not yet validated). */
+/** Which of a track call's properties becomes the event's `value`: `revenue`, else `value`. */
+const valueSource = (m: Json): 'revenue' | 'value' => (obj(m.properties)?.revenue != null ? 'revenue' : 'value');
+
+/** An issue of the mapped event, named by the message field it came from. */
+function messagePath(path: string, m: Json): string {
+  if (path === 'type') return 'event';
+  return path === 'value' ? `properties.${valueSource(m)}` : path;
+}
+
+/** One Segment message → one event input (not yet validated; `value` out of its bounds is a 400 there). */
 export async function segmentMessage(call: SegmentCall, m: Json, batchContext: Json | undefined, now: number): Promise<EventInput> {
   const context = { ...(batchContext ?? {}), ...(obj(m.context) ?? {}) };
   const props = propertiesOf(call, m);
-  const revenue = obj(m.properties)?.revenue ?? obj(m.properties)?.value;
+  const revenue = obj(m.properties)?.[valueSource(m)];
   return {
     id: await externalEventId(m.messageId),
     type: typeOf(call, m) as string,
@@ -115,7 +124,7 @@ export async function segmentEvents(call: SegmentCall | 'batch', body: unknown, 
     }
     const result = EventInput.safeParse(await segmentMessage(kind, m, batchContext, now));
     if (result.success) out.push(result.data);
-    else issues.push(...zodIssues(result.error).map((x) => ({ ...x, path: `${prefix}${x.path === 'type' ? 'event' : x.path}` })));
+    else issues.push(...zodIssues(result.error).map((x) => ({ ...x, path: `${prefix}${messagePath(x.path, m)}` })));
   }
   return issues.length ? invalid(issues) : { ok: true, value: out };
 }

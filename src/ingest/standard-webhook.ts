@@ -1,6 +1,8 @@
-import type { EventInput } from '../shared/events';
+import type { EventInput, ParsedEventInput } from '../shared/events';
 import { EVENT_ID_RE, LIMITS, ROOM_RE } from '../shared/limits';
 import { externalEventId, scalarProperties } from './ids';
+import { parseEventPayload } from './parse';
+import type { ParseOutcome } from './types';
 
 type Json = Record<string, unknown>;
 
@@ -10,8 +12,9 @@ const LIFTED = {
   sessionId: (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= LIMITS.sessionIdMaxLength,
   room: (v: unknown) => typeof v === 'string' && ROOM_RE.test(v),
   error: (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= LIMITS.errorMaxLength,
-  durationMs: (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0,
-  value: (v: unknown) => typeof v === 'number' && Number.isFinite(v),
+  // Any number is lifted: one outside the event's bounds is a 400 naming `data.durationMs` (API.md: numbers outside their bounds are a 400).
+  durationMs: (v: unknown) => typeof v === 'number',
+  value: (v: unknown) => typeof v === 'number',
 } as const;
 
 /**
@@ -31,4 +34,13 @@ export async function standardWebhookEvent(body: unknown, webhookId: string, sen
     if (fits(data[field])) (event as Record<string, unknown>)[field] = data[field];
   }
   return event;
+}
+
+/** The mapped event validated like any other, its issues named by the body field they came from (`data.durationMs`). */
+export function validateStandardWebhookEvent(event: EventInput): ParseOutcome<ParsedEventInput[]> {
+  const outcome = parseEventPayload(event);
+  if (outcome.ok) return { ok: true, value: outcome.value.events };
+  const path = (p: string) => (Object.hasOwn(LIFTED, p) ? `data.${p}` : p.startsWith('properties.') ? `data.${p.slice('properties.'.length)}` : p);
+  const issues = outcome.issues?.map((i) => ({ ...i, path: path(i.path) }));
+  return { ...outcome, message: issues?.[0] ? `${issues[0].path}: ${issues[0].message}` : outcome.message, issues };
 }

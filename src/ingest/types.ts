@@ -15,6 +15,11 @@ export interface NormalizedEvent {
   bytesOut: number | null;
   error: string | null;
   value: number | null;
+  /**
+   * Sampled levels, only when the event had some (outbox rows from before gauges have none).
+   * Carried in the outbox and the live path; the D1 events table has no column for them yet.
+   */
+  gauges?: Record<string, number>;
   properties: Record<string, string | number | boolean | null>;
   context: Partial<Record<ContextField, string>>;
 }

@@ -1,7 +1,7 @@
 // The live windows keep the same sketches as the history rollups: one HyperLogLog (p=14, sparse
 // while small) and one DDSketch encoding (1% relative accuracy), so both answer alike.
 import { decodeDurations, HyperLogLog } from '../history/sketches';
-export { encodeDurations, hash53, HyperLogLog, newDurations } from '../history/sketches';
+export { acceptDuration, encodeDurations, hash53, HyperLogLog, newDurations } from '../history/sketches';
 
 /** A stored user sketch; one in an older live-state format starts afresh rather than failing the hub. */
 export function decodeUsers(text: string | undefined): HyperLogLog {

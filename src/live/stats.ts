@@ -124,7 +124,8 @@ export class LiveState {
     const nowSec = Math.floor(now / 1000);
     let online = 0;
     let active = 0;
-    const distribution = Object.fromEntries(DIMENSIONS.map((d) => [d, {} as Record<string, number>])) as Stats['distribution'];
+    // Maps, not objects: a value such as "constructor" or "__proto__" is counted like any other.
+    const counts = new Map(DIMENSIONS.map((d) => [d, new Map<string, number>()]));
     const top: Array<{ userId: string; events: number }> = [];
     for (const [userId, u] of this.users) {
       if (u.lastSeen >= now - WINDOWS.activeMs) active++;
@@ -132,11 +133,12 @@ export class LiveState {
         online++;
         for (const d of DIMENSIONS) {
           const v = u.ctx[d];
-          if (v) distribution[d][v] = (distribution[d][v] ?? 0) + 1;
+          if (v) counts.get(d)!.set(v, (counts.get(d)!.get(v) ?? 0) + 1);
         }
       }
       if (u.day === today && u.events > 0) top.push({ userId, events: u.events });
     }
+    const distribution = Object.fromEntries([...counts].map(([d, m]) => [d, Object.fromEntries(m)])) as Stats['distribution'];
     top.sort((a, b) => b.events - a.events || (a.userId < b.userId ? -1 : 1));
     let activeSessions = 0;
     for (const last of this.sessions.values()) if (last >= now - WINDOWS.sessionMs) activeSessions++;

@@ -1,5 +1,5 @@
 import type { DDSketch } from '@datadog/sketches-js';
-import { decodeLatency, decodeUsers, encodeDurations, HyperLogLog, hash53, newDurations } from './sketches';
+import { acceptDuration, decodeLatency, decodeUsers, encodeDurations, HyperLogLog, hash53, newDurations } from './sketches';
 
 /**
  * Per-second counters over the last `size` seconds in a ring: a slot remembers which second it
@@ -115,7 +115,7 @@ export class BucketRing {
     if (!bucket) return;
     bucket.events++;
     if (userId) bucket.users.add(userId);
-    if (durationMs !== null && Number.isFinite(durationMs)) (bucket.latency ??= newDurations()).accept(durationMs);
+    if (durationMs !== null && Number.isFinite(durationMs)) acceptDuration((bucket.latency ??= newDurations()), durationMs);
   }
 
   /** Buckets nowB-count+1 … nowB, oldest first (empty ones as zero). */

@@ -71,7 +71,7 @@ eventRoutes.openapi(
   createRoute({
     method: 'post', path: '/workspaces/{ws}/events', tags: ['Events'], security: bearer,
     summary: 'Send one event or a batch of 1–500 (ingest or admin key)',
-    description: `A 202 means the events are durable. An id accepted in the last ${LIMITS.dedupeDays} days is counted in \`duplicates\` and not stored again. A batch is all or nothing: one invalid event rejects the request with 400 and issues naming \`events.N.field\`.`,
+    description: `A 202 means the events are durable. An id accepted in the last ${LIMITS.dedupeDays} days is counted in \`duplicates\` and not stored again. A batch is all or nothing: one invalid event rejects the request with 400 and issues naming \`events.N.field\`. Numbers outside their bounds are a 400 too: \`durationMs\` 0 ≤ x ≤ 1e10, \`bytesIn\`/\`bytesOut\` integers 0 ≤ x ≤ 2^53−1, \`value\` |x| ≤ 1e15, \`gauges\` at most ${LIMITS.gaugesMaxKeys} with |x| ≤ 1e15 — so no sum, percentile or report of accepted events can become non-finite. \`gauges\` are kept with the event in the hub's outbox and live path (not yet in the stored event read back).`,
     middleware: [requireAccess('ingest')] as const,
     request: { params: WsParams, body: { content: { 'application/json': { schema: IngestBody as never } }, required: true } },
     responses: { 202: json(IngestResult, 'Accepted and durable'), ...authErrors, ...errorResponses(413, 415) },

@@ -42,6 +42,7 @@ for (const call of ['batch', ...SEGMENT_CALLS] as Array<SegmentCall | 'batch'>) 
         'Segment’s own path at the root, so Segment libraries given this host work unmodified. The write key is an ingest key: the Basic-auth user name (empty password) or `writeKey` in the body.',
         '`track` → an event of type `event`; `page` → `pageview`; `screen` → `screen`; `identify`, `group`, `alias` keep their names. `messageId` → `id` (hashed when outside the id charset), so resent messages are duplicates; `userId ?? anonymousId` → `userId`; scalar `properties` (traits for identify/group) → properties; `context` → context, a batch’s own `context` merged into each message.',
         `Limits: ${LIMITS.segmentMessageMaxBytes} bytes a message, ${LIMITS.segmentBatchMaxBytes} bytes a batch (400 beyond).`,
+        'A track call’s `properties.revenue` (else `properties.value`) becomes the event’s `value`: beyond |x| ≤ 1e15 it is a 400 naming `batch.N.properties.revenue`, and nothing of the request is stored.',
       ].join('\n\n'),
       responses: { 200: json(Success, 'Accepted and durable'), ...authErrors },
     }),

@@ -7,7 +7,7 @@ import { ApiError } from '../errors';
 import { db, findWorkspace, type WorkspaceRow } from '../history/workspaces';
 import { livekitEvent } from '../ingest/livekit';
 import { parseEventPayload, parseJsonBody } from '../ingest/parse';
-import { standardWebhookEvent } from '../ingest/standard-webhook';
+import { standardWebhookEvent, validateStandardWebhookEvent } from '../ingest/standard-webhook';
 import { IngestResult } from '../shared/events';
 import { LIMITS } from '../shared/limits';
 import { ingestParsed, requestFacts, unwrap } from './ingest-helper';
@@ -91,6 +91,7 @@ webhookRoutes.openapi(
       'Verified as https://www.standardwebhooks.com specifies: `webhook-signature` holds one or more space-separated `v1,<base64 HMAC-SHA256 of id.timestamp.body>` under the workspace’s `whsec_` secret (any may match); `webhook-timestamp` within ±5 minutes.',
       'Set the secret with `PATCH /api/v1/workspaces/{ws}` `{ "webhookSecret": "whsec_…" }`.',
       'Body `{ "type", "timestamp"?, "data" }` → one event of that type; scalar `data` fields become properties (`userId`, `sessionId`, `room`, `durationMs`, `value`, `error` also fill the event’s own fields). The `webhook-id` is the event id: a replay is a duplicate.',
+      'A number in `data.durationMs` or `data.value` outside the event’s bounds (0 ≤ durationMs ≤ 1e10, |value| ≤ 1e15) is a 400 `invalid_request` naming it, and nothing is stored.',
     ].join('\n\n'),
     request: { params: WsParams },
     responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors },
@@ -106,6 +107,8 @@ webhookRoutes.openapi(
     const problem = await verifyStandardWebhook(body, headers, secret);
     if (problem) throw new ApiError('invalid_signature', problem);
     const event = await standardWebhookEvent(unwrap(parseJsonBody(body)), headers.id!, Number(headers.timestamp) * 1000);
-    return c.json(await ingestOne(c, workspace, event), 202);
+    const events = unwrap(validateStandardWebhookEvent(event));
+    // The sender is a server relaying for others: its country and User-Agent describe no participant.
+    return c.json(await ingestParsed(c, workspace, events, false, requestFacts(c, false)), 202);
   },
 );

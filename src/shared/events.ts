@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_ID_RE, EVENT_TYPE_RE, LIMITS, ROOM_RE } from './limits';
+import { EVENT_ID_RE, EVENT_TYPE_RE, GAUGE_NAME_RE, LIMITS, ROOM_RE } from './limits';
 
 /** ISO 8601 string or epoch milliseconds; parsed to epoch ms. */
 export const TimeInput = z
@@ -28,6 +28,20 @@ export const EventProperties = z
     message: `at most ${LIMITS.propertiesMaxKeys} keys`,
   });
 
+const byteCount = z
+  .number()
+  .int('must be an integer')
+  .min(0, 'must be ≥ 0')
+  .max(LIMITS.bytesMax, 'must be ≤ 2^53−1 (9007199254740991)');
+
+/** Sampled levels (`{ "cpu": 0.73 }`): a name per GAUGE_NAME_RE, a finite number within ±1e15. */
+export const EventGauges = z
+  .record(
+    z.string().regex(GAUGE_NAME_RE, 'a gauge name is a letter, then up to 63 letters, digits, _ . : or -'),
+    z.number().min(-LIMITS.gaugeAbsMax, 'must be ≥ -1e15').max(LIMITS.gaugeAbsMax, 'must be ≤ 1e15'),
+  )
+  .refine((g) => Object.keys(g).length <= LIMITS.gaugesMaxKeys, { message: `at most ${LIMITS.gaugesMaxKeys} gauges` });
+
 export const CONTEXT_FIELDS = [
   'platform', 'os', 'browser', 'device', 'sdk', 'country', 'url', 'referrer', 'userAgent', 'connectionType',
 ] as const;
@@ -49,11 +63,24 @@ export const EventInput = z
     userId: shortText(LIMITS.userIdMaxLength).optional(),
     sessionId: shortText(LIMITS.sessionIdMaxLength).optional(),
     room: z.string().regex(ROOM_RE, 'must match ^[A-Za-z0-9._:@-]{1,128}$').optional(),
-    durationMs: z.number().finite().nonnegative().optional(),
-    bytesIn: z.number().int().nonnegative().optional(),
-    bytesOut: z.number().int().nonnegative().optional(),
+    durationMs: z
+      .number()
+      .min(0, 'must be ≥ 0')
+      .max(LIMITS.durationMsMax, 'must be ≤ 1e10 (ms, about 115 days)')
+      .optional()
+      .meta({ description: 'Response time, latency, view time … in ms, 0 ≤ x ≤ 1e10 → percentiles' }),
+    bytesIn: byteCount.optional().meta({ description: 'Integer, 0 ≤ x ≤ 2^53−1 → bandwidth' }),
+    bytesOut: byteCount.optional().meta({ description: 'Integer, 0 ≤ x ≤ 2^53−1 → bandwidth' }),
     error: shortText(LIMITS.errorMaxLength).optional(),
-    value: z.number().finite().optional(),
+    value: z
+      .number()
+      .min(-LIMITS.valueAbsMax, 'must be ≥ -1e15')
+      .max(LIMITS.valueAbsMax, 'must be ≤ 1e15')
+      .optional()
+      .meta({ description: 'Tokens, revenue … → sums; |x| ≤ 1e15' }),
+    gauges: EventGauges.optional().meta({
+      description: `Sampled levels (\`{ "cpu": 0.73, "queueDepth": 12 }\`): at most ${LIMITS.gaugesMaxKeys}, names like \`cpu\` or \`queue.depth\` (a letter, then letters, digits, _ . : -; ≤ 64), finite numbers with |x| ≤ 1e15`,
+    }),
     properties: EventProperties.optional(),
     context: EventContext.optional(),
   })

@@ -19,6 +19,13 @@ export const LIMITS = {
   propertiesMaxKeys: 50,
   propertyStringMaxLength: 1000,
   contextStringMaxLength: 2048,
+  /** Event numbers (API.md): durationMs in [0, 1e10] (115 days); bytes integers up to 2^53−1; |value| and |gauge| up to 1e15. */
+  durationMsMax: 1e10,
+  bytesMax: Number.MAX_SAFE_INTEGER,
+  valueAbsMax: 1e15,
+  gaugesMaxKeys: 20,
+  gaugeAbsMax: 1e15,
+  gaugeNameMaxLength: 64,
   dedupeDays: 7,
   keyCacheMs: 60_000,
   liveTokenTtlMs: 5 * 60 * 1000,
@@ -62,6 +69,8 @@ export const LIMITS = {
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
 export const ROOM_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** A gauge name: a letter, then up to 63 letters, digits, `_`, `.`, `:` or `-` (`cpu`, `queue.depth`). */
+export const GAUGE_NAME_RE = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
 export const EVENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 /** 1–64 printable characters, no control characters (nor lone surrogates), no leading or trailing space. */
 export const EVENT_TYPE_RE = /^(?! )[^\p{Cc}\p{Cs}]{1,64}(?<! )$/u;

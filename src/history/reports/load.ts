@@ -133,7 +133,9 @@ function groupKey(r: RawRow, by: GroupBy): string | null {
     case 'userId':
       return r.user_id;
     case 'property': {
-      const v = r.prop ? (JSON.parse(r.prop as string) as Record<string, unknown>)[by.name] : undefined;
+      // Own properties only: "constructor" or "toString" must not find Object.prototype's.
+      const props = r.prop ? (JSON.parse(r.prop as string) as Record<string, unknown>) : undefined;
+      const v = props && Object.hasOwn(props, by.name) ? props[by.name] : undefined;
       return v === null || v === undefined ? null : String(v);
     }
     case 'dim': {

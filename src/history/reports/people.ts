@@ -1,7 +1,7 @@
 import type { UserReport } from '../../shared/reports';
 import { rawWhere } from '../raw-events';
 import type { ReportQuery } from './plan';
-import { newDurations, quantile } from '../sketches';
+import { acceptDuration, newDurations, quantile } from '../sketches';
 
 interface UserRow {
   user_id: string; first: number; last: number; events: number; sessions: number; errors: number; bytes_in: number; bytes_out: number;
@@ -10,10 +10,11 @@ interface UserRow {
 /** Users of the range from raw events (exact; within the raw retention). */
 export async function users(db: D1Database, q: ReportQuery, sort: 'events' | 'lastSeen', limit: number): Promise<UserReport[]> {
   const { where, binds } = rawWhere(q, q.from, q.to);
+  // total(), not sum(): sum() of integers fails with "integer overflow" past 2^63.
   const order = sort === 'events' ? 'events DESC, last DESC' : 'last DESC, events DESC';
   const { results } = await db
     .prepare(`SELECT user_id, min(ts) AS first, max(ts) AS last, count(*) AS events, count(DISTINCT session_id) AS sessions,
-        count(error) AS errors, coalesce(sum(bytes_in), 0) AS bytes_in, coalesce(sum(bytes_out), 0) AS bytes_out
+        count(error) AS errors, total(bytes_in) AS bytes_in, total(bytes_out) AS bytes_out
       FROM events WHERE ${where} AND user_id IS NOT NULL GROUP BY user_id ORDER BY ${order}, user_id LIMIT ${Math.trunc(limit)}`)
     .bind(...binds)
     .all<UserRow>();
@@ -27,7 +28,7 @@ export async function users(db: D1Database, q: ReportQuery, sort: 'events' | 'la
     .raw<[string, number]>();
   for (const [u, d] of durations) {
     const x = sketches.get(u)!;
-    x.s.accept(d);
+    acceptDuration(x.s, d);
     x.sum += d;
   }
   return results.map((r) => {

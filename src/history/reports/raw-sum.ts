@@ -1,5 +1,6 @@
 import { Agg } from '../agg';
 import { rawWhere } from '../raw-events';
+import { acceptDuration } from '../sketches';
 import type { GroupBy, ReportQuery } from './plan';
 
 /** SQL for the group key of a raw event; null when it must be computed in JS (property values). */
@@ -28,9 +29,10 @@ export async function foldRawSummed(
   const g = groupSql(by)!;
   const { where, binds } = rawWhere(q, from, to);
   const { results } = await db
-    .prepare(`SELECT ${g} AS g, count(*) AS events, count(error) AS errors, coalesce(sum(bytes_in), 0) AS bytesIn,
-        coalesce(sum(bytes_out), 0) AS bytesOut, coalesce(sum(value), 0) AS value, count(duration_ms) AS durationCount,
-        coalesce(sum(duration_ms), 0) AS durationSum, json_group_array(DISTINCT user_id) AS users,
+    // total(), not sum(): sum() of integers fails with "integer overflow" past 2^63 (a few thousand bytesIn at 2^53−1).
+    .prepare(`SELECT ${g} AS g, count(*) AS events, count(error) AS errors, total(bytes_in) AS bytesIn,
+        total(bytes_out) AS bytesOut, total(value) AS value, count(duration_ms) AS durationCount,
+        total(duration_ms) AS durationSum, json_group_array(DISTINCT user_id) AS users,
         json_group_array(DISTINCT session_id) AS sessions, json_group_array(duration_ms) AS durs
       FROM events WHERE ${where} GROUP BY 1 HAVING g IS NOT NULL`)
     .bind(...binds)
@@ -46,7 +48,7 @@ export async function foldRawSummed(
     a.durationSum = r.durationSum;
     for (const u of JSON.parse(r.users) as Array<string | null>) if (u !== null) a.users.add(u);
     for (const s of JSON.parse(r.sessions) as Array<string | null>) if (s !== null) a.sessions.add(s);
-    for (const d of JSON.parse(r.durs) as Array<number | null>) if (d !== null) a.durations.accept(d);
+    for (const d of JSON.parse(r.durs) as Array<number | null>) if (d !== null) acceptDuration(a.durations, d);
     emit(String(r.g), a);
   }
 }
