@@ -49,7 +49,7 @@ describe('a cookie-authenticated live request is accepted only from the dashboar
   it('still serves the dashboard’s own origin, and clients that send no Origin (not a page)', async () => {
     const ws = await createWorkspace('xo');
     const cookie = cookieOf((await call('POST', '/api/v1/session', { body: { key: ws.keys.read } })).headers)!;
-    for (const headers of [{ cookie, origin: OWN }, { cookie }]) {
+    for (const headers of [{ cookie, origin: OWN }, { cookie }] as Array<Record<string, string>>) {
       const sock = await upgrade(`/api/v1/workspaces/${ws.slug}/live`, headers);
       expect(sock.status).toBe(101);
       expect(await firstMessage(sock)).toMatchObject({ type: 'connected', data: { workspace: ws.slug } });
