@@ -16,8 +16,9 @@ import { authErrors, errorResponses, json, WsParams } from './openapi';
 export const webhookRoutes = new OpenAPIHono<AppEnv>();
 
 /** A per-isolate random key that verifies nothing: the HMAC work is done even where no secret is set. */
-const DUMMY = `dummy-${crypto.randomUUID()}`;
-const DUMMY_WHSEC = `whsec_${btoa(DUMMY)}`;
+let dummyKey: string | undefined;
+// Made on first use: Workers allow no random values in global scope.
+const dummy = () => (dummyKey ??= `dummy-${crypto.randomUUID()}`);
 
 /**
  * The workspace and its secret for this kind of webhook, or a dummy secret when there is neither:
@@ -77,7 +78,7 @@ webhookRoutes.openapi(
     const { workspace, secret } = await signingSecret(
       c,
       (w) => (w.livekitApiKey && w.livekitApiSecret ? { apiKey: w.livekitApiKey, apiSecret: w.livekitApiSecret } : undefined),
-      { apiKey: DUMMY, apiSecret: DUMMY },
+      { apiKey: dummy(), apiSecret: dummy() },
     );
     const token = livekitToken(c.req.header('authorization') ?? c.req.header('authorize'));
     const problem = await verifyLivekitWebhook(body, token, secret);
@@ -104,7 +105,7 @@ webhookRoutes.openapi(
   }),
   async (c) => {
     const body = await rawBody(c);
-    const { workspace, secret } = await signingSecret(c, (w) => w.webhookSecret ?? undefined, DUMMY_WHSEC);
+    const { workspace, secret } = await signingSecret(c, (w) => w.webhookSecret ?? undefined, `whsec_${btoa(dummy())}`);
     const headers = { id: c.req.header('webhook-id'), timestamp: c.req.header('webhook-timestamp'), signature: c.req.header('webhook-signature') };
     const problem = await verifyStandardWebhook(body, headers, secret);
     if (problem || !workspace) {
