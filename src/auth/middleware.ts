@@ -12,14 +12,12 @@ export function bearerSecret(c: Context): string | undefined {
   return match ? match[1].trim() : undefined;
 }
 
-/** Other ways of presenting a credential (session cookie, live token) plug in here. */
+/** Other ways of presenting a credential (the live token) plug in here. */
 export type CredentialSource = (c: Context<AppEnv>) => Promise<Principal | null | undefined>;
 const extraSources: CredentialSource[] = [];
 export function addCredentialSource(source: CredentialSource): void {
   extraSources.push(source);
 }
-// The dashboard's session cookie (same-origin requests only: SameSite=Strict).
-addCredentialSource(sessionPrincipal);
 
 export async function authenticate(c: Context<AppEnv>, secret = bearerSecret(c)): Promise<Principal> {
   if (secret) {
@@ -31,6 +29,10 @@ export async function authenticate(c: Context<AppEnv>, secret = bearerSecret(c))
     const principal = await source(c);
     if (principal) return principal;
   }
+  // The dashboard's session cookie comes last: a page of another origin on the same site sends it
+  // along with its own ?token=, which must win over the cookie's origin check.
+  const session = await sessionPrincipal(c);
+  if (session) return session;
   throw new ApiError('unauthorized', 'send a credential as "Authorization: Bearer <key>"');
 }
 

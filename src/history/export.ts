@@ -5,10 +5,19 @@ export const EXPORT_COLUMNS = [
   'id', 'type', 'timestamp', 'receivedAt', 'userId', 'sessionId', 'room', 'durationMs', 'bytesIn', 'bytesOut', 'error', 'value', 'properties', 'context',
 ] as const;
 
-/** RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
-function csvField(v: unknown): string {
+/** A text cell a spreadsheet would run as a formula starts with one of these (OWASP "CSV injection"). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * RFC 4180 field: quoted when it holds a comma, quote, CR or LF; quotes doubled. NUL is stripped
+ * from every cell; a text cell a spreadsheet would run as a formula gets a leading `'`, so it
+ * stays text; numbers are written as numbers (a negative one is no formula).
+ */
+export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (typeof v === 'number') return String(v);
+  let s = (typeof v === 'object' ? JSON.stringify(v) : String(v)).replaceAll('\0', '');
+  if (FORMULA_START.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -10,6 +10,7 @@ export interface RetentionResult {
   events: number;
   minuteRollups: number;
   drainLog: number;
+  endedSessions: number;
   complete: boolean;
 }
 
@@ -29,12 +30,12 @@ async function chunked(db: D1Database, sql: string, binds: unknown[], deadline: 
  * The cron: first browser viewers that went quiet leave (cheap, and a late backlog must not hold
  * them present), then pruning workspace by workspace: raw events older than its retentionDays,
  * minute rollups older than 48 hours; then drain_log rows older than 8 days (longer than any outbox
- * batch waits), across workspaces.
+ * batch waits), across workspaces; then signed-out sessions past their expiry.
  */
 export async function applyRetention(db: D1Database, now = Date.now(), budgetMs = 20_000): Promise<RetentionResult> {
   const deadline = Date.now() + budgetMs;
   const { results: workspaces } = await db.prepare(`SELECT id, retention_days FROM workspaces`).all<{ id: string; retention_days: number }>();
-  const out: RetentionResult = { viewersTimedOut: 0, events: 0, minuteRollups: 0, drainLog: 0, complete: true };
+  const out: RetentionResult = { viewersTimedOut: 0, events: 0, minuteRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
   out.viewersTimedOut = await endQuietViewers(db, now);
   for (const ws of workspaces) {
     const ev = await chunked(
@@ -60,7 +61,16 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
     deadline,
   );
   out.drainLog = dl.n;
-  out.complete = dl.complete;
+  if (!dl.complete) return { ...out, complete: false };
+  // Signed-out sessions are remembered only until they would have expired anyway.
+  const es = await chunked(
+    db,
+    `DELETE FROM ended_sessions WHERE rowid IN (SELECT rowid FROM ended_sessions WHERE expires_at <= ?1 LIMIT ${RETENTION_CHUNK})`,
+    [now],
+    deadline,
+  );
+  out.endedSessions = es.n;
+  out.complete = es.complete;
   return out;
 }
 

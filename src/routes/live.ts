@@ -21,7 +21,7 @@ const RoomParams = WsParams.extend({
 });
 const LiveQuery = z.object({ token: z.string().optional().meta({ description: 'A live token from POST …/live/token, instead of a header' }) });
 
-const modes = `Three modes: \`Upgrade: websocket\` gives a WebSocket (hibernating; send \`{"type":"ping"}\` for \`{"type":"pong"}\`), \`Accept: text/event-stream\` gives Server-Sent Events, anything else a JSON snapshot. Streams carry \`connected\`, then \`stats\` (at most ${1000 / FANOUT.statsEveryMs} a second while anything changes, at least every ${FANOUT.statsAtLeastMs / 1000} s), \`events\` (batched, at most every ${FANOUT.eventsEveryMs} ms) and \`ping\` (every ${FANOUT.pingEveryMs / 1000} s). Credentials: read or admin key, session cookie, or \`?token=\`; checked before the upgrade. Revoking the key (or the key that minted the token) ends its connections: WebSockets close with code 4401 "key revoked", SSE streams end; \`DELETE …/live\` closes them all (WebSockets with code 4000).`;
+const modes = `Three modes: \`Upgrade: websocket\` gives a WebSocket (hibernating; send \`{"type":"ping"}\` for \`{"type":"pong"}\`), \`Accept: text/event-stream\` gives Server-Sent Events, anything else a JSON snapshot. Streams carry \`connected\`, then \`stats\` (at most ${1000 / FANOUT.statsEveryMs} a second while anything changes, at least every ${FANOUT.statsAtLeastMs / 1000} s), \`events\` (batched, at most every ${FANOUT.eventsEveryMs} ms) and \`ping\` (every ${FANOUT.pingEveryMs / 1000} s). Credentials: read or admin key, session cookie, or \`?token=\`; checked before the upgrade. The session cookie counts only from the dashboard's own origin: a request carrying it whose \`Origin\` names another origin (another port or subdomain of the same site, which browsers send the cookie from) gets 403 \`forbidden\`, so no other page can open the stream with the dashboard's cookie; pages elsewhere use a key or \`?token=\`. Revoking the key (or the key that minted the token) ends its connections: WebSockets close with code 4401 "key revoked", SSE streams end; \`DELETE …/live\` closes them all (WebSockets with code 4000).`;
 
 const liveResponses = {
   200: {
@@ -90,6 +90,7 @@ liveRoutes.openapi(
   createRoute({
     method: 'post', path: '/workspaces/{ws}/live/token', tags: ['Live'], security: bearer,
     summary: 'A 5-minute token for `?token=` on this workspace’s live routes (read key, admin key or session)',
+    description: 'With the session cookie, only from the dashboard’s own origin: a page of another origin of the same site gets 403, and cannot mint tokens with the dashboard’s cookie.',
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams },
     responses: { 200: json(LiveToken, 'The token and when it expires'), ...authErrors },

@@ -7,6 +7,8 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { db, findWorkspaceById, toWorkspace } from '../history/workspaces';
 import { SessionBody, SessionInput, type Session } from '../shared/session';
+import { LIMITS } from '../shared/limits';
+import { ErrorBodySchema } from '../shared/errors';
 import { authErrors, json } from './openapi';
 
 export const sessionRoutes = new OpenAPIHono<AppEnv>();
@@ -48,11 +50,12 @@ sessionRoutes.openapi(
 sessionRoutes.openapi(
   createRoute({
     method: 'delete', path: '/session', tags: ['Session'],
-    summary: 'Sign out: clears the session cookie',
-    responses: { 204: { description: 'Signed out' } },
+    summary: 'Sign out: ends the session on the server and clears the cookie',
+    description: `The session's id is recorded as ended until the session would have expired, so a copy of the cookie stops working too: at once in the Worker instance that signed out, in every other within ${LIMITS.sessionKeyCacheMs / 1000} s (the same bound as a revoked key). Answers 204 with or without a session. Sessions issued before sign-out could end them (without an id) are no longer accepted: sign in again.`,
+    responses: { 204: { description: 'Signed out' }, 403: json(ErrorBodySchema, 'The session cookie, sent by a page of another origin') },
   }),
-  (c) => {
-    endSession(c);
+  async (c) => {
+    await endSession(c);
     return c.body(null, 204);
   },
 );

@@ -15,19 +15,25 @@ import { authErrors, errorResponses, json, WsParams } from './openapi';
 
 export const webhookRoutes = new OpenAPIHono<AppEnv>();
 
+/** A per-isolate random key that verifies nothing: the HMAC work is done even where no secret is set. */
+let dummyKey: string | undefined;
+// Made on first use: Workers allow no random values in global scope.
+const dummy = () => (dummyKey ??= `dummy-${crypto.randomUUID()}`);
+
 /**
- * The workspace and its secret for this kind of webhook. Without either, no signature can verify:
- * 401 like a wrong one (API.md), and one message for both, so the sender learns nothing of which slugs exist.
+ * The workspace and its secret for this kind of webhook, or a dummy secret when there is neither:
+ * the signature is checked either way, and every failure gets the same answer, so a sender learns
+ * nothing of which workspaces exist or have a secret.
  */
-async function signedWorkspace<T>(c: Context<AppEnv>, secretOf: (w: WorkspaceRow) => T | undefined, howToSet: (slug: string) => string): Promise<{ workspace: WorkspaceRow; secret: T }> {
-  const slug = c.req.param('ws') ?? '';
-  const workspace = await findWorkspace(db(c.env.DB), slug);
+async function signingSecret<T>(c: Context<AppEnv>, secretOf: (w: WorkspaceRow) => T | undefined, dummy: T): Promise<{ workspace: WorkspaceRow | undefined; secret: T }> {
+  const workspace = await findWorkspace(db(c.env.DB), c.req.param('ws') ?? '');
   const secret = workspace ? secretOf(workspace) : undefined;
-  if (!workspace || secret === undefined) {
-    throw new ApiError('invalid_signature', `no secret here verifies webhooks for workspace "${slug}": check the slug, and that the secret is set with ${howToSet(slug)} (admin key)`);
-  }
-  return { workspace, secret };
+  return workspace && secret !== undefined ? { workspace, secret } : { workspace: undefined, secret: dummy };
 }
+
+/** The one answer to an unverified webhook (byte for byte the same, whatever failed). */
+const unverified = (what: string, howToSet: string) =>
+  new ApiError('invalid_signature', `${what} does not verify, so nothing was stored. Check the signing secret, which is set with PATCH /api/v1/workspaces/{ws} ${howToSet} (admin key), the workspace slug in the URL, and the sender's clock`);
 
 /** The raw body, as signed: signatures are checked over these exact bytes. */
 async function rawBody(c: Context<AppEnv>): Promise<string> {
@@ -50,7 +56,7 @@ async function ingestOne(c: Context<AppEnv>, workspace: WorkspaceRow, input: unk
 
 const signatureErrors = {
   ...authErrors,
-  401: json(z.object({ error: z.object({ code: z.literal('invalid_signature'), message: z.string() }) }), 'Missing or wrong signature, or no secret for this kind of webhook set yet (or no such workspace): nothing stored'),
+  401: json(z.object({ error: z.object({ code: z.literal('invalid_signature'), message: z.string() }) }), 'Missing or wrong signature, stale timestamp, no secret for this kind of webhook set yet, or no such workspace: one answer for all (byte for byte), so it tells nothing of which workspaces exist or have a secret; nothing stored'),
   ...errorResponses(413),
 };
 
@@ -68,15 +74,17 @@ webhookRoutes.openapi(
     responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors },
   }),
   async (c) => {
-    const { workspace, secret } = await signedWorkspace(
+    const body = await rawBody(c);
+    const { workspace, secret } = await signingSecret(
       c,
       (w) => (w.livekitApiKey && w.livekitApiSecret ? { apiKey: w.livekitApiKey, apiSecret: w.livekitApiSecret } : undefined),
-      (slug) => `PATCH /api/v1/workspaces/${slug} {"livekit":{"apiKey":"…","apiSecret":"…"}}`,
+      { apiKey: dummy(), apiSecret: dummy() },
     );
-    const body = await rawBody(c);
     const token = livekitToken(c.req.header('authorization') ?? c.req.header('authorize'));
     const problem = await verifyLivekitWebhook(body, token, secret);
-    if (problem) throw new ApiError('invalid_signature', problem);
+    if (problem || !workspace) {
+      throw unverified('The LiveKit webhook token (Authorization: an HS256 JWT from the API key, signed with the API secret, unexpired, with the body’s sha256)', '{"livekit":{"apiKey":"…","apiSecret":"…"}}');
+    }
     const event = await livekitEvent(unwrap(parseJsonBody(body)), Date.now());
     if (!event) throw new ApiError('invalid_request', 'event: a LiveKit webhook names its "event"', [{ path: 'event', message: 'required' }]);
     return c.json(await ingestOne(c, workspace, event), 202);
@@ -97,15 +105,13 @@ webhookRoutes.openapi(
     responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors },
   }),
   async (c) => {
-    const { workspace, secret } = await signedWorkspace(
-      c,
-      (w) => w.webhookSecret ?? undefined,
-      (slug) => `PATCH /api/v1/workspaces/${slug} {"webhookSecret":"whsec_…"}`,
-    );
     const body = await rawBody(c);
+    const { workspace, secret } = await signingSecret(c, (w) => w.webhookSecret ?? undefined, `whsec_${btoa(dummy())}`);
     const headers = { id: c.req.header('webhook-id'), timestamp: c.req.header('webhook-timestamp'), signature: c.req.header('webhook-signature') };
     const problem = await verifyStandardWebhook(body, headers, secret);
-    if (problem) throw new ApiError('invalid_signature', problem);
+    if (problem || !workspace) {
+      throw unverified('The Standard Webhooks signature (webhook-id, webhook-timestamp within 5 minutes of now, webhook-signature v1 HMAC-SHA256 of id.timestamp.body)', '{"webhookSecret":"whsec_…"}');
+    }
     const event = await standardWebhookEvent(unwrap(parseJsonBody(body)), headers.id!, Number(headers.timestamp) * 1000);
     const events = unwrap(validateStandardWebhookEvent(event));
     // The sender is a server relaying for others: its country and User-Agent describe no participant.

@@ -45,12 +45,49 @@ function decodesToKey(secret: string): boolean {
   }
 }
 
+const ORIGIN_EXAMPLE = 'like https://shop.example, http://localhost:3000 or https://*.shop.example';
+
+/**
+ * Why an `allowedOrigins` entry is no origin, or null: `*`, or `http(s)://host[:port]` written as
+ * browsers send it in `Origin` (lowercase, no default port, no path, query, fragment or user), where
+ * the host may start with `*.` for any subdomain.
+ */
+export function originEntryProblem(entry: string): string | null {
+  if (entry === '*') return null;
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(\*\.)?(.*)$/.exec(entry);
+  if (!m) return `must be an origin (scheme://host[:port]), ${ORIGIN_EXAMPLE}`;
+  const [, scheme, wildcard = '', rest] = m;
+  if (!/^https?$/i.test(scheme)) return `must start with http:// or https://, ${ORIGIN_EXAMPLE}`;
+  if (/[/?#]/.test(rest)) return `must be an origin, without a path, query or fragment (no trailing /), ${ORIGIN_EXAMPLE}`;
+  if (rest.includes('@')) return 'must not hold a user name or password';
+  if (rest.includes('*')) return 'a * may only stand first in the host, as in https://*.shop.example (or alone: any origin)';
+  let url: URL;
+  try {
+    url = new URL(`${scheme}://${wildcard ? 'wildcard.' : ''}${rest}`);
+  } catch {
+    return `must be an origin with a valid host and port, ${ORIGIN_EXAMPLE}`;
+  }
+  const written = wildcard ? url.origin.replace('://wildcard.', '://*.') : url.origin;
+  return written === entry ? null : `must be written as browsers send it in Origin: ${written}`;
+}
+
+const AllowedOrigin = z
+  .string()
+  .min(1)
+  .max(300)
+  .superRefine((entry, ctx) => {
+    const problem = originEntryProblem(entry);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const UpdateWorkspaceInput = z
   .object({
     name: z.string().min(1).max(200),
     timezone: TimeZone,
     retentionDays: RetentionDays,
-    allowedOrigins: z.array(z.string().min(1).max(300)).max(100),
+    allowedOrigins: z.array(AllowedOrigin).max(100).meta({
+      description: 'Origins whose pages may send events with the ingest key: `scheme://host[:port]` as browsers send it (http or https, lowercase, no path), `https://*.example.com` for its subdomains, `*` for any; empty allows any. Anything else is a 400 naming `allowedOrigins.N`.',
+    }),
     livekit: z.object({ apiKey: z.string().min(1).max(200), apiSecret: z.string().min(1).max(500) }).nullable(),
     webhookSecret: z
       .string()
