@@ -1,6 +1,7 @@
 import { packJsonArrays } from '../history/json-chunks';
 import type { NormalizedEvent } from '../ingest/types';
 import { LIMITS } from '../shared/limits';
+import { DeadLetterStore } from './dead-letters';
 
 const DAY_MS = 86_400_000;
 /** JSON per drain: 1,000 single 32 KiB events would otherwise be 32 MB held in memory and sent to D1 at once. */
@@ -28,10 +29,19 @@ function outboxRows(events: NormalizedEvent[]): string[] {
  * outbox: a retry takes exactly the same batches under the same id, so one drain_log row in D1 per
  * drain (not per batch) tells whether it committed.
  */
-export interface DrainPlan {
+interface DrainRecord {
   id: string;
   from: number;
   to: number;
+  /** Failed tries of this drain that were not flagged transient. */
+  failures?: number;
+  /** When a drain holding these batches first failed. */
+  firstFailedAt?: number;
+  /** One batch drained alone under its own id, after a drain of several failed (see `isolate`). */
+  solo?: boolean;
+}
+
+export interface DrainPlan extends DrainRecord {
   batches: OutboxBatch[];
   /** Batches from before drains had one id (drain_log rows per batch): drained with per-batch ids. */
   perBatch: boolean;
@@ -59,11 +69,14 @@ export class HubStore {
   private seenDays: number[] = [];
   /** The dedupe query over the day tables in `seenDays` (rebuilt when they change). */
   private knownQuery: string | undefined;
+  /** Batches set aside by the drain, in the same storage (moved there in one transaction). */
+  readonly deadLetters: DeadLetterStore;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly transaction: <T>(fn: () => T) => T,
   ) {
+    this.deadLetters = new DeadLetterStore(sql);
     this.open();
   }
 
@@ -73,6 +86,7 @@ export class HubStore {
       seq INTEGER PRIMARY KEY, batch_id TEXT NOT NULL, created_at INTEGER NOT NULL,
       attempts INTEGER NOT NULL DEFAULT 0, events TEXT NOT NULL)`);
     this.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
+    this.deadLetters.open();
     this.seenDays = this.sql
       .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'seen_%'`)
       .toArray()
@@ -227,31 +241,81 @@ export class HubStore {
     return { batches: row.n, oldestAt: row.oldest };
   }
 
-  /** The drain in progress (recorded, not finished) or a new one of the oldest batches, recorded before D1 is called. */
+  /**
+   * The drain in progress (recorded, not finished) or a new one of the oldest batches, recorded
+   * before D1 is called. Batches of an isolated drain go one at a time, each under its own id.
+   */
   planDrain(maxEvents: number, maxBytes: number = DRAIN_MAX_BYTES): DrainPlan | undefined {
-    const open = this.getMeta<{ id: string; from: number; to: number }>('drain');
-    let batches = open ? this.range(open.from, open.to) : [];
-    let rec = open;
-    if (!batches.length) {
-      batches = this.pending(maxEvents, maxBytes);
-      if (!batches.length) {
-        if (open) this.exec(`DELETE FROM meta WHERE key = 'drain'`);
-        return undefined;
-      }
-      rec = { id: crypto.randomUUID(), from: batches[0].seq, to: batches[batches.length - 1].seq };
-      this.setMeta('drain', rec);
+    const open = this.getMeta<DrainRecord>('drain');
+    if (open) {
+      const batches = this.range(open.from, open.to);
+      if (batches.length) return this.withBatches(open, batches);
     }
-    const perBatchUpTo = this.getMeta<number>('perBatchUpTo') ?? 0;
-    return { ...rec!, batches, perBatch: rec!.from <= perBatchUpTo };
+    const isolated = this.getMeta<{ upTo: number; since: number }>('isolate');
+    const first = this.sql.exec<{ seq: number }>(`SELECT seq FROM outbox ORDER BY seq LIMIT 1`).toArray()[0];
+    if (isolated && !(first && first.seq <= isolated.upTo)) this.exec(`DELETE FROM meta WHERE key = 'isolate'`);
+    if (!first) {
+      if (open) this.exec(`DELETE FROM meta WHERE key = 'drain'`);
+      return undefined;
+    }
+    let rec: DrainRecord;
+    let batches: OutboxBatch[];
+    if (isolated && first.seq <= isolated.upTo) {
+      batches = this.range(first.seq, first.seq);
+      // Its own batch id as the drain id: the key it keeps in drain_log through every retry and as a dead letter.
+      rec = { id: batches[0].batchId, from: first.seq, to: first.seq, solo: true, firstFailedAt: isolated.since };
+    } else {
+      batches = this.pending(maxEvents, maxBytes);
+      rec = { id: crypto.randomUUID(), from: batches[0].seq, to: batches[batches.length - 1].seq };
+    }
+    this.setMeta('drain', rec);
+    return this.withBatches(rec, batches);
   }
 
-  /** The drain committed in D1: its batches leave the outbox (one DELETE by seq range) with its record. */
-  finishDrain(plan: DrainPlan): void {
+  private withBatches(rec: DrainRecord, batches: OutboxBatch[]): DrainPlan {
+    const perBatchUpTo = this.getMeta<number>('perBatchUpTo') ?? 0;
+    return { ...rec, batches, perBatch: rec.from <= perBatchUpTo };
+  }
+
+  /** The drain failed for a reason not flagged transient: counted in its record; returns its failures so far. */
+  recordFailure(plan: DrainPlan, now: number): number {
+    plan.failures = (plan.failures ?? 0) + 1;
+    plan.firstFailedAt ??= now;
+    const { batches: _b, perBatch: _p, ...rec } = plan;
+    this.exec(`UPDATE meta SET value = ? WHERE key = 'drain' AND value ->> '$.id' = ?`, JSON.stringify(rec), plan.id);
+    return plan.failures;
+  }
+
+  /**
+   * The drain of several batches (fenced in D1: it can no longer commit) is given up: its batches
+   * go one at a time from now on, each under its own id, so one that D1 refuses shows itself.
+   */
+  isolate(plan: DrainPlan, now: number): void {
     this.transaction(() => {
-      this.exec(`DELETE FROM outbox WHERE seq BETWEEN ? AND ?`, plan.from, plan.to);
-      // Only this drain's record: a concurrent flush may have finished it and planned the next one.
+      const upTo = Math.max(plan.to, this.getMeta<{ upTo: number }>('isolate')?.upTo ?? 0);
+      this.setMeta('isolate', { upTo, since: plan.firstFailedAt ?? now });
       this.exec(`DELETE FROM meta WHERE key = 'drain' AND value ->> '$.id' = ?`, plan.id);
     });
+  }
+
+  /** A batch D1 refuses by itself leaves the outbox for the dead letters, in one transaction. */
+  setAside(plan: DrainPlan, error: string, now: number): void {
+    const [batch] = plan.batches;
+    this.transaction(() => {
+      this.rowsWritten += this.deadLetters.add({ id: batch.batchId, events: batch.events, attempts: batch.attempts, firstFailedAt: plan.firstFailedAt ?? now }, error, now);
+      this.release(plan);
+    });
+  }
+
+  /** The drain committed in D1: its batches leave the outbox with its record. */
+  finishDrain(plan: DrainPlan): void {
+    this.transaction(() => this.release(plan));
+  }
+
+  /** One DELETE by seq range, and only this drain's record: a concurrent flush may have finished it and planned the next one. */
+  private release(plan: DrainPlan): void {
+    this.exec(`DELETE FROM outbox WHERE seq BETWEEN ? AND ?`, plan.from, plan.to);
+    this.exec(`DELETE FROM meta WHERE key = 'drain' AND value ->> '$.id' = ?`, plan.id);
   }
 
   private range(from: number, to: number): OutboxBatch[] {
