@@ -7,7 +7,7 @@ const SAMPLE_EVENTS = 5;
 /** Characters of D1's error message kept. */
 const ERROR_MAX_CHARS = 1_000;
 
-/** A batch set aside, as it is written: its outbox batch id names it (and stays its drain_log key in D1). */
+/** A batch set aside, named by the drain_log key it was written under (a retry writes under it again). */
 export interface DeadLetterBatch {
   id: string;
   events: NormalizedEvent[];

@@ -105,7 +105,7 @@ export class HubDrain {
       // D1 refuses an ordinary drain too: it is down (or broken for everyone), not this batch.
       return this.backoff(plan, probeErr);
     }
-    if (plan.solo) {
+    if (plan.batches.length === 1) {
       this.host.beforeRelease();
       store.setAside(plan, errorText(err), Date.now());
       console.warn(`drain: batch ${plan.id} (${plan.batches[0].events.length} events) set aside as a dead letter:`, errorText(err));

@@ -298,11 +298,14 @@ export class HubStore {
     });
   }
 
-  /** A batch D1 refuses by itself leaves the outbox for the dead letters, in one transaction. */
+  /**
+   * A drain of one batch that D1 refuses leaves the outbox for the dead letters, in one transaction,
+   * named by the key it was written under (so a retry under it can never commit twice).
+   */
   setAside(plan: DrainPlan, error: string, now: number): void {
     const [batch] = plan.batches;
     this.transaction(() => {
-      this.rowsWritten += this.deadLetters.add({ id: batch.batchId, events: batch.events, attempts: batch.attempts, firstFailedAt: plan.firstFailedAt ?? now }, error, now);
+      this.rowsWritten += this.deadLetters.add({ id: plan.perBatch ? batch.batchId : plan.id, events: batch.events, attempts: batch.attempts, firstFailedAt: plan.firstFailedAt ?? now }, error, now);
       this.release(plan);
     });
   }

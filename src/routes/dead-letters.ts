@@ -11,7 +11,7 @@ import { authErrors, bearer, json, WsParams } from './openapi';
 export const deadLetterRoutes = new OpenAPIHono<AppEnv>();
 
 const IdParams = WsParams.extend({
-  id: z.string().min(1).max(100).meta({ param: { name: 'id', in: 'path' }, description: 'The dead letter’s id (its batch id)' }),
+  id: z.string().min(1).max(100).meta({ param: { name: 'id', in: 'path' }, description: 'The dead letter’s id' }),
 });
 
 const unknown = (id: string) => new ApiError('not_found', `no dead letter "${id}" in this workspace`);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 export const DeadLetter = z
   .object({
-    id: z.string().meta({ description: 'The batch id (use it to retry or drop the batch)' }),
+    id: z.string().meta({ description: 'Names the batch (retry or drop it with this id)' }),
     events: z.number().int().meta({ description: 'Events in the batch' }),
     error: z.string().meta({ description: 'The error D1 gave for the batch, most recent first' }),
     firstFailedAt: z.string().meta({ description: 'When a drain holding the batch first failed (ISO, UTC)' }),
