@@ -1,9 +1,11 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { describe, expect, it, vi } from 'vitest';
-import { writeDrain } from '../src/history/drain-writer';
+import { fenceDrain, probeDrain, writeDrain } from '../src/history/drain-writer';
+import { normalizeEvents } from '../src/ingest/normalize';
 import type { NormalizedEvent } from '../src/ingest/types';
 import { isTransient } from '../src/live/drain';
+import { HubStore } from '../src/live/hub-store';
 import type { WorkspaceHub } from '../src/live/workspace-hub';
 import { call, countRows, createWorkspace, hub, makeEvents, type TestWorkspace } from './helpers';
 
@@ -216,6 +218,53 @@ describe('a batch that cannot be written never blocks', () => {
     expect((await call('POST', `/api/v1/workspaces/${ws.slug}/dead-letters/x/retry`, { token: ws.keys.ingest })).status).toBe(403);
     expect((await call('DELETE', `/api/v1/workspaces/${ws.slug}/dead-letters/x`, { token: ws.keys.read })).status).toBe(403);
     expect((await deadLetters(ws)).json).toEqual({ deadLetters: [], total: 0 });
+  });
+});
+
+describe('setting a drain apart never loses or doubles a batch', () => {
+  it('a fenced drain cannot commit later, and a step that finishes a drain no longer in progress leaves the outbox alone', async () => {
+    const ws = await createWorkspace('dl-fence');
+    const ref = { id: ws.id, slug: ws.slug, timezone: 'UTC' };
+    const stub = env.WORKSPACE_HUB.get(env.WORKSPACE_HUB.idFromName(`fence-${Date.now()}`));
+    await runInDurableObject(stub as DurableObjectStub<WorkspaceHub>, async (_i, state) => {
+      const store = new HubStore(state.storage.sql, (fn) => state.storage.transactionSync(fn));
+      for (const prefix of ['fa', 'fb']) {
+        const out = normalizeEvents(makeEvents(20, prefix) as never, { now: Date.now() }, true);
+        if (!out.ok) throw new Error(out.message);
+        store.admit(out.value, Date.now());
+      }
+      const group = store.planDrain(5000)!;
+      expect(group.batches).toHaveLength(2);
+      // The probe drain commits nothing; the fence then stops any write under the drain's id.
+      await probeDrain(env.DB, ref);
+      await fenceDrain(env.DB, ref, group.id);
+      store.isolate(group, Date.now());
+      // A write of the drain still in flight: refused, nothing written; finishing it deletes nothing.
+      expect((await writeDrain(env.DB, ref, group.batches, Date.now(), group.id)).rowsWritten).toBe(0);
+      store.finishDrain(group);
+      expect(store.pendingCount()).toBe(2);
+      // Its batches now go one at a time, each under its own id.
+      const solo = store.planDrain(5000)!;
+      expect(solo).toMatchObject({ solo: true, id: group.batches[0].batchId });
+      expect(solo.batches.map((b) => b.seq)).toEqual([group.batches[0].seq]);
+      // A stale step setting the old drain aside does nothing either.
+      store.setAside(group, 'stale', Date.now());
+      expect(store.deadLetters.count()).toBe(0);
+      await writeDrain(env.DB, ref, solo.batches, Date.now(), solo.id);
+      store.finishDrain(solo);
+      const next = store.planDrain(5000)!;
+      expect(next).toMatchObject({ solo: true, id: group.batches[1].batchId });
+      await writeDrain(env.DB, ref, next.batches, Date.now(), next.id);
+      store.finishDrain(next);
+      expect(store.pendingCount()).toBe(0);
+    });
+    expect(await rowsOf(ws)).toBe(40);
+    expect(await distinctOf(ws)).toBe(40);
+    expect(await countRows(`SELECT count(*) AS n FROM events WHERE type = 'edgepulse.probe'`)).toBe(0);
+    expect(await countRows(`SELECT count(*) AS n FROM rollups WHERE workspace_id = ? AND type = 'edgepulse.probe'`, ws.id)).toBe(0);
+    expect(await summaryEvents(ws)).toBe(40);
+    // The fence and the two batches; no probe.
+    expect(await rowsOf(ws, 'drain_log')).toBe(3);
   });
 });
 

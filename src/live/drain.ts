@@ -13,6 +13,9 @@ const SOLO_TRIES = 2;
 /** Wait between tries of a batch alone: D1 has just proved it takes drains. */
 const SOLO_RETRY_MS = 500;
 
+/** The longest a step waits for the one before it. */
+const STEP_WAIT_MS = 30_000;
+
 /** Errors that say D1 (or the way to it) failed, not the batch: never a reason to set a batch aside. */
 const TRANSIENT = /network|unavailable|reset|timed? ?out|timeout|overloaded|too many requests|connection|internal error/i;
 export function isTransient(err: unknown): boolean {
@@ -46,13 +49,18 @@ export class HubDrain {
   /** Failed drains in a row (0 once one succeeds). */
   failures = 0;
   d1RowsWritten = 0;
-  /** Steps and retries run one at a time: a drain is fenced only when no write under its id is in flight. */
+  /**
+   * Steps and retries run one at a time, so they do not repeat each other's work. (Safety does not
+   * rest on it: a step that finishes a drain no longer in progress leaves the outbox alone.)
+   */
   private running: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly host: DrainHost) {}
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.running.then(fn, fn);
+    // A D1 call that never settles must not stop every later drain.
+    const prev = Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, STEP_WAIT_MS))]);
+    const run = prev.then(fn, fn);
     this.running = run.catch(() => undefined);
     return run;
   }

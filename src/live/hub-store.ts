@@ -264,8 +264,8 @@ export class HubStore {
   setAside(plan: DrainPlan, error: string, now: number): void {
     const [batch] = plan.batches;
     this.transaction(() => {
+      if (!this.release(plan)) return;
       this.written += this.deadLetters.add({ id: plan.perBatch ? batch.batchId : plan.id, events: batch.events, attempts: batch.attempts, firstFailedAt: plan.firstFailedAt ?? now }, error, now);
-      this.release(plan);
     });
   }
 
@@ -274,10 +274,14 @@ export class HubStore {
     this.transaction(() => this.release(plan));
   }
 
-  /** One DELETE by seq range, and only this drain's record: a concurrent flush may have finished it and planned the next one. */
-  private release(plan: DrainPlan): void {
-    this.exec(`DELETE FROM outbox WHERE seq BETWEEN ? AND ?`, plan.from, plan.to);
-    this.exec(`DELETE FROM meta WHERE key = 'drain' AND value ->> '$.id' = ?`, plan.id);
+  /**
+   * Its batches (one DELETE by seq range) and its record, only while it is the drain in progress: a
+   * concurrent step may have finished it and planned the next one, or set its batches apart.
+   */
+  private release(plan: DrainPlan): boolean {
+    const current = this.exec(`DELETE FROM meta WHERE key = 'drain' AND value ->> '$.id' = ? RETURNING key`, plan.id).length > 0;
+    if (current) this.exec(`DELETE FROM outbox WHERE seq BETWEEN ? AND ?`, plan.from, plan.to);
+    return current;
   }
 
   private range(from: number, to: number): OutboxBatch[] {
