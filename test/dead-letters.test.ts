@@ -218,6 +218,14 @@ describe('a batch that cannot be written never blocks', () => {
     expect((await call('POST', `/api/v1/workspaces/${ws.slug}/dead-letters/x/retry`, { token: ws.keys.ingest })).status).toBe(403);
     expect((await call('DELETE', `/api/v1/workspaces/${ws.slug}/dead-letters/x`, { token: ws.keys.read })).status).toBe(403);
     expect((await deadLetters(ws)).json).toEqual({ deadLetters: [], total: 0 });
+    expect((await call('POST', `/api/v1/workspaces/${ws.slug}/dead-letters/${'x'.repeat(101)}/retry`, { token: ws.keys.admin })).status).toBe(400);
+  });
+
+  it('are in the OpenAPI document, dropping one said to lose its events for good', async () => {
+    const paths = (await call('GET', '/api/v1/openapi.json')).json.paths;
+    expect(paths['/api/v1/workspaces/{ws}/dead-letters'].get.description).toContain('probe');
+    expect(paths['/api/v1/workspaces/{ws}/dead-letters/{id}/retry'].post.description).toContain('exactly once');
+    expect(paths['/api/v1/workspaces/{ws}/dead-letters/{id}'].delete.summary).toContain('lost for good');
   });
 });
 
