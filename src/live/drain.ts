@@ -58,8 +58,9 @@ export class HubDrain {
   constructor(private readonly host: DrainHost) {}
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    // A D1 call that never settles must not stop every later drain.
-    const prev = Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, STEP_WAIT_MS))]);
+    // A D1 call that never settles must not stop every later drain (the timer is cleared at once when none does).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const prev = Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, STEP_WAIT_MS)))]).finally(() => clearTimeout(timer));
     const run = prev.then(fn, fn);
     this.running = run.catch(() => undefined);
     return run;
