@@ -77,6 +77,7 @@ describe('a batch that cannot be written never blocks', () => {
         const res = await send(ws, [...events]);
         expect(res.status, prefix).toBe(202);
       }
+      const sentAt = Date.now();
       // No flush: the alarm retries, sets the drain's batches apart, then sets the poisoned ones aside.
       await vi.waitFor(
         async () => {
@@ -85,6 +86,10 @@ describe('a batch that cannot be written never blocks', () => {
         },
         { timeout: 25_000, interval: 250 },
       );
+      const tookMs = Date.now() - sentAt;
+      console.log(`poisoned drain: the batches behind it in history and two dead letters ${tookMs} ms after the last request`);
+      // The drain waits 2 s, fails twice (1 s apart), then each poisoned batch alone twice (0.5 s apart).
+      expect(tookMs).toBeLessThan(15_000);
       expect((await hub(ws.id).usage()).pendingBatches).toBe(0);
 
       // Shown to an admin, with D1's error and a sample of the batch.
