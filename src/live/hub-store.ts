@@ -264,8 +264,10 @@ export class HubStore {
   setAside(plan: DrainPlan, error: string, now: number): void {
     const [batch] = plan.batches;
     this.transaction(() => {
+      // Its attempts as counted in storage, this step's failure included.
+      const attempts = this.sql.exec<{ attempts: number }>(`SELECT attempts FROM outbox WHERE seq = ?`, batch.seq).toArray()[0]?.attempts ?? batch.attempts;
       if (!this.release(plan)) return;
-      this.written += this.deadLetters.add({ id: plan.perBatch ? batch.batchId : plan.id, events: batch.events, attempts: batch.attempts, firstFailedAt: plan.firstFailedAt ?? now }, error, now);
+      this.written += this.deadLetters.add({ id: plan.perBatch ? batch.batchId : plan.id, events: batch.events, attempts, firstFailedAt: plan.firstFailedAt ?? now }, error, now);
     });
   }
 
