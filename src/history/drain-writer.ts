@@ -69,7 +69,7 @@ function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-const isAlreadyDrained = (err: unknown) => /UNIQUE constraint failed: drain_log\.batch_id/.test(String((err as Error)?.message ?? err));
+export const isAlreadyDrained = (err: unknown) => /UNIQUE constraint failed: drain_log\.batch_id/.test(String((err as Error)?.message ?? err));
 
 async function runBatch(db: D1Database, statements: D1PreparedStatement[]): Promise<number> {
   const results = await db.batch(statements);
@@ -101,5 +101,40 @@ export function writeDrain(db: D1Database, workspace: WorkspaceRef, batches: Dra
       }
     }
     return { rowsWritten };
+  });
+}
+
+/**
+ * Proves that D1 takes a drain right now without committing anything: the whole drain of one
+ * synthetic event (raw row, rollups, drain_log), rolled back by inserting its drain_log key twice.
+ * Throws D1's error when any statement fails for another reason (D1 down, a table gone).
+ */
+export function probeDrain(db: D1Database, workspace: WorkspaceRef, now = Date.now()): Promise<void> {
+  return serialized(workspace.id, async () => {
+    const key = `probe-${crypto.randomUUID()}`;
+    const probe: NormalizedEvent = {
+      id: key, type: 'edgepulse.probe', ts: now, receivedAt: now, userId: null, sessionId: null, room: null,
+      durationMs: null, bytesIn: null, bytesOut: null, error: null, value: null, properties: {}, context: {},
+    };
+    const statements = await drainStatements(db, workspace, [{ batchId: key, events: [probe] }], now, [key]);
+    const rollback = db.prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) VALUES (?1, ?2, ?3)`).bind(key, workspace.id, now);
+    try {
+      await db.batch([...statements, rollback]);
+    } catch (err) {
+      if (isAlreadyDrained(err)) return;
+      throw err;
+    }
+    throw new Error('the drain probe committed: drain_log.batch_id is not unique');
+  });
+}
+
+/**
+ * Logs `drainId` in drain_log without writing anything, so that no write under that id can commit
+ * from now on: a drain of several batches is fenced before its batches are written one by one under
+ * their own ids. Throws the UNIQUE violation (`isAlreadyDrained`) when the drain had committed.
+ */
+export function fenceDrain(db: D1Database, workspace: WorkspaceRef, drainId: string, now = Date.now()): Promise<void> {
+  return serialized(workspace.id, async () => {
+    await db.prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) VALUES (?1, ?2, ?3)`).bind(drainId, workspace.id, now).run();
   });
 }

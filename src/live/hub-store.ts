@@ -1,8 +1,8 @@
 import { packJsonArrays } from '../history/json-chunks';
 import type { NormalizedEvent } from '../ingest/types';
-import { LIMITS } from '../shared/limits';
+import { DeadLetterStore } from './dead-letters';
+import { SeenIds } from './seen-ids';
 
-const DAY_MS = 86_400_000;
 /** JSON per drain: 1,000 single 32 KiB events would otherwise be 32 MB held in memory and sent to D1 at once. */
 export const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
 
@@ -11,12 +11,6 @@ export const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
  * UTF-16 units (at most 1.8 MB of UTF-8), so a large group commit takes several rows.
  */
 const OUTBOX_ROW_MAX_CHARS = 600_000;
-/** Ids per JSON parameter: 10,000 ids of at most 64 characters stay well under 2 MB. */
-const IDS_PER_STATEMENT = 10_000;
-
-function* chunked<T>(items: T[], size: number): Generator<T[]> {
-  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
-}
 
 /** The events as JSON arrays of at most OUTBOX_ROW_MAX_CHARS each (one event alone is at most 32 KiB). */
 function outboxRows(events: NormalizedEvent[]): string[] {
@@ -28,10 +22,19 @@ function outboxRows(events: NormalizedEvent[]): string[] {
  * outbox: a retry takes exactly the same batches under the same id, so one drain_log row in D1 per
  * drain (not per batch) tells whether it committed.
  */
-export interface DrainPlan {
+interface DrainRecord {
   id: string;
   from: number;
   to: number;
+  /** Failed tries of this drain that were not flagged transient. */
+  failures?: number;
+  /** When a drain holding these batches first failed. */
+  firstFailedAt?: number;
+  /** One batch drained alone under its own id, after a drain of several failed (see `isolate`). */
+  solo?: boolean;
+}
+
+export interface DrainPlan extends DrainRecord {
   batches: OutboxBatch[];
   /** Batches from before drains had one id (drain_log rows per batch): drained with per-batch ids. */
   perBatch: boolean;
@@ -45,26 +48,31 @@ export interface OutboxBatch {
 }
 
 /**
- * The hub's durable state in its own SQLite: de-duplication records in one table per UTC day
- * (retention drops a whole table, so an id costs one row written in its life) and the outbox,
- * one row per accepted request batch.
+ * The hub's durable state in its own SQLite: de-duplication records (seen-ids.ts), the outbox (one
+ * row per group commit) with the drain in progress, and the batches the drain set aside.
  */
 export class HubStore {
-  /** Rows written by this store since the object started (DO cursor `rowsWritten`). */
-  rowsWritten = 0;
+  private written = 0;
   /** New outbox batches get a seq above this (the highest seq the live snapshot has seen). */
   seqFloor = 0;
   /** The highest outbox seq ever used here (read once; gaps after a rollback are harmless). */
   private outboxMax: number | undefined;
-  private seenDays: number[] = [];
-  /** The dedupe query over the day tables in `seenDays` (rebuilt when they change). */
-  private knownQuery: string | undefined;
+  private readonly seen: SeenIds;
+  /** Batches set aside by the drain, in the same storage (moved there in one transaction). */
+  readonly deadLetters: DeadLetterStore;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly transaction: <T>(fn: () => T) => T,
   ) {
+    this.deadLetters = new DeadLetterStore(sql);
+    this.seen = new SeenIds(sql);
     this.open();
+  }
+
+  /** Rows written by this store since the object started (DO cursor `rowsWritten`). */
+  get rowsWritten(): number {
+    return this.written + this.seen.rowsWritten;
   }
 
   /** Creates the tables (again, after `deleteAll()`) and re-reads which day tables exist. */
@@ -73,12 +81,8 @@ export class HubStore {
       seq INTEGER PRIMARY KEY, batch_id TEXT NOT NULL, created_at INTEGER NOT NULL,
       attempts INTEGER NOT NULL DEFAULT 0, events TEXT NOT NULL)`);
     this.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
-    this.seenDays = this.sql
-      .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'seen_%'`)
-      .toArray()
-      .map((r) => Number(r.name.slice(5)))
-      .sort((a, b) => b - a);
-    this.knownQuery = undefined;
+    this.deadLetters.open();
+    this.seen.open();
     // Outbox batches written before per-drain ids were logged in D1 per batch; they keep that.
     if (this.getMeta<number>('perBatchUpTo') === undefined) this.setMeta('perBatchUpTo', this.maxSeq());
   }
@@ -86,7 +90,7 @@ export class HubStore {
   private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]) {
     const cursor = this.sql.exec<T>(query, ...bindings);
     const rows = cursor.toArray();
-    this.rowsWritten += cursor.rowsWritten;
+    this.written += cursor.rowsWritten;
     return rows;
   }
 
@@ -111,11 +115,10 @@ export class HubStore {
     andThen?: (accepted: NormalizedEvent[], seq: number) => void,
   ): Array<{ accepted: NormalizedEvent[]; duplicates: number }> {
     return this.transaction(() => {
-      const today = Math.floor(now / DAY_MS);
-      this.ensureSeenTable(today);
+      this.seen.ensureDay(now);
       const ids: string[] = [];
       for (const events of requests) for (const e of events) ids.push(e.id);
-      const known = this.known(ids);
+      const known = this.seen.known(ids);
       const accepted: NormalizedEvent[] = [];
       const acceptedIds: string[] = [];
       const results = requests.map((events) => {
@@ -130,9 +133,7 @@ export class HubStore {
         return { accepted: mine, duplicates: events.length - mine.length };
       });
       if (accepted.length) {
-        for (const chunk of chunked(acceptedIds, IDS_PER_STATEMENT)) {
-          this.exec(`INSERT INTO seen_${today} (id) SELECT value FROM json_each(?)`, JSON.stringify(chunk));
-        }
+        this.seen.record(acceptedIds, now);
         let seq = 0;
         for (const json of outboxRows(accepted)) {
           // Explicit seq above `seqFloor`: rowids restart when the drained outbox is empty, and the
@@ -152,37 +153,9 @@ export class HubStore {
     return this.admitGroup([events], now, andThen)[0];
   }
 
-  /** The ids among `ids` already seen in any day table still kept: one query over all of them. */
-  private known(ids: string[]): Set<string> {
-    const known = new Set<string>();
-    if (!this.seenDays.length) return known;
-    // EXISTS per day table rather than UNION ALL: workerd caps compound SELECTs below the 8 tables kept.
-    this.knownQuery ??= `SELECT j.value AS id FROM json_each(?1) j WHERE ${this.seenDays.map((day) => `EXISTS (SELECT 1 FROM seen_${day} s WHERE s.id = j.value)`).join(' OR ')}`;
-    for (const chunk of chunked(ids, IDS_PER_STATEMENT)) {
-      for (const row of this.sql.exec<{ id: string }>(this.knownQuery, JSON.stringify(chunk))) known.add(row.id);
-    }
-    return known;
-  }
-
   /** The highest seq in the outbox (0 when empty). */
   private maxSeq(): number {
     return this.sql.exec<{ seq: number }>(`SELECT coalesce(max(seq), 0) AS seq FROM outbox`).one().seq;
-  }
-
-  private ensureSeenTable(day: number): void {
-    if (this.seenDays.includes(day)) return;
-    this.exec(`CREATE TABLE IF NOT EXISTS seen_${day} (id TEXT PRIMARY KEY) WITHOUT ROWID`);
-    this.seenDays = [day, ...this.seenDays].sort((a, b) => b - a);
-    this.knownQuery = undefined;
-    this.pruneSeen(day);
-  }
-
-  /** Drops whole days older than the de-duplication window (plus one for the day boundary). */
-  private pruneSeen(today: number): void {
-    const oldest = today - LIMITS.dedupeDays;
-    for (const day of this.seenDays.filter((d) => d < oldest)) this.exec(`DROP TABLE IF EXISTS seen_${day}`);
-    this.seenDays = this.seenDays.filter((d) => d >= oldest);
-    this.knownQuery = undefined;
   }
 
   /** Oldest outbox batches, up to `maxEvents` events and `maxBytes` of JSON (at least one batch). */
@@ -227,31 +200,90 @@ export class HubStore {
     return { batches: row.n, oldestAt: row.oldest };
   }
 
-  /** The drain in progress (recorded, not finished) or a new one of the oldest batches, recorded before D1 is called. */
+  /**
+   * The drain in progress (recorded, not finished) or a new one of the oldest batches, recorded
+   * before D1 is called. Batches of an isolated drain go one at a time, each under its own id.
+   */
   planDrain(maxEvents: number, maxBytes: number = DRAIN_MAX_BYTES): DrainPlan | undefined {
-    const open = this.getMeta<{ id: string; from: number; to: number }>('drain');
-    let batches = open ? this.range(open.from, open.to) : [];
-    let rec = open;
-    if (!batches.length) {
-      batches = this.pending(maxEvents, maxBytes);
-      if (!batches.length) {
-        if (open) this.exec(`DELETE FROM meta WHERE key = 'drain'`);
-        return undefined;
-      }
-      rec = { id: crypto.randomUUID(), from: batches[0].seq, to: batches[batches.length - 1].seq };
-      this.setMeta('drain', rec);
+    const open = this.getMeta<DrainRecord>('drain');
+    if (open) {
+      const batches = this.range(open.from, open.to);
+      if (batches.length) return this.withBatches(open, batches);
     }
-    const perBatchUpTo = this.getMeta<number>('perBatchUpTo') ?? 0;
-    return { ...rec!, batches, perBatch: rec!.from <= perBatchUpTo };
+    const isolated = this.getMeta<{ upTo: number; since: number }>('isolate');
+    const first = this.sql.exec<{ seq: number }>(`SELECT seq FROM outbox ORDER BY seq LIMIT 1`).toArray()[0];
+    if (isolated && !(first && first.seq <= isolated.upTo)) this.exec(`DELETE FROM meta WHERE key = 'isolate'`);
+    if (!first) {
+      if (open) this.exec(`DELETE FROM meta WHERE key = 'drain'`);
+      return undefined;
+    }
+    let rec: DrainRecord;
+    let batches: OutboxBatch[];
+    if (isolated && first.seq <= isolated.upTo) {
+      batches = this.range(first.seq, first.seq);
+      // Its own batch id as the drain id: the key it keeps in drain_log through every retry and as a dead letter.
+      rec = { id: batches[0].batchId, from: first.seq, to: first.seq, solo: true, firstFailedAt: isolated.since };
+    } else {
+      batches = this.pending(maxEvents, maxBytes);
+      rec = { id: crypto.randomUUID(), from: batches[0].seq, to: batches[batches.length - 1].seq };
+    }
+    this.setMeta('drain', rec);
+    return this.withBatches(rec, batches);
   }
 
-  /** The drain committed in D1: its batches leave the outbox (one DELETE by seq range) with its record. */
-  finishDrain(plan: DrainPlan): void {
+  private withBatches(rec: DrainRecord, batches: OutboxBatch[]): DrainPlan {
+    const perBatchUpTo = this.getMeta<number>('perBatchUpTo') ?? 0;
+    return { ...rec, batches, perBatch: rec.from <= perBatchUpTo };
+  }
+
+  /** The drain failed for a reason not flagged transient: counted in its record; returns its failures so far. */
+  recordFailure(plan: DrainPlan, now: number): number {
+    plan.failures = (plan.failures ?? 0) + 1;
+    plan.firstFailedAt ??= now;
+    const { batches: _b, perBatch: _p, ...rec } = plan;
+    this.exec(`UPDATE meta SET value = ? WHERE key = 'drain' AND value ->> '$.id' = ?`, JSON.stringify(rec), plan.id);
+    return plan.failures;
+  }
+
+  /**
+   * The drain of several batches (fenced in D1: it can no longer commit) is given up: its batches
+   * go one at a time from now on, each under its own id, so one that D1 refuses shows itself.
+   */
+  isolate(plan: DrainPlan, now: number): void {
     this.transaction(() => {
-      this.exec(`DELETE FROM outbox WHERE seq BETWEEN ? AND ?`, plan.from, plan.to);
-      // Only this drain's record: a concurrent flush may have finished it and planned the next one.
+      const upTo = Math.max(plan.to, this.getMeta<{ upTo: number }>('isolate')?.upTo ?? 0);
+      this.setMeta('isolate', { upTo, since: plan.firstFailedAt ?? now });
       this.exec(`DELETE FROM meta WHERE key = 'drain' AND value ->> '$.id' = ?`, plan.id);
     });
+  }
+
+  /**
+   * A drain of one batch that D1 refuses leaves the outbox for the dead letters, in one transaction,
+   * named by the key it was written under (so a retry under it can never commit twice).
+   */
+  setAside(plan: DrainPlan, error: string, now: number): void {
+    const [batch] = plan.batches;
+    this.transaction(() => {
+      // Its attempts as counted in storage, this step's failure included.
+      const attempts = this.sql.exec<{ attempts: number }>(`SELECT attempts FROM outbox WHERE seq = ?`, batch.seq).toArray()[0]?.attempts ?? batch.attempts;
+      if (!this.release(plan)) return;
+      this.written += this.deadLetters.add({ id: plan.perBatch ? batch.batchId : plan.id, events: batch.events, attempts, firstFailedAt: plan.firstFailedAt ?? now }, error, now);
+    });
+  }
+
+  /** The drain committed in D1: its batches leave the outbox with its record. */
+  finishDrain(plan: DrainPlan): void {
+    this.transaction(() => this.release(plan));
+  }
+
+  /**
+   * Its batches (one DELETE by seq range) and its record, only while it is the drain in progress: a
+   * concurrent step may have finished it and planned the next one, or set its batches apart.
+   */
+  private release(plan: DrainPlan): boolean {
+    const current = this.exec(`DELETE FROM meta WHERE key = 'drain' AND value ->> '$.id' = ? RETURNING key`, plan.id).length > 0;
+    if (current) this.exec(`DELETE FROM outbox WHERE seq BETWEEN ? AND ?`, plan.from, plan.to);
+    return current;
   }
 
   private range(from: number, to: number): OutboxBatch[] {

@@ -1,8 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
-import { writeDrain } from '../history/drain-writer';
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+import type { DeadLetterList, DeadLetterRetry } from '../shared/dead-letters';
 import type { IngestResult } from '../shared/events';
 import type { LiveSnapshot, Stats } from '../shared/live';
+import { HubDrain } from './drain';
 import { answerSocket, closeSocket } from './fanout';
 import { GroupCommit } from './group-commit';
 import { HubStore } from './hub-store';
@@ -10,11 +11,8 @@ import { roomHub } from './hubs';
 import type { RoomPresence } from './presence';
 import { WorkspaceLive } from './workspace-live';
 
-/** Events per drain: large D1 batches, bounded so one drain stays well inside D1's limits. */
-const DRAIN_MAX_EVENTS = 5_000;
 /** Wait before a drain so that requests arriving together land in one D1 batch (well inside the 5 s to history). */
 const DRAIN_DELAY_MS = 2_000;
-const BACKOFF_MAX_MS = 60_000;
 
 export interface HubUsage {
   rowsWritten: number;
@@ -31,6 +29,8 @@ export interface HubScrape {
   outboxLagSeconds: number;
   /** Failed drains in a row (0 once one succeeds). */
   drainFailures: number;
+  /** Batches set aside because D1 refused them (GET …/dead-letters). */
+  deadLetterBatches: number;
 }
 
 /** Header carrying the workspace (trusted: only the Worker reaches a hub's fetch). */
@@ -45,8 +45,7 @@ export class WorkspaceHub extends DurableObject<Env> {
   private readonly store: HubStore;
   private readonly live: WorkspaceLive;
   private workspace: WorkspaceRef | undefined;
-  private drainFailures = 0;
-  private d1RowsWritten = 0;
+  private readonly drain: HubDrain;
   private readonly commits = new GroupCommit<NormalizedEvent[], IngestResult>(
     (requests) => this.commitGroup(requests),
     () => this.ctx.storage.sync(),
@@ -68,6 +67,14 @@ export class WorkspaceHub extends DurableObject<Env> {
       (rooms) => this.tellRooms(rooms),
     );
     this.store.seqFloor = this.live.seq;
+    this.drain = new HubDrain({
+      store: this.store,
+      db: env.DB,
+      workspace: () => this.workspace,
+      sync: () => ctx.storage.sync(),
+      beforeRelease: () => this.live.saveIfDue(true),
+      setAlarm: (at) => this.setAlarm(at),
+    });
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -141,38 +148,10 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     this.alarmAt = null; // a running alarm is no longer set
-    await this.drainOnce();
+    await this.drain.run();
     this.live.expire();
     const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt()].filter((t): t is number => t !== null);
     if (nextLive.length) this.scheduleAlarm(Math.min(...nextLive));
-  }
-
-  /** One drain of the outbox to D1; on failure the batches stay (with the drain's id) and the alarm backs off. */
-  private async drainOnce(): Promise<void> {
-    const workspace = this.workspace;
-    if (!workspace) return;
-    const plan = this.store.planDrain(DRAIN_MAX_EVENTS);
-    if (!plan) return;
-    const { batches } = plan;
-    try {
-      // The drain's id must be durable before D1 can commit under it.
-      await this.ctx.storage.sync();
-      const { rowsWritten } = await writeDrain(this.env.DB, workspace, batches, Date.now(), plan.perBatch ? undefined : plan.id);
-      this.d1RowsWritten += rowsWritten;
-      // The live snapshot must cover a batch before the batch leaves the outbox (restart replays the rest).
-      this.live.saveIfDue(true);
-      this.store.finishDrain(plan);
-      this.drainFailures = 0;
-    } catch (err) {
-      // Nothing committed in D1; the batches stay in the outbox and are tried again later.
-      this.drainFailures++;
-      const delay = Math.min(BACKOFF_MAX_MS, 1000 * 2 ** Math.min(this.drainFailures - 1, 6));
-      console.warn(`drain of ${batches.length} batches failed (attempt ${this.drainFailures}), retrying in ${delay} ms:`, String(err));
-      this.store.markAttempt(batches);
-      this.setAlarm(Date.now() + delay);
-      return;
-    }
-    if (this.store.hasPending()) this.setAlarm(Date.now());
   }
 
   /** A live subscriber (WebSocket upgrade or SSE); the Worker has authenticated it already. */
@@ -224,8 +203,27 @@ export class WorkspaceHub extends DurableObject<Env> {
       connections: snap.meta.connections,
       outboxBatches: backlog.batches,
       outboxLagSeconds: backlog.oldestAt === null ? 0 : Math.max(0, (Date.now() - backlog.oldestAt) / 1000),
-      drainFailures: this.drainFailures,
+      drainFailures: this.drain.failures,
+      deadLetterBatches: this.store.deadLetters.count(),
     };
+  }
+
+  /** The batches set aside by the drain (the oldest first), and how many there are. */
+  async deadLetters(workspace: WorkspaceRef): Promise<DeadLetterList> {
+    this.remember(workspace);
+    return { deadLetters: this.store.deadLetters.list(), total: this.store.deadLetters.count() };
+  }
+
+  /** Writes a dead letter to history now; undefined when there is no such dead letter. */
+  async retryDeadLetter(workspace: WorkspaceRef, id: string): Promise<DeadLetterRetry | undefined> {
+    this.remember(workspace);
+    return this.drain.retry(id);
+  }
+
+  /** Drops a dead letter's events for good; false when there is no such dead letter. */
+  async dropDeadLetter(workspace: WorkspaceRef, id: string): Promise<boolean> {
+    this.remember(workspace);
+    return this.drain.drop(id);
   }
 
   /** Current stats (tests, the dashboard's first paint). */
@@ -270,20 +268,15 @@ export class WorkspaceHub extends DurableObject<Env> {
   async usage(): Promise<HubUsage> {
     return {
       rowsWritten: this.store.rowsWritten + this.live.rowsWritten,
-      d1RowsWritten: this.d1RowsWritten,
+      d1RowsWritten: this.drain.d1RowsWritten,
       pendingBatches: this.store.pendingCount(),
-      drainFailures: this.drainFailures,
+      drainFailures: this.drain.failures,
     };
   }
 
   /** Drains everything now (tests and shutdown); returns how many batches are left. */
   async flush(): Promise<number> {
-    while (this.store.hasPending()) {
-      const before = this.drainFailures;
-      await this.drainOnce();
-      if (this.drainFailures > before) break;
-    }
-    return this.store.pendingCount();
+    return this.drain.flush();
   }
 
   /** Forgets everything: the workspace was deleted. */

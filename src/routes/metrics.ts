@@ -26,7 +26,7 @@ metricsRoutes.openapi(
     summary: 'Prometheus text exposition 0.0.4 (read key)',
     description:
       'Counters `edgepulse_events_total{type}` and `edgepulse_errors_total{type}`, `edgepulse_bytes_in_total`, `edgepulse_bytes_out_total`; ' +
-      'gauges `edgepulse_online_users` (an event in the last 5 minutes) and `edgepulse_live_connections` from the live hub, and the health of its drain into history: `edgepulse_outbox_batches`, `edgepulse_outbox_lag_seconds` (alert when it stays above a few seconds) and `edgepulse_drain_failures`; ' +
+      'gauges `edgepulse_online_users` (an event in the last 5 minutes) and `edgepulse_live_connections` from the live hub, and the health of its drain into history: `edgepulse_outbox_batches`, `edgepulse_outbox_lag_seconds` (alert when it stays above a few seconds) and `edgepulse_drain_failures`, and `edgepulse_dead_letter_batches` (batches D1 refused by themselves, set aside: see …/dead-letters; alert when above 0); ' +
       'histogram `edgepulse_duration_ms` with fixed buckets 5…30000 ms (bucket counts from a DDSketch, within 1% of the bounds). ' +
       'Without parameters the counters and histogram cover all history (day rollups). With `range` or `from`/`to` and the filters of the other reports they cover the events of the summary for the same query ' +
       '(the same sources: a `userId` filter, or two or more of room/country/platform/device/browser/os, read raw events and so only see the raw retention); without `range` or `from` they start at the beginning of history, so they still only grow. ' +

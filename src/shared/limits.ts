@@ -63,6 +63,8 @@ export const LIMITS = {
   defaultEventsPerSecond: 1000,
   /** The rate limit allows bursts of this many seconds' worth of events. */
   rateLimitBurstSeconds: 10,
+  /** Dead letters listed by GET …/dead-letters (the oldest first). */
+  deadLettersListed: 100,
   /** Open live connections (WebSocket and SSE) per key. */
   liveConnectionsPerKey: 100,
 } as const;

@@ -57,7 +57,7 @@ export interface Gauges {
   /** Left out of the exposition when undefined (a filtered query: connections are no events). */
   connections?: number;
   /** The hub's drain to D1 (left out when the hub could not answer, or for a filtered query). */
-  pipeline?: { outboxBatches: number; outboxLagSeconds: number; drainFailures: number };
+  pipeline?: { outboxBatches: number; outboxLagSeconds: number; drainFailures: number; deadLetterBatches: number };
 }
 
 /** Prometheus text exposition format 0.0.4. */
@@ -82,6 +82,7 @@ export function renderMetrics(totals: Map<string, Agg>, gauges: Gauges): string 
     family('edgepulse_outbox_batches', 'gauge', 'Acknowledged batches not yet drained into history (D1).', [`edgepulse_outbox_batches ${p.outboxBatches}`]);
     family('edgepulse_outbox_lag_seconds', 'gauge', 'How long the oldest undrained batch has waited (0 when none waits).', [`edgepulse_outbox_lag_seconds ${num(p.outboxLagSeconds)}`]);
     family('edgepulse_drain_failures', 'gauge', 'Failed drains into D1 in a row (0 once one succeeds).', [`edgepulse_drain_failures ${p.drainFailures}`]);
+    family('edgepulse_dead_letter_batches', 'gauge', 'Batches D1 refused by themselves, set aside (GET …/dead-letters).', [`edgepulse_dead_letter_batches ${p.deadLetterBatches}`]);
   }
   // Cumulative bucket counts from the DDSketch bins (each bin's value within 1% of its members).
   const st = all.durations.store;

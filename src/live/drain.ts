@@ -1,0 +1,170 @@
+import { fenceDrain, isAlreadyDrained, probeDrain, writeDrain } from '../history/drain-writer';
+import type { WorkspaceRef } from '../ingest/types';
+import type { DeadLetterRetry } from '../shared/dead-letters';
+import type { DrainPlan, HubStore } from './hub-store';
+
+/** Events per drain: large D1 batches, bounded so one drain stays well inside D1's limits. */
+const DRAIN_MAX_EVENTS = 5_000;
+const BACKOFF_MAX_MS = 60_000;
+/** Failed tries (not flagged transient) of a drain of several batches before its batches go one by one. */
+const GROUP_TRIES = 2;
+/** Failed tries of a batch alone before it is set aside (each time D1 took a probe drain right after). */
+const SOLO_TRIES = 2;
+/** Wait between tries of a batch alone: D1 has just proved it takes drains. */
+const SOLO_RETRY_MS = 500;
+
+/** The longest a step waits for the one before it. */
+const STEP_WAIT_MS = 30_000;
+
+/** Errors that say D1 (or the way to it) failed, not the batch: never a reason to set a batch aside. */
+const TRANSIENT = /network|unavailable|reset|timed? ?out|timeout|overloaded|too many requests|connection|internal error/i;
+export function isTransient(err: unknown): boolean {
+  const flags = err as { retryable?: boolean; overloaded?: boolean } | undefined;
+  return Boolean(flags?.retryable || flags?.overloaded) || TRANSIENT.test(String((err as Error)?.message ?? err));
+}
+
+/** What one step of the drain did: `failed` means it backed off (the alarm is set for the retry). */
+export type DrainStep = 'idle' | 'drained' | 'isolated' | 'set-aside' | 'failed';
+
+export interface DrainHost {
+  store: HubStore;
+  db: D1Database;
+  workspace(): WorkspaceRef | undefined;
+  /** Makes what the hub wrote durable (the drain's id must be before D1 can commit under it). */
+  sync(): Promise<void>;
+  /** Called before batches leave the outbox: the live snapshot must cover them (a restart replays only the outbox). */
+  beforeRelease(): void;
+  setAlarm(at: number): void;
+}
+
+/**
+ * The hub's outbox → D1. A drain that fails is retried with backoff; when a drain of several
+ * batches keeps failing while D1 takes a probe drain, its batches go one by one under their own ids,
+ * and a batch that D1 still refuses alone (the probe passing right after) is set aside as a dead
+ * letter, so the batches behind it move on. When the probe fails too, D1 itself is down: everything
+ * stays in the outbox and the drain backs off (at most 60 s). Every write is logged in drain_log
+ * under an id the hub keeps, so nothing is lost or written twice.
+ */
+export class HubDrain {
+  /** Failed drains in a row (0 once one succeeds). */
+  failures = 0;
+  d1RowsWritten = 0;
+  /**
+   * Steps and retries run one at a time, so they do not repeat each other's work. (Safety does not
+   * rest on it: a step that finishes a drain no longer in progress leaves the outbox alone.)
+   */
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly host: DrainHost) {}
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    // A D1 call that never settles must not stop every later drain (the timer is cleared at once when none does).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const prev = Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, STEP_WAIT_MS)))]).finally(() => clearTimeout(timer));
+    const run = prev.then(fn, fn);
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One step, and the alarm for the next when batches wait (the alarm handler). */
+  async run(): Promise<void> {
+    const step = await this.exclusive(() => this.step());
+    if (step !== 'failed' && step !== 'idle' && this.host.store.hasPending()) this.host.setAlarm(Date.now());
+  }
+
+  /** Drains until the outbox is empty or a drain fails; returns how many batches are left. */
+  async flush(): Promise<number> {
+    while (this.host.store.hasPending()) {
+      const step = await this.exclusive(() => this.step());
+      if (step === 'failed' || step === 'idle') break;
+    }
+    return this.host.store.pendingCount();
+  }
+
+  private async step(): Promise<DrainStep> {
+    const { store, db } = this.host;
+    const workspace = this.host.workspace();
+    if (!workspace) return 'idle';
+    const plan = store.planDrain(DRAIN_MAX_EVENTS);
+    if (!plan) return 'idle';
+    try {
+      await this.host.sync();
+      const { rowsWritten } = await writeDrain(db, workspace, plan.batches, Date.now(), plan.perBatch ? undefined : plan.id);
+      this.d1RowsWritten += rowsWritten;
+      this.host.beforeRelease();
+      store.finishDrain(plan);
+      this.failures = 0;
+      return 'drained';
+    } catch (err) {
+      // Nothing committed in D1; the batches stay in the outbox under the same drain id.
+      store.markAttempt(plan.batches);
+      return this.failed(workspace, plan, err);
+    }
+  }
+
+  /** After a failed write: back off, or set the batches apart, or set one aside. */
+  private async failed(workspace: WorkspaceRef, plan: DrainPlan, err: unknown): Promise<DrainStep> {
+    const { store, db } = this.host;
+    if (isTransient(err)) return this.backoff(plan, err);
+    const tries = store.recordFailure(plan, Date.now());
+    if (tries < (plan.solo ? SOLO_TRIES : GROUP_TRIES)) return this.backoff(plan, err, plan.solo ? SOLO_RETRY_MS : undefined);
+    try {
+      await probeDrain(db, workspace);
+    } catch (probeErr) {
+      // D1 refuses an ordinary drain too: it is down (or broken for everyone), not this batch.
+      return this.backoff(plan, probeErr);
+    }
+    if (plan.batches.length === 1) {
+      this.host.beforeRelease();
+      store.setAside(plan, errorText(err), Date.now());
+      console.warn(`drain: batch ${plan.id} (${plan.batches[0].events.length} events) set aside as a dead letter:`, errorText(err));
+      return 'set-aside';
+    }
+    try {
+      await fenceDrain(db, workspace, plan.id);
+    } catch (fenceErr) {
+      if (!isAlreadyDrained(fenceErr)) return this.backoff(plan, fenceErr);
+      // The drain had committed after all (its answer was lost): its batches are in D1.
+      this.host.beforeRelease();
+      store.finishDrain(plan);
+      return 'drained';
+    }
+    store.isolate(plan, Date.now());
+    console.warn(`drain of ${plan.batches.length} batches failed ${plan.failures} times while D1 takes drains; draining them one by one:`, errorText(err));
+    return 'isolated';
+  }
+
+  private backoff(plan: DrainPlan, err: unknown, delay?: number): DrainStep {
+    this.failures++;
+    const wait = delay ?? Math.min(BACKOFF_MAX_MS, 1000 * 2 ** Math.min(this.failures - 1, 6));
+    console.warn(`drain of ${plan.batches.length} batches failed (attempt ${this.failures}), retrying in ${wait} ms:`, errorText(err));
+    this.host.setAlarm(Date.now() + wait);
+    return 'failed';
+  }
+
+  /** Writes a dead letter to D1 now, under its batch id (so never twice); undefined when there is no such dead letter. */
+  retry(id: string): Promise<DeadLetterRetry | undefined> {
+    return this.exclusive(async () => {
+      const { store, db } = this.host;
+      const events = store.deadLetters.events(id);
+      const workspace = this.host.workspace();
+      if (!events || !workspace) return undefined;
+      try {
+        const { rowsWritten } = await writeDrain(db, workspace, [{ batchId: id, events }], Date.now(), id);
+        this.d1RowsWritten += rowsWritten;
+      } catch (err) {
+        store.deadLetters.failedAgain(id, errorText(err), Date.now());
+        return { retried: true, result: 'failed', error: errorText(err) };
+      }
+      store.deadLetters.remove(id);
+      return { retried: true, result: 'drained' };
+    });
+  }
+
+  /** Drops a dead letter for good; false when there is no such dead letter. */
+  drop(id: string): Promise<boolean> {
+    return this.exclusive(async () => this.host.store.deadLetters.remove(id));
+  }
+}
+
+const errorText = (err: unknown) => String((err as Error)?.message ?? err);
