@@ -11,7 +11,7 @@ export default {
    * drain_log) in bounded chunks. Awaited rather than left to waitUntil, so that a failed run is a
    * failed invocation (Cloudflare's cron log, and the status npm start's trigger sees).
    */
-  async scheduled(controller, env) {
+  async scheduled(controller, env, _ctx) {
     const result = await applyRetention(env.DB, controller.scheduledTime);
     const removed = result.events + result.minuteRollups + result.drainLog + result.viewersTimedOut;
     if (!result.complete) console.warn('retention ran out of time; the next run continues', result);
