@@ -3,6 +3,7 @@
 // on disk (.wrangler/state), so a restart loses nothing that was acknowledged.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -15,8 +16,25 @@ export async function probe(url, timeoutMs) {
     await res.arrayBuffer();
     return res.ok ? 'ok' : 'failed';
   } catch (err) {
-    return err?.cause?.code === 'ECONNREFUSED' ? 'refused' : 'failed';
+    // localhost may resolve to ::1 and 127.0.0.1: both refusing comes as an AggregateError.
+    const causes = err?.cause?.errors ?? [err?.cause];
+    return causes.length > 0 && causes.every((c) => c?.code === 'ECONNREFUSED') ? 'refused' : 'failed';
   }
+}
+
+/** A TCP connect to host:port, closed at once: 'ok', 'refused' or 'failed'. Cheap, and not in wrangler's request log. */
+export function connectProbe(url, timeoutMs) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port) });
+    const done = (state) => {
+      socket.destroy();
+      resolve(state);
+    };
+    socket.setTimeout(timeoutMs, () => done('failed'));
+    socket.once('connect', () => done('ok'));
+    socket.once('error', (err) => done((err.errors ?? [err]).every((e) => e.code === 'ECONNREFUSED') ? 'refused' : 'failed'));
+  });
 }
 
 /** Resident memory (MB) of each workerd process in a process group, from /proc (Linux; elsewhere empty). */
@@ -44,9 +62,10 @@ export function workerdRssMb(group) {
 }
 
 /**
- * Runs `command args` in its own process group and restarts the group when it exits or when its
- * health URL fails `failures` checks in a row (checked every `intervalMs`; after a failure, every
- * `retryMs`), or when a workerd process passes `maxRssMb` (0: never).
+ * Runs `command args` in its own process group and restarts the group when it exits, when its port
+ * refuses connections (a TCP connect every `retryMs`: a dead workerd is seen within a second or two),
+ * when its health URL fails `failures` checks in a row (checked every `intervalMs`; after a failure,
+ * every `retryMs`), or when a workerd process passes `maxRssMb` (0: never).
  * Returns { ready, stop, kill, isUp }: `ready` settles once the first start answers (or fails to).
  */
 export function supervise({ command, args, cwd, env, healthUrl, log, warn, intervalMs = 5_000, retryMs = 1_000, failures = 3, probeTimeoutMs = 10_000, startTimeoutMs = 120_000, maxRssMb = 0 }) {
@@ -118,24 +137,32 @@ export function supervise({ command, args, cwd, env, healthUrl, log, warn, inter
 
   const watch = async () => {
     let failed = 0;
+    let lastHttp = Date.now();
     while (!stopping) {
-      const exited = await Promise.race([childExited.then((how) => ({ how })), sleep(failed ? retryMs : intervalMs).then(() => undefined)]);
+      const exited = await Promise.race([childExited.then((how) => ({ how })), sleep(retryMs).then(() => undefined)]);
       if (stopping) return;
       if (exited) {
         await restart(`exited (${exited.how})`);
         failed = 0;
         continue;
       }
-      const state = await probe(healthUrl, probeTimeoutMs);
+      // Between the health checks, only a connect: it tells a dead runtime, not a hung one.
+      const http = failed > 0 || Date.now() - lastHttp >= intervalMs;
+      const state = http ? await probe(healthUrl, probeTimeoutMs) : await connectProbe(healthUrl, probeTimeoutMs);
+      if (http) lastHttp = Date.now();
       if (stopping) return;
-      // Refused means nobody listens on the port any more: two in a row are enough.
-      failed = state === 'ok' ? 0 : failed + (state === 'refused' ? Math.ceil(failures / 2) : 1);
+      if (!http && state !== 'refused') continue;
+      // Refused means nobody listens on the port any more: confirmed once, a moment later, that is enough.
+      const gone = state === 'refused' && (await sleep(200), await connectProbe(healthUrl, probeTimeoutMs)) === 'refused';
+      if (stopping) return;
+      failed = state === 'ok' ? 0 : gone ? failures : failed + 1;
       if (failed >= failures) {
-        await restart(state === 'refused' ? 'stopped answering (connection refused)' : 'stopped answering');
+        await restart(gone ? 'stopped answering (connection refused)' : 'stopped answering');
         failed = 0;
+        lastHttp = Date.now();
         continue;
       }
-      if (state === 'ok' && maxRssMb > 0) {
+      if (http && state === 'ok' && maxRssMb > 0) {
         const big = workerdRssMb(child.pid).find((p) => p.mb > maxRssMb);
         if (big) await restart(`uses ${big.mb} MB (workerd pid ${big.pid}, over EDGEPULSE_MAX_RSS_MB=${maxRssMb})`);
       }
