@@ -74,7 +74,10 @@ async function retentionRuns(): Promise<void> {
   expect(sent.status).toBe(202);
 
   const ids = async (from: number, to: number) => {
-    const res = await fetch(`${api}/short/events?from=${from}&to=${to}&limit=1000`, { headers: { authorization: `Bearer ${keys.read}` } });
+    const url = `${api}/short/events?from=${from}&to=${to}&limit=1000`;
+    const init = { headers: { authorization: `Bearer ${keys.read}` } };
+    // A kept-alive connection can be closed by the server while `wrangler d1 execute` runs: a GET is safe to send again.
+    const res = await fetch(url, init).catch(() => fetch(url, init));
     expect(res.status).toBe(200);
     return ((await res.json()) as { events: Array<{ id: string }> }).events.map((e) => e.id).sort();
   };
