@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { apiCall } from './lib/api.mjs';
+import { runCron } from './lib/cron.mjs';
+import { supervise } from './lib/supervisor.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRANGLER = fileURLToPath(new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url));
@@ -12,19 +14,19 @@ const DEV_VARS = fileURLToPath(new URL('../.dev.vars', import.meta.url));
 const PORT = Number(process.env.PORT || 8787);
 const URL_BASE = `http://localhost:${PORT}`;
 const DEMO = 'demo';
+// As wrangler.toml's [triggers]; EDGEPULSE_CRON_SECONDS shortens the period (tests).
+const CRON = '*/5 * * * *';
+const CRON_PERIOD_MS = Number(process.env.EDGEPULSE_CRON_SECONDS || 300) * 1000;
+// Optional: restart the runtime before it reaches V8's heap limit (0: only when it dies or stops answering).
+const MAX_RSS_MB = Number(process.env.EDGEPULSE_MAX_RSS_MB || 0);
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
 
 const step = (msg) => console.log(`\x1b[36m▸\x1b[0m ${msg}`);
-let serverGroup; // wrangler's process group, once started
+const warn = (msg) => console.error(`\x1b[33m! ${msg}\x1b[0m`);
+let server; // the supervised wrangler dev, once started
 const fail = (msg) => {
   console.error(`\x1b[31m✗ ${msg}\x1b[0m`);
-  if (serverGroup) {
-    try {
-      process.kill(-serverGroup, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  server?.kill();
   process.exit(1);
 };
 
@@ -81,21 +83,6 @@ async function demoKeys(rootToken) {
   return { keys, fresh: true };
 }
 
-async function waitForHealth(isAlive, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive()) return false;
-    try {
-      const res = await fetch(`${URL_BASE}/health`);
-      if (res.ok) return true;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return false;
-}
-
 function banner(rootToken, keys, fresh) {
   const b = (s) => `\x1b[1m${s}\x1b[0m`;
   const event = JSON.stringify({ type: 'hello', userId: 'u_1', properties: { from: 'curl' } });
@@ -137,43 +124,38 @@ async function start() {
   const vars = ensureDevVars();
   npmRunBuild();
   run('applying the D1 migrations locally', process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local']);
-  step(`starting wrangler dev on port ${PORT}`);
-  // Its own process group, so that Ctrl-C can be forwarded to wrangler and its workerd child together.
-  const child = spawn(process.execPath, [WRANGLER, 'dev', '--port', String(PORT), '--show-interactive-dev-session=false'], {
+  step(`starting wrangler dev on port ${PORT} (restarted if it dies or stops answering)`);
+  server = supervise({
+    command: process.execPath,
+    // --test-scheduled: the /__scheduled route the cron below fires.
+    args: [WRANGLER, 'dev', '--port', String(PORT), '--show-interactive-dev-session=false', '--test-scheduled'],
     cwd: ROOT,
     env,
-    detached: true,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    healthUrl: `${URL_BASE}/health`,
+    log: step,
+    warn,
+    maxRssMb: MAX_RSS_MB,
   });
-  serverGroup = child.pid;
-  let exited = false;
+  let stopCron = () => {};
   let stopping = false;
-  child.on('exit', (code, signal) => {
-    exited = true;
-    if (!stopping) console.error(`wrangler dev exited (${signal ?? code})`);
-    process.exit(stopping ? 0 : code ?? 1);
-  });
-  const stop = (signal) => {
+  const stop = async (signal) => {
     if (stopping) return;
     stopping = true;
     console.log(`\nstopping wrangler dev (${signal})…`);
-    const group = (sig) => {
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        // already gone
-      }
-    };
-    group('SIGINT');
-    setTimeout(() => group('SIGKILL'), 5_000).unref();
+    stopCron();
+    await server.stop();
+    process.exit(0);
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => stop(sig));
 
-  if (!(await waitForHealth(() => !exited))) {
+  if (!(await server.ready)) {
+    if (stopping) return;
     fail(`wrangler dev did not answer ${URL_BASE}/health within 120 s`);
   }
   const { keys, fresh } = await demoKeys(vars.ADMIN_TOKEN);
   banner(vars.ADMIN_TOKEN, keys, fresh);
+  stopCron = runCron({ baseUrl: URL_BASE, cron: CRON, periodMs: CRON_PERIOD_MS, isUp: server.isUp, log: step, warn });
+  step(`the cron (${CRON}, retention) runs every ${CRON_PERIOD_MS / 1000} s`);
 }
 
 start().catch((err) => fail(err?.stack ?? String(err)));

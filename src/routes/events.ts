@@ -29,7 +29,12 @@ async function bodyText(c: Context<AppEnv>, allowText: boolean): Promise<string>
   return readLimited(body, LIMITS.bodyMaxBytes);
 }
 
-/** Reads a stream, stopping with 413 once it passes `max` bytes: a body without Content-Length is never buffered whole. */
+/**
+ * Reads a stream, answering 413 once it passes `max` bytes: a body without Content-Length is never
+ * buffered whole. The rest of an oversized body is read and dropped (up to bodyDrainMaxBytes) rather
+ * than cancelled: a body left half-read makes wrangler dev's proxy fail the next request on that
+ * connection with "503 Your worker restarted mid-request".
+ */
 async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promise<string> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -39,7 +44,7 @@ async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promi
     if (done) break;
     size += value.byteLength;
     if (size > max) {
-      await reader.cancel().catch(() => undefined);
+      await drain(reader, size, LIMITS.bodyDrainMaxBytes);
       throw new ApiError('payload_too_large', `body is larger than ${max} bytes`);
     }
     chunks.push(value);
@@ -51,6 +56,20 @@ async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promi
     at += chunk.byteLength;
   }
   return new TextDecoder().decode(all);
+}
+
+/** Reads the rest of a stream without keeping it, until its end or `bound` bytes in all (then cancels). */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, read: number, bound: number): Promise<void> {
+  try {
+    while (read <= bound) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // the client went away: nothing left to keep usable
+  }
 }
 
 /** validate → normalize → enrich → one hub call for the whole request. */

@@ -2,6 +2,8 @@
 export const LIMITS = {
   batchMaxEvents: 500,
   bodyMaxBytes: 1024 * 1024,
+  /** An oversized chunked body is read to its end (and dropped) up to this size, so the connection stays usable; past it, cancelled. */
+  bodyDrainMaxBytes: 16 * 1024 * 1024,
   eventMaxBytes: 32 * 1024,
   segmentMessageMaxBytes: 32 * 1024,
   segmentBatchMaxBytes: 500 * 1024,

@@ -1,61 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshCopy, npmStart, stop, type Started } from './npm-start';
 import { freePort } from './server';
-
-const ROOT_DIR = new URL('../..', import.meta.url).pathname;
-
-/**
- * A fresh checkout as a newcomer has it: the files git would commit (tracked and new, nothing ignored:
- * no .dev.vars, no .wrangler state, no build output), with this checkout's node_modules.
- */
-function freshCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'edgepulse-fresh-'));
-  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT_DIR, encoding: 'utf8' });
-  const files = listed.stdout.split('\0').filter(Boolean);
-  for (const file of files) {
-    if (!existsSync(join(ROOT_DIR, file))) continue; // deleted in the work tree, not yet committed
-    mkdirSync(dirname(join(dir, file)), { recursive: true });
-    cpSync(join(ROOT_DIR, file), join(dir, file));
-  }
-  symlinkSync(join(ROOT_DIR, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  return dir;
-}
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  keys: { ingest: string; read: string; admin: string };
-  rootToken: string;
-}
-
-/** `npm start` (as `node scripts/start.mjs`, what the npm script runs) until it prints its banner. */
-async function npmStart(dir: string, port: number): Promise<Started> {
-  const child = spawn(process.execPath, ['scripts/start.mjs'], { cwd: dir, env: { ...process.env, PORT: String(port), CI: 'true', WRANGLER_SEND_METRICS: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const plain = () => out.replace(/\x1b\[[0-9;]*m/g, '');
-  const deadline = Date.now() + 170_000;
-  while (!/admin key\s+sk_\S+/.test(plain())) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not print its keys:\n${plain()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const text = plain();
-  const key = (kind: string) => new RegExp(`${kind} key\\s+(\\S+)`).exec(text)![1];
-  return { child, output: plain, keys: { ingest: key('ingest'), read: key('read'), admin: key('admin') }, rootToken: /Root token\s+(\S+)/.exec(text)![1] };
-}
-
-/** Ctrl-C, as a user stops it: start.mjs forwards it to wrangler and its workerd child. */
-async function stop(s: Started): Promise<void> {
-  if (s.child.exitCode !== null) return;
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGINT');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-  if (s.child.exitCode === null) s.child.kill('SIGKILL');
-}
 
 let dir: string;
 let port: number;
