@@ -79,6 +79,15 @@ export async function segmentMessage(call: SegmentCall, m: Json, batchContext: J
   };
 }
 
+/** A message's size as JSON, or undefined when it nests too deeply to serialize (JSON.parse accepts deeper than stringify). */
+function jsonBytes(m: Json): number | undefined {
+  try {
+    return encoder.encode(JSON.stringify(m)).byteLength;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A Segment request body → validated event inputs, all or nothing. `call` is the route's kind;
  * `batch` takes `{ batch: [...], context? }` with each message naming its `type`.
@@ -99,7 +108,11 @@ export async function segmentEvents(call: SegmentCall | 'batch', body: unknown, 
       issues.push({ path: prefix ? `batch.${i}` : '(body)', message: 'expected a message object' });
       continue;
     }
-    const size = encoder.encode(JSON.stringify(m)).byteLength;
+    const size = jsonBytes(m);
+    if (size === undefined) {
+      issues.push({ path: prefix ? `batch.${i}` : '(body)', message: 'message nests too deeply' });
+      continue;
+    }
     if (size > LIMITS.segmentMessageMaxBytes) {
       issues.push({ path: prefix ? `batch.${i}` : '(body)', message: `message is ${size} bytes, the limit is ${LIMITS.segmentMessageMaxBytes}` });
       continue;

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { call, createWorkspace } from './helpers';
+
+/** Cases the route fuzzer (test/fuzz-routes.test.ts) found answering 5xx, kept as plain regression tests. */
+describe('inputs the fuzzer found answering 5xx', () => {
+  it('a Segment message nested deeper than JSON.stringify can go is a 400, not a 500 (stack overflow)', async () => {
+    const ws = await createWorkspace('fuzz-reg');
+    // JSON.parse takes any depth; JSON.stringify overflows the stack somewhere past ~10,000 levels.
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const basic = `Basic ${btoa(`${ws.keys.ingest}:`)}`;
+    for (const [path, body] of [
+      ['/v1/track', `{"event":"x","userId":"u1","traits":{"__proto__":true,"𱥉":${deep(10_000)}}}`],
+      ['/v1/batch', `{"batch":[{"type":"track","event":"x","userId":"u1","properties":{"__proto__":true,"𱥉":${deep(10_000)}}}]}`],
+    ]) {
+      const res = await call('POST', path, { rawBody: body, headers: { authorization: basic, 'content-type': 'application/json' } });
+      expect(res.status, res.text).toBe(400);
+      expect(res.json.error.message).toMatch(/nests too deeply/);
+    }
+  });
+});
