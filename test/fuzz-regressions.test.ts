@@ -17,4 +17,16 @@ describe('inputs the fuzzer found answering 5xx', () => {
       expect(res.json.error.message).toMatch(/nests too deeply/);
     }
   });
+
+  it('an event nested deeper than JSON.stringify can go is a 400 naming it, not a 500 (stack overflow in the size check)', async () => {
+    const ws = await createWorkspace('fuzz-reg');
+    const deep = `{"__proto__":true,"𱥉":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    const res = await call('POST', `/api/v1/workspaces/${ws.slug}/events`, {
+      token: ws.keys.ingest,
+      rawBody: `{"events":[{"type":"ok"},{"type":"x","sessionId":${deep}}]}`,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status, res.text).toBe(400);
+    expect(res.json.error.issues).toContainEqual({ path: 'events.1', message: 'nests too deeply' });
+  });
 });

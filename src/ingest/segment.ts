@@ -1,7 +1,7 @@
 import { EventInput, type ContextField, type ParsedEventInput } from '../shared/events';
 import { LIMITS } from '../shared/limits';
 import { externalEventId, scalarProperties, shortId, type Scalar } from './ids';
-import { invalid, zodIssues } from './parse';
+import { invalid, stringifyParsed, zodIssues } from './parse';
 import type { InputIssue, ParseOutcome } from './types';
 
 export const SEGMENT_CALLS = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
@@ -79,15 +79,6 @@ export async function segmentMessage(call: SegmentCall, m: Json, batchContext: J
   };
 }
 
-/** A message's size as JSON, or undefined when it nests too deeply to serialize (JSON.parse accepts deeper than stringify). */
-function jsonBytes(m: Json): number | undefined {
-  try {
-    return encoder.encode(JSON.stringify(m)).byteLength;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * A Segment request body → validated event inputs, all or nothing. `call` is the route's kind;
  * `batch` takes `{ batch: [...], context? }` with each message naming its `type`.
@@ -108,11 +99,12 @@ export async function segmentEvents(call: SegmentCall | 'batch', body: unknown, 
       issues.push({ path: prefix ? `batch.${i}` : '(body)', message: 'expected a message object' });
       continue;
     }
-    const size = jsonBytes(m);
-    if (size === undefined) {
+    const json = stringifyParsed(m);
+    if (json === undefined) {
       issues.push({ path: prefix ? `batch.${i}` : '(body)', message: 'message nests too deeply' });
       continue;
     }
+    const size = encoder.encode(json).byteLength;
     if (size > LIMITS.segmentMessageMaxBytes) {
       issues.push({ path: prefix ? `batch.${i}` : '(body)', message: `message is ${size} bytes, the limit is ${LIMITS.segmentMessageMaxBytes}` });
       continue;
