@@ -44,7 +44,7 @@ async function property(req: FuzzRequest): Promise<boolean> {
     serverErrors.push(report);
     return true;
   }
-  throw new Error(`answered ${res.status}:\n${report}`);
+  throw new Error(`answered ${res.status} (replay: FUZZ_SEED=${seed} npx vitest run test/fuzz-routes.test.ts):\n${report}`);
 }
 
 /** Runners in parallel keep the Worker busy while one waits on storage; each has its own seed. */

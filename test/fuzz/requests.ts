@@ -230,7 +230,7 @@ const oddHeaders: fc.Arbitrary<Array<[string, string]>> = fc.array(
       ['range', 'bytes=0-10'], ['if-none-match', '*'], ['accept-encoding', 'gzip, br, zstd'], ['x-http-method-override', 'DELETE'],
       ['webhook-id', 'msg_1'], ['webhook-timestamp', '1e400'], ['webhook-signature', 'v1,AAAA'], ['user-agent', ''],
     ),
-    fc.tuple(fc.constantFrom('user-agent', 'x-fuzz', 'referer', 'accept-language', 'cookie', 'origin'), fc.constantFrom('a'.repeat(8000), 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)', 'é', '')),
+    fc.tuple(fc.constantFrom('user-agent', 'x-fuzz', 'referer', 'accept-language', 'cookie', 'origin'), fc.constantFrom('a'.repeat(8000), 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)', '')),
     fc.tuple(fc.constantFrom('user-agent', 'origin', 'cookie'), headerSafe),
     fc.tuple(fc.constant('content-type'), fc.constantFrom(...contentTypes)),
   ),
