@@ -29,4 +29,14 @@ describe('inputs the fuzzer found answering 5xx', () => {
     expect(res.status, res.text).toBe(400);
     expect(res.json.error.issues).toContainEqual({ path: 'events.1', message: 'nests too deeply' });
   });
+
+  it('a Segment groupId or previousId that is a deeply nested array is ignored, not a 500 (String() recursion)', async () => {
+    const ws = await createWorkspace('fuzz-reg');
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const basic = `Basic ${btoa(`${ws.keys.ingest}:`)}`;
+    for (const [path, body] of [['/v1/group', `{"userId":"u1","groupId":${deep}}`], ['/v1/page', `{"type":"group","userId":"u1","groupId":${deep}}`], ['/v1/alias', `{"userId":"u1","previousId":${deep}}`]]) {
+      const res = await call('POST', path, { rawBody: body, headers: { authorization: basic, 'content-type': 'application/json' } });
+      expect(res.status, `${path}: ${res.text}`).toBe(200);
+    }
+  });
 });
