@@ -272,7 +272,9 @@ function requestsOf(world: FuzzWorld, route: Route, hostile: boolean): fc.Arbitr
   const pathArb = fc.tuple(...pathNames.map((n) => pathParamArb(world, route, n, hostile)));
   const schema = bodySchema(route);
   const sendsBody = route.method !== 'GET' && route.method !== 'HEAD';
-  const valueArb = schema ? schemaArb(schema, schema, world.doc, hostile) : fc.constant(undefined);
+  let valueArb = schema ? schemaArb(schema, schema, world.doc, hostile) : fc.constant(undefined);
+  // Signing in takes a real key in its body; a generated string is only ever a 401.
+  if (route.key === 'POST /api/v1/session' && !hostile) valueArb = fc.constantFrom(world.main.keys.read, world.main.keys.admin, world.other.keys.read, world.root, world.main.keys.ingest).map((key) => ({ key }));
   // 0–7 break the body in some way (see encodeBody); most cases send it as plain JSON.
   const encodingArb = !hostile ? fc.constant(8) : fc.oneof({ arbitrary: fc.constant(8), weight: 48 }, { arbitrary: fc.integer({ min: 0, max: 6 }), weight: 10 }, { arbitrary: fc.constant(7), weight: 1 });
   const methodArb = !hostile ? fc.constant(route.method) : fc.oneof({ arbitrary: fc.constant(route.method), weight: 40 }, { arbitrary: fc.constantFrom('HEAD', 'OPTIONS', 'PUT'), weight: 1 });
