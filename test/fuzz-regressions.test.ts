@@ -1,3 +1,4 @@
+import { AccessToken } from 'livekit-server-sdk';
 import { describe, expect, it } from 'vitest';
 import { call, createWorkspace } from './helpers';
 
@@ -37,6 +38,24 @@ describe('inputs the fuzzer found answering 5xx', () => {
     for (const [path, body] of [['/v1/group', `{"userId":"u1","groupId":${deep}}`], ['/v1/page', `{"type":"group","userId":"u1","groupId":${deep}}`], ['/v1/alias', `{"userId":"u1","previousId":${deep}}`]]) {
       const res = await call('POST', path, { rawBody: body, headers: { authorization: basic, 'content-type': 'application/json' } });
       expect(res.status, `${path}: ${res.text}`).toBe(200);
+    }
+  });
+
+  it('a signed LiveKit webhook whose status or disconnectReason is a deeply nested array is not a 500 (String() recursion)', async () => {
+    const ws = await createWorkspace('fuzz-reg');
+    const livekit = { apiKey: 'APIreg', apiSecret: 'reg-livekit-secret-0123456789abcdefghij' };
+    expect((await call('PATCH', `/api/v1/workspaces/${ws.slug}`, { token: ws.keys.admin, body: { livekit } })).status).toBe(200);
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const bodies = [
+      `{"event":"egress_updated","id":"EV_r1","egressInfo":{"egressId":"EG_1","roomName":"standup","status":${deep}}}`,
+      `{"event":"ingress_started","id":"EV_r2","ingressInfo":{"ingressId":"IN_1","roomName":"standup","inputType":${deep},"state":{"status":${deep}}}}`,
+      `{"event":"participant_left","id":"EV_r3","room":{"name":"standup"},"participant":{"identity":"u1","disconnectReason":${deep}}}`,
+    ];
+    for (const body of bodies) {
+      const token = new AccessToken(livekit.apiKey, livekit.apiSecret, { ttl: '5m' });
+      token.sha256 = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)))));
+      const res = await call('POST', `/api/v1/workspaces/${ws.slug}/webhooks/livekit`, { rawBody: body, headers: { authorization: await token.toJwt(), 'content-type': 'application/webhook+json' } });
+      expect(res.status, `${body.slice(0, 60)}: ${res.text}`).toBeLessThan(500);
     }
   });
 });
