@@ -10,7 +10,8 @@ import { checkAfterFuzz } from './fuzz/after';
  * Property-based fuzzing of every route in the OpenAPI document: requests shaped by the schema with
  * extreme and hostile values, wrong types, odd headers and encodings, every kind of credential.
  * The property: no answer is a 5xx. Then every hub drains and every report still answers.
- * Replay a failure with FUZZ_SEED=<seed>; FUZZ_SCALE scales the case counts.
+ * Replay a failure with FUZZ_SEED=<seed>; FUZZ_SCALE scales the case counts; FUZZ_COLLECT=1 lists every
+ * 5xx of a run instead of stopping at the first, FUZZ_COLLECT=clean also prints clean cases refused with a 4xx.
  */
 const seed = fuzzSeed();
 const scale = fuzzScale();
@@ -94,7 +95,7 @@ describe('fuzzing every route of the OpenAPI document never gets a 5xx', () => {
       // Every route was tried, and cases got past authentication and validation into its handler.
       const statuses = [...(perRoute.get(r.key)?.keys() ?? [])];
       expect(statuses.length, `no case for ${r.key}`).toBeGreaterThan(0);
-      expect(statuses.some((s) => s < 300), `no case of ${r.key} succeeded: ${statuses}`).toBe(true);
+      expect(statuses.some((s) => s >= 100 && s < 300), `no case of ${r.key} succeeded: ${statuses}`).toBe(true);
     }
     expect(sent).toBeGreaterThanOrEqual(Math.floor(10_000 * scale));
     expect(serverErrors).toEqual([]);

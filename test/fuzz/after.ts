@@ -35,16 +35,17 @@ export async function checkAfterFuzz(world: FuzzWorld): Promise<void> {
     await stub.flush();
     const usage = (await stub.usage()) as { pendingBatches: number; deadLetterBatches?: number };
     // A batch that cannot be written may be set aside as a dead letter; none may stay in the outbox.
-    expect(usage.pendingBatches, `outbox of ${slug} after flush`).toBe(0);
+    // Soft: a stuck outbox is reported, and the reports below are still checked.
+    expect.soft(usage.pendingBatches, `outbox of ${slug} after flush (drain failures in a row: ${(usage as { drainFailures?: number }).drainFailures})`).toBe(0);
     deadLetters += usage.deadLetterBatches ?? 0;
   }
   console.log(`fuzz: ${results.length} workspaces drained; ${deadLetters} batches set aside as dead letters`);
   for (const ws of [world.main, world.other]) {
     const log = await call('GET', `/api/v1/workspaces/${ws.slug}/events?limit=1000&type=after.fuzz`, { token: ws.keys.read });
-    expect(log.json?.events?.map((e: { id: string }) => e.id), `${ws.slug}: ${log.text.slice(0, 300)}`).toContain(sentinel);
+    expect.soft(log.json?.events?.map((e: { id: string }) => e.id), `${ws.slug}: ${log.text.slice(0, 300)}`).toContain(sentinel);
     for (const path of reportPaths(ws.slug)) {
       const res = await send(world, { route: 'after', hostile: false, method: 'GET', path, credential: 'read', headers: [['authorization', `Bearer ${ws.keys.read}`]] });
-      expect(res.status, `${path}: ${res.text.slice(0, 300)}`).toBe(200);
+      expect.soft(res.status, `${path}: ${res.text.slice(0, 300)}`).toBe(200);
     }
   }
   // The root still lists every workspace.

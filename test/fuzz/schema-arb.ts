@@ -82,13 +82,20 @@ function stringArb(s: JsonSchema, hostile: boolean): fc.Arbitrary<string> {
   );
 }
 
+const EXTREMES = [0, -0, 5e-324, 1e-300, 1e10, 1e15, 2 ** 53 - 1, 1e21, 1e300, 1.7976931348623157e308, -1e15, -1.7976931348623157e308];
+
 function numberArb(s: JsonSchema, integer: boolean, hostile: boolean): fc.Arbitrary<unknown> {
-  const min = s.minimum ?? s.exclusiveMinimum ?? -1e6;
-  const max = s.maximum ?? s.exclusiveMaximum ?? 1e6;
+  const min = s.minimum ?? s.exclusiveMinimum ?? -Number.MAX_VALUE;
+  const max = s.maximum ?? s.exclusiveMaximum ?? Number.MAX_VALUE;
+  // Usual values stay moderate; the extremes come from EXTREMES.
+  const lo = Math.max(min, -1e6);
+  const hi = Math.min(max, 1e6);
   const inRange = integer
-    ? fc.integer({ min: Math.max(Math.ceil(min), Number.MIN_SAFE_INTEGER), max: Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER) })
-    : fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
-  if (!hostile) return inRange;
+    ? fc.integer({ min: Math.max(Math.ceil(lo), Number.MIN_SAFE_INTEGER), max: Math.min(Math.floor(hi), Number.MAX_SAFE_INTEGER) })
+    : fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true });
+  // Clean cases still take the extremes the schema allows (a number with no maximum may be 1e308).
+  const allowed = EXTREMES.filter((n) => n >= min && n <= max && (!integer || Number.isSafeInteger(n)));
+  if (!hostile) return allowed.length ? fc.oneof({ arbitrary: inRange, weight: 6 }, { arbitrary: fc.constantFrom(...allowed), weight: 1 }) : inRange;
   const edges = [min, max, min - 1, max + 1, integer ? min + 0.5 : -min].filter((n) => Number.isFinite(n));
   return fc.oneof({ arbitrary: inRange, weight: 5 }, { arbitrary: fc.constantFrom(...edges), weight: 2 }, { arbitrary: extremeNumber, weight: 2 });
 }
