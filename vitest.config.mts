@@ -9,7 +9,11 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
-        bindings: { ADMIN_TOKEN: 'test-root-token', SESSION_SECRET: 'test-session-secret', TEST_MIGRATIONS: migrations },
+        bindings: {
+          ADMIN_TOKEN: 'test-root-token', SESSION_SECRET: 'test-session-secret', TEST_MIGRATIONS: migrations,
+          // The route fuzzer's seed (replay a failure) and scale of cases; empty: a fresh seed, the default count.
+          FUZZ_SEED: process.env.FUZZ_SEED ?? '', FUZZ_SCALE: process.env.FUZZ_SCALE ?? '', FUZZ_COLLECT: process.env.FUZZ_COLLECT ?? '',
+        },
       },
     }),
   ],

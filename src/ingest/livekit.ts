@@ -37,6 +37,8 @@ const META_KEYS: Record<string, ContextField> = {
 
 const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+/** A protobuf enum as LiveKit's JSON writes it (name or number); String() of a nested array would recurse without bound. */
+const enumText = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
 const num = (v: Int64): number | undefined => {
   const n = typeof v === 'string' ? Number(v) : v;
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined;
@@ -121,7 +123,7 @@ function mapRoom(name: string, room: Json | undefined, at: number, event: EventI
 function mapEgress(info: Json, event: EventInput, properties: Props): void {
   event.room ??= roomName(info.roomName);
   properties.egressId = str(info.egressId) ?? null;
-  if (info.status !== undefined) properties.status = String(info.status);
+  if (enumText(info.status) !== undefined) properties.status = enumText(info.status)!;
   if (str(info.error)) event.error = str(info.error)!.slice(0, 128);
   const started = ms({ ns: info.startedAt as Int64 });
   const ended = ms({ ns: info.endedAt as Int64 });
@@ -133,8 +135,8 @@ function mapIngress(info: Json, event: EventInput, properties: Props): void {
   event.room ??= roomName(info.roomName);
   properties.ingressId = str(info.ingressId) ?? null;
   if (str(info.name)) properties.ingressName = str(info.name)!;
-  if (info.inputType !== undefined) properties.inputType = String(info.inputType);
-  if (state.status !== undefined) properties.status = String(state.status);
+  if (enumText(info.inputType) !== undefined) properties.inputType = enumText(info.inputType)!;
+  if (enumText(state.status) !== undefined) properties.status = enumText(state.status)!;
   if (str(state.error)) event.error = str(state.error)!.slice(0, 128);
   if (str(info.participantIdentity)) event.userId = shortId(info.participantIdentity);
 }
@@ -151,7 +153,7 @@ function mapParticipant(name: string, p: Json, at: number, event: EventInput, pr
   if (name === 'participant_left' || name === 'participant_connection_aborted') {
     event.type = 'presence.leave';
     properties.reason = name === 'participant_left' ? 'left' : 'connection_aborted';
-    if (p.disconnectReason !== undefined) properties.disconnectReason = String(p.disconnectReason);
+    if (enumText(p.disconnectReason) !== undefined) properties.disconnectReason = enumText(p.disconnectReason)!;
     const joined = ms({ ms: p.joinedAtMs as Int64, s: p.joinedAt as Int64 });
     setSpan(event, joined, at);
     if (name === 'participant_connection_aborted') event.error = 'connection_aborted';

@@ -37,6 +37,15 @@ export function parseJsonBody(text: string, maxBytes: number = LIMITS.bodyMaxByt
   }
 }
 
+/** JSON text of a parsed value, or undefined when it nests too deeply to write (JSON.parse accepts deeper than JSON.stringify). */
+export function stringifyParsed(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * One event or `{ events: [...] }` → validated inputs, all or nothing.
  * Issue paths name `events.N.field` for batches and `field` for a single event.
@@ -56,7 +65,11 @@ export function parseEventPayload(body: unknown): ParseOutcome<{ events: ParsedE
   const parsed: ParsedEventInput[] = [];
   for (let i = 0; i < raw.length; i++) {
     const prefix = isBatch ? ['events', i] : [];
-    const json = JSON.stringify(raw[i]) ?? '';
+    const json = stringifyParsed(raw[i]);
+    if (json === undefined) {
+      issues.push({ path: prefix.length ? prefix.join('.') : '(body)', message: 'nests too deeply' });
+      continue;
+    }
     const size = json.length * 3 <= LIMITS.eventMaxBytes ? json.length : encoder.encode(json).byteLength;
     if (size > LIMITS.eventMaxBytes) {
       const path = prefix.length ? prefix.join('.') : '(body)';

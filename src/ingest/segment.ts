@@ -1,7 +1,7 @@
 import { EventInput, type ContextField, type ParsedEventInput } from '../shared/events';
 import { LIMITS } from '../shared/limits';
 import { externalEventId, scalarProperties, shortId, type Scalar } from './ids';
-import { invalid, zodIssues } from './parse';
+import { invalid, stringifyParsed, zodIssues } from './parse';
 import type { InputIssue, ParseOutcome } from './types';
 
 export const SEGMENT_CALLS = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
@@ -46,12 +46,15 @@ function typeOf(call: SegmentCall, m: Json): string | undefined {
   return call === 'page' ? 'pageview' : call;
 }
 
+const isIdScalar = (v: unknown): v is string | number | boolean => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+
 function propertiesOf(call: SegmentCall, m: Json): Record<string, Scalar> {
   const props: Record<string, Scalar> = {};
   if ((call === 'page' || call === 'screen') && str(m.name)) props.name = str(m.name)!;
   if (call === 'page' && str(m.category)) props.category = str(m.category)!;
-  if (call === 'group' && m.groupId != null) props.groupId = String(m.groupId);
-  if (call === 'alias' && m.previousId != null) props.previousId = String(m.previousId);
+  // Ids are strings or numbers; String() of a nested array recurses without bound (and means nothing).
+  if (call === 'group' && isIdScalar(m.groupId)) props.groupId = String(m.groupId);
+  if (call === 'alias' && isIdScalar(m.previousId)) props.previousId = String(m.previousId);
   const source = call === 'identify' || call === 'group' ? (m.traits ?? obj(m.context)?.traits) : m.properties;
   return scalarProperties(source, props);
 }
@@ -108,7 +111,12 @@ export async function segmentEvents(call: SegmentCall | 'batch', body: unknown, 
       issues.push({ path: prefix ? `batch.${i}` : '(body)', message: 'expected a message object' });
       continue;
     }
-    const size = encoder.encode(JSON.stringify(m)).byteLength;
+    const json = stringifyParsed(m);
+    if (json === undefined) {
+      issues.push({ path: prefix ? `batch.${i}` : '(body)', message: 'message nests too deeply' });
+      continue;
+    }
+    const size = encoder.encode(json).byteLength;
     if (size > LIMITS.segmentMessageMaxBytes) {
       issues.push({ path: prefix ? `batch.${i}` : '(body)', message: `message is ${size} bytes, the limit is ${LIMITS.segmentMessageMaxBytes}` });
       continue;
