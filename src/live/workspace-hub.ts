@@ -2,12 +2,14 @@ import { DurableObject } from 'cloudflare:workers';
 import { writeDrain } from '../history/drain-writer';
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import type { IngestResult } from '../shared/events';
+import { LIMITS } from '../shared/limits';
 import type { LiveSnapshot, Stats } from '../shared/live';
 import { answerSocket, closeSocket } from './fanout';
 import { GroupCommit } from './group-commit';
 import { HubStore } from './hub-store';
 import { roomHub } from './hubs';
 import type { RoomPresence } from './presence';
+import { type RateLimited, TokenBucket } from './rate-limit';
 import { WorkspaceLive } from './workspace-live';
 
 /** Events per drain: large D1 batches, bounded so one drain stays well inside D1's limits. */
@@ -46,6 +48,8 @@ export class WorkspaceHub extends DurableObject<Env> {
   private readonly live: WorkspaceLive;
   private workspace: WorkspaceRef | undefined;
   private drainFailures = 0;
+  /** Ingestion rate limit, counted in events (duplicates too); in memory, so a restart refills it. */
+  private readonly rateLimit = new TokenBucket();
   private d1RowsWritten = 0;
   private readonly commits = new GroupCommit<NormalizedEvent[], IngestResult>(
     (requests) => this.commitGroup(requests),
@@ -77,10 +81,21 @@ export class WorkspaceHub extends DurableObject<Env> {
     return this.fixedNow ?? Date.now();
   }
 
-  /** The whole request's batch in one call; answers once the accepted events are durable. */
-  ingest(workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<IngestResult> {
+  /**
+   * The whole request's batch in one call; answers once the accepted events are durable, or at once
+   * with how long to wait when it is over the workspace's rate limit (then nothing of it is stored).
+   */
+  async ingest(workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<IngestResult | RateLimited> {
+    const eventsPerSecond = workspace.eventsPerSecond ?? LIMITS.defaultEventsPerSecond;
+    const allowed = this.rateLimit.take(events.length, eventsPerSecond);
+    if (!allowed.ok) return { rateLimited: { retryAfterSeconds: allowed.retryAfterSeconds, eventsPerSecond } };
     this.remember(workspace);
-    return this.commits.submit(events);
+    try {
+      return await this.commits.submit(events);
+    } catch (err) {
+      this.rateLimit.refund(events.length);
+      throw err;
+    }
   }
 
   /** One group commit's writes, in one transaction: de-dup records, the outbox, the live state. */

@@ -51,7 +51,7 @@ async function ingestOne(c: Context<AppEnv>, workspace: WorkspaceRow, input: unk
 const signatureErrors = {
   ...authErrors,
   401: json(z.object({ error: z.object({ code: z.literal('invalid_signature'), message: z.string() }) }), 'Missing or wrong signature, or no secret for this kind of webhook set yet (or no such workspace): nothing stored'),
-  ...errorResponses(413),
+  ...errorResponses(413, 429),
 };
 
 webhookRoutes.openapi(
