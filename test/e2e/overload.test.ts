@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EdgePulse } from '../../src/client/index';
+import { LIMITS } from '../../src/shared/limits';
+import { createWorkspace, startDevServer, type DevServer } from './server';
+
+const LIMIT = 50; // events a second
+const LOAD_SECONDS = 30;
+const SENDERS = 5;
+const BATCH = 10;
+/** Each sender posts a batch of BATCH every this many ms: SENDERS × BATCH × 1000 / TICK_MS = 10 × LIMIT. */
+const TICK_MS = (SENDERS * BATCH * 1000) / (10 * LIMIT);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every stored event of a type, paging GET …/events. */
+async function storedIds(server: DevServer, slug: string, key: string, type?: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const q = new URLSearchParams({ limit: '1000', ...(type ? { type } : {}), ...(cursor ? { cursor } : {}) });
+    const res = await fetch(`${server.url}/api/v1/workspaces/${slug}/events?${q}`, { headers: { authorization: `Bearer ${key}` } });
+    const page = (await res.json()) as { events: Array<{ id: string }>; nextCursor: string | null };
+    ids.push(...page.events.map((e) => e.id));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return ids;
+}
+
+describe('overload: clients send 10× a workspace’s rate limit for 30 s through wrangler dev', () => {
+  let server: DevServer;
+  beforeAll(async () => {
+    server = await startDevServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('answers only 202 or 429, stores no more than the limit lets through, and edgepulse/client delivers every event exactly once', async () => {
+    const slug = 'overload';
+    const { keys } = await createWorkspace(server, slug);
+    const patched = await fetch(`${server.url}/api/v1/workspaces/${slug}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ rateLimit: { eventsPerSecond: LIMIT } }),
+    });
+    expect(patched.status).toBe(200);
+
+    const statuses = new Map<string, number>();
+    const count = (k: string) => statuses.set(k, (statuses.get(k) ?? 0) + 1);
+    const oddAnswers: string[] = [];
+    let offered = 0;
+    let acceptedByLoad = 0;
+    const started = Date.now();
+    const until = started + LOAD_SECONDS * 1000;
+
+    // Plain senders that never slow down (a batch goes out on its tick whether or not the last one was answered).
+    const post = async (s: number, tick: number) => {
+      const events = Array.from({ length: BATCH }, (_, i) => ({ id: `load-${s}-${tick}-${i}`, type: 'load.event', userId: `u${s}` }));
+      offered += BATCH;
+      try {
+        const res = await fetch(`${server.url}/api/v1/workspaces/${slug}/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${keys.ingest}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ events }),
+        });
+        const body = (await res.json().catch(() => null)) as { accepted?: number; error?: { code: string } } | null;
+        if (res.status === 202) acceptedByLoad += body?.accepted ?? 0;
+        if (res.status === 429) {
+          const after = res.headers.get('retry-after');
+          count(body?.error?.code === 'rate_limited' && after && /^\d+$/.test(after) && Number(after) >= 1 ? '429' : '429 without rate_limited or Retry-After');
+        } else {
+          count(String(res.status));
+          if (res.status !== 202) oddAnswers.push(`${res.status} ${JSON.stringify(body)}`);
+        }
+      } catch (err) {
+        count(`network error: ${(err as Error).message}`);
+      }
+    };
+    const sender = async (s: number) => {
+      const inFlight: Promise<void>[] = [];
+      for (let tick = 0; started + tick * TICK_MS < until; tick++) {
+        await sleep(Math.max(0, started + tick * TICK_MS - Date.now()));
+        inFlight.push(post(s, tick));
+      }
+      await Promise.all(inFlight);
+    };
+
+    // The SDK, sending through the same limit: it waits out each 429 as Retry-After says.
+    const failures: Error[] = [];
+    const sdk = new EdgePulse({ host: server.url, workspace: slug, key: keys.ingest, flushAt: 5, flushIntervalMs: 200, onError: (e) => failures.push(e) });
+    const sdkIds: string[] = [];
+    const sdkTraffic = (async () => {
+      for (let i = 0; Date.now() < until; i++) {
+        sdkIds.push(sdk.track({ type: 'sdk.event', userId: `sdk-${i % 5}`, properties: { n: i } }));
+        await sleep(200); // 5 events a second
+      }
+    })();
+
+    await Promise.all([...Array.from({ length: SENDERS }, (_, s) => sender(s)), sdkTraffic]);
+    const loadSeconds = (Date.now() - started) / 1000;
+    const responses = [...statuses.values()].reduce((a, b) => a + b, 0);
+    const sdkRetries = sdk.stats.retries;
+    const pendingAtEnd = sdk.pending;
+    const closing = Date.now();
+    await sdk.close();
+    const closeSeconds = (Date.now() - closing) / 1000;
+    console.log(
+      `overload: ${offered} events offered in ${responses} requests over ${loadSeconds.toFixed(1)} s (${(offered / loadSeconds / LIMIT).toFixed(1)}× the limit of ${LIMIT}/s); ` +
+        `answers ${JSON.stringify(Object.fromEntries(statuses))}; accepted ${acceptedByLoad} load events; ` +
+        `SDK: ${sdkIds.length} events, ${sdkRetries} retries during the load, ${pendingAtEnd} queued at its end, delivered all ${closeSeconds.toFixed(1)} s later`,
+    );
+
+    // Every answer was a 202 or a 429 rate_limited with Retry-After: no 5xx, nothing else.
+    expect(oddAnswers.slice(0, 5), server.log().slice(-3000)).toEqual([]);
+    expect([...statuses.keys()].sort()).toEqual(['202', '429']);
+    expect(offered / loadSeconds).toBeGreaterThanOrEqual(8 * LIMIT); // it really was about 10× the limit
+    // The limit held: what was taken is at most the burst plus the rate over the time (the SDK's share included).
+    const allowed = LIMIT * LIMITS.rateLimitBurstSeconds + LIMIT * (loadSeconds + 1);
+    expect(acceptedByLoad).toBeLessThanOrEqual(allowed);
+    expect(acceptedByLoad).toBeGreaterThan(LIMIT * LIMITS.rateLimitBurstSeconds);
+
+    // The SDK gave up on nothing, and each of its events is stored once.
+    expect(failures).toEqual([]);
+    expect(sdk.stats).toMatchObject({ delivered: sdkIds.length, failed: 0 });
+    expect(sdkRetries).toBeGreaterThan(0); // it was limited along the way
+    let stored: string[] = [];
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      stored = await storedIds(server, slug, keys.read, 'sdk.event');
+      if (stored.length >= sdkIds.length) break;
+      await sleep(300);
+    }
+    expect(stored.length).toBe(sdkIds.length);
+    expect(new Set(stored)).toEqual(new Set(sdkIds));
+    // And history holds exactly what was acknowledged: the load's 202s and the SDK's events, none of the 429s.
+    let all: string[] = [];
+    while (Date.now() < deadline + 10_000) {
+      all = await storedIds(server, slug, keys.read);
+      if (all.length >= acceptedByLoad + sdkIds.length) break;
+      await sleep(300);
+    }
+    expect(all.length).toBe(acceptedByLoad + sdkIds.length);
+    expect(new Set(all).size).toBe(all.length);
+  });
+});
