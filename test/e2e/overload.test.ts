@@ -63,14 +63,21 @@ describe('overload: clients send 10× a workspace’s rate limit for 30 s throug
           headers: { authorization: `Bearer ${keys.ingest}`, 'content-type': 'application/json' },
           body: JSON.stringify({ events }),
         });
-        const body = (await res.json().catch(() => null)) as { accepted?: number; error?: { code: string } } | null;
+        const text = await res.text();
+        const body = (() => {
+          try {
+            return JSON.parse(text) as { accepted?: number; error?: { code: string } };
+          } catch {
+            return null;
+          }
+        })();
         if (res.status === 202) acceptedByLoad += body?.accepted ?? 0;
         if (res.status === 429) {
           const after = res.headers.get('retry-after');
           count(body?.error?.code === 'rate_limited' && after && /^\d+$/.test(after) && Number(after) >= 1 ? '429' : '429 without rate_limited or Retry-After');
         } else {
           count(String(res.status));
-          if (res.status !== 202) oddAnswers.push(`${res.status} ${JSON.stringify(body)}`);
+          if (res.status !== 202) oddAnswers.push(`${res.status} ${text.slice(0, 300)} ${JSON.stringify([...res.headers])}`);
         }
       } catch (err) {
         count(`network error: ${(err as Error).message}`);
