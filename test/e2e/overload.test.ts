@@ -1,3 +1,4 @@
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgePulse } from '../../src/client/index';
 import { LIMITS } from '../../src/shared/limits';
@@ -18,6 +19,8 @@ const TICK_MS = (SENDERS * BATCH * 1000) / (10 * LIMIT);
 const DEV_PROXY_LOST = /^Your worker restarted mid-request/;
 const LOST = 'connection lost in wrangler dev';
 
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every stored event of a type, paging GET …/events. */
@@ -34,7 +37,7 @@ async function storedIds(server: DevServer, slug: string, key: string, type?: st
   return ids;
 }
 
-describe('overload: clients send 10× a workspace’s rate limit for 30 s through wrangler dev', () => {
+describe('rate limits through wrangler dev', () => {
   let server: DevServer;
   beforeAll(async () => {
     server = await startDevServer();
@@ -43,7 +46,7 @@ describe('overload: clients send 10× a workspace’s rate limit for 30 s throug
     await server?.stop();
   });
 
-  it('answers only 202 or 429, stores no more than the limit lets through, and edgepulse/client delivers every event exactly once', async () => {
+  it('overload: clients send 10× a workspace’s limit for 30 s; only 202 or 429, no more stored than the limit lets through, edgepulse/client delivers every event once', async () => {
     const slug = 'overload';
     const { keys } = await createWorkspace(server, slug);
     const patched = await fetch(`${server.url}/api/v1/workspaces/${slug}`, {
@@ -171,5 +174,37 @@ describe('overload: clients send 10× a workspace’s rate limit for 30 s throug
     expect(all.length).toBeGreaterThanOrEqual(acceptedByLoad + sdkIds.length);
     expect(all.length).toBeLessThanOrEqual(acceptedByLoad + sdkIds.length + BATCH * (statuses.get(LOST) ?? 0));
     expect(new Set(all).size).toBe(all.length);
+  });
+
+  describe('the dashboard’s settings', () => {
+    it('shows the default, saves a new limit, and an empty field goes back to the default', async () => {
+      const slug = 'settings-rl';
+      const { keys } = await createWorkspace(server, slug);
+      const current = async () =>
+        ((await (await fetch(`${server.url}/api/v1/workspaces/${slug}`, { headers: { authorization: `Bearer ${keys.read}` } })).json()) as { workspace: { rateLimit: { eventsPerSecond: number } } }).workspace.rateLimit.eventsPerSecond;
+      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${server.url}/`);
+      await page.getByLabel('Key').fill(keys.admin);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${server.url}/w/${slug}`);
+      await page.getByRole('link', { name: 'Settings' }).click();
+      const field = page.getByLabel(/Rate limit/);
+      await expect.poll(() => field.inputValue()).toBe('1000');
+      await field.fill('250');
+      await page.getByRole('button', { name: 'Save' }).first().click();
+      await expect.poll(current).toBe(250);
+      await field.fill('');
+      await page.getByRole('button', { name: 'Save' }).first().click();
+      await expect.poll(current).toBe(1000);
+      // Empty shows the default as its placeholder; a fresh page shows the value in force.
+      expect(await field.getAttribute('placeholder')).toBe('1000');
+      await page.reload();
+      await expect.poll(() => page.getByLabel(/Rate limit/).inputValue()).toBe('1000');
+      expect(errors).toEqual([]);
+      await browser.close();
+    });
   });
 });

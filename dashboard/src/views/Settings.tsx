@@ -168,7 +168,7 @@ function WorkspaceForm({ w, save }: { w: Workspace; save: (patch: Record<string,
       </div>
       <div class="field">
         <label for="ws-rate">Rate limit (events a second, bursts of {w.rateLimit.burstSeconds} s’ worth; empty: the default, {LIMITS.defaultEventsPerSecond})</label>
-        <input id="ws-rate" type="number" min={1} max={LIMITS.eventsPerSecondMax} step={1} value={eps} onInput={(e) => setEps(e.currentTarget.value)} />
+        <input id="ws-rate" type="number" min={1} max={LIMITS.eventsPerSecondMax} step={1} value={eps} placeholder={String(LIMITS.defaultEventsPerSecond)} onInput={(e) => setEps(e.currentTarget.value)} />
       </div>
       <div class="field">
         <label for="ws-origins">Allowed origins for the browser tracker (one a line; empty allows any)</label>
