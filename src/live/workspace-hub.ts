@@ -48,8 +48,6 @@ export class WorkspaceHub extends DurableObject<Env> {
   private readonly live: WorkspaceLive;
   private workspace: WorkspaceRef | undefined;
   private drainFailures = 0;
-  /** Ingestion rate limit, counted in events (duplicates too); in memory, so a restart refills it. */
-  private readonly rateLimit = new TokenBucket();
   private d1RowsWritten = 0;
   private readonly commits = new GroupCommit<NormalizedEvent[], IngestResult>(
     (requests) => this.commitGroup(requests),
@@ -59,6 +57,8 @@ export class WorkspaceHub extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** Test-only fixed clock for the live windows (set through `setClockForTest`). */
   private fixedNow: number | null = null;
+  /** Ingestion rate limit, counted in events (duplicates too); in memory, so a restart refills it. */
+  private readonly rateLimit = new TokenBucket();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

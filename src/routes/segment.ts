@@ -30,7 +30,7 @@ function writeKey(c: Context<AppEnv>, body: unknown): string | undefined {
   return typeof key === 'string' && key ? key : undefined;
 }
 
-/** Segment's libraries wait until `X-RateLimit-Reset` (epoch ms) after a 429, else back off for at most a second. */
+/** Segment's libraries look for `X-RateLimit-Reset` (epoch ms) on a 429 and wait until then, else back off on their own. */
 function withRateLimitReset(err: unknown): never {
   if (!(err instanceof ApiError) || err.code !== 'rate_limited') throw err;
   const seconds = Number(err.headers?.['retry-after'] ?? 1);
@@ -48,8 +48,8 @@ for (const call of ['batch', ...SEGMENT_CALLS] as Array<SegmentCall | 'batch'>) 
       description: [
         'Segment’s own path at the root, so Segment libraries given this host work unmodified. The write key is an ingest key: the Basic-auth user name (empty password) or `writeKey` in the body.',
         '`track` → an event of type `event`; `page` → `pageview`; `screen` → `screen`; `identify`, `group`, `alias` keep their names. `messageId` → `id` (hashed when outside the id charset), so resent messages are duplicates; `userId ?? anonymousId` → `userId`; scalar `properties` (traits for identify/group) → properties; `context` → context, a batch’s own `context` merged into each message.',
+        'Over the workspace’s rate limit: 429 with `Retry-After` (seconds) and `X-RateLimit-Reset` (epoch milliseconds, which Segment’s libraries are written to wait for; others retry on their own backoff); nothing of the request is stored, so the retry stores it once.',
         `Limits: ${LIMITS.segmentMessageMaxBytes} bytes a message, ${LIMITS.segmentBatchMaxBytes} bytes a batch (400 beyond).`,
-        'Over the workspace’s rate limit: 429 with `Retry-After` (seconds) and `X-RateLimit-Reset` (epoch milliseconds, which Segment’s libraries wait for before they retry); nothing of the request is stored, so the retry stores it once.',
       ].join('\n\n'),
       responses: { 200: json(Success, 'Accepted and durable'), ...authErrors, ...errorResponses(429) },
     }),

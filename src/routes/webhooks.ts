@@ -51,7 +51,7 @@ async function ingestOne(c: Context<AppEnv>, workspace: WorkspaceRow, input: unk
 const signatureErrors = {
   ...authErrors,
   401: json(z.object({ error: z.object({ code: z.literal('invalid_signature'), message: z.string() }) }), 'Missing or wrong signature, or no secret for this kind of webhook set yet (or no such workspace): nothing stored'),
-  ...errorResponses(413, 429),
+  ...errorResponses(413),
 };
 
 webhookRoutes.openapi(
@@ -65,7 +65,7 @@ webhookRoutes.openapi(
       'Platform, os, device, sdk and connection type come from the participant’s metadata JSON or attributes, then its kind (agent, SIP, ingress, egress), then its identity or name (`ios-user-1` → iOS). The webhook `id` is the event id, so retries are duplicates.',
     ].join('\n\n'),
     request: { params: WsParams },
-    responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors },
+    responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors, ...errorResponses(429) },
   }),
   async (c) => {
     const { workspace, secret } = await signedWorkspace(
@@ -93,7 +93,7 @@ webhookRoutes.openapi(
       'Body `{ "type", "timestamp"?, "data" }` → one event of that type; scalar `data` fields become properties (`userId`, `sessionId`, `room`, `durationMs`, `value`, `error` also fill the event’s own fields). The `webhook-id` is the event id: a replay is a duplicate.',
     ].join('\n\n'),
     request: { params: WsParams },
-    responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors },
+    responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors, ...errorResponses(429) },
   }),
   async (c) => {
     const { workspace, secret } = await signedWorkspace(
