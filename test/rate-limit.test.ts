@@ -50,16 +50,19 @@ describe('TokenBucket (injected clock)', () => {
     expect(bucket.take(1, 1)).toEqual({ ok: true });
   });
 
-  it('follows a changed rate: a lower one caps what is held, a higher one refills faster', () => {
+  it('follows a changed rate: a lower one caps what is held, a higher one refills the time since the last request at once', () => {
     const c = clock();
     const bucket = new TokenBucket(c.now, 10);
     expect(bucket.take(1, 1000).ok).toBe(true); // 9,999 held
     expect(bucket.take(10, 1).ok).toBe(true); // now at most 10 held
     expect(bucket.take(1, 1).ok).toBe(false);
-    c.t += 1000;
-    expect(bucket.take(2, 100).ok).toBe(false); // the second was refilled at the old rate: 1 token
+    c.t += 100;
+    expect(bucket.take(2, 100)).toEqual({ ok: true }); // those 100 ms at 100 a second: 10 tokens, 8 left
     c.t += 10;
-    expect(bucket.take(2, 100).ok).toBe(true); // + 1 token in 10 ms at 100/s
+    expect(bucket.take(1, 100).ok).toBe(true); // +1, 8 left
+    expect(bucket.take(9, 100)).toEqual({ ok: false, retryAfterSeconds: 1 });
+    c.t += 100;
+    expect(bucket.take(9, 1)).toEqual({ ok: false, retryAfterSeconds: 1 }); // lowered again: 8 + 0.1 held
   });
 
   it('gives back a refund, never above the burst', () => {
@@ -164,7 +167,7 @@ describe('ingestion rate limit per workspace', () => {
     expect(accepted).toBeGreaterThanOrEqual(burst);
     expect(accepted).toBeLessThanOrEqual(burst + seconds * LIMITS.defaultEventsPerSecond + 500);
     if (seconds < 4) expect(answers.some((a) => a.status === 429)).toBe(true);
-    // A raised limit refills at its new rate from the next request on: 500 tokens in 5 ms at 100,000 a second.
+    // A raised limit refills the time since the last request at its new rate: 500 tokens in 5 ms at 100,000 a second.
     expect((await limit(ws, 100_000)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
     expect((await call('POST', path, { token: ws.keys.ingest, body: { events: makeEvents(500, 'over') } })).status).toBe(202);

@@ -28,7 +28,8 @@ export class TokenBucket {
     const capacity = eventsPerSecond * this.burstSeconds;
     const now = this.now();
     if (Number.isNaN(this.tokens)) this.tokens = capacity;
-    else this.tokens = Math.min(capacity, this.tokens + (Math.max(0, now - this.at) / 1000) * this.rate);
+    // The rate given now refills the time since the last request: a changed limit counts from then on.
+    else this.tokens = Math.min(capacity, this.tokens + (Math.max(0, now - this.at) / 1000) * eventsPerSecond);
     this.at = now;
     this.rate = eventsPerSecond;
     const need = Math.min(n, capacity);
