@@ -178,7 +178,13 @@ const bar = () => {
 async function send(key, events) {
   stats.sent += events.length;
   stats.requests++;
-  const res = await request('POST', `/api/v1/workspaces/${WS}/events`, key, { events });
+  let res = await request('POST', `/api/v1/workspaces/${WS}/events`, key, { events });
+  // Over the workspace's rate limit nothing was stored: wait as the answer says and send the same batch again.
+  while (res.status === 429) {
+    stats.lastError = `rate limited, waiting ${res.retryAfter ?? 1} s`;
+    await new Promise((r) => setTimeout(r, Number(res.retryAfter ?? 1) * 1000));
+    res = await request('POST', `/api/v1/workspaces/${WS}/events`, key, { events });
+  }
   if (res.status === 202) {
     stats.accepted += res.json.accepted;
     stats.duplicates += res.json.duplicates;

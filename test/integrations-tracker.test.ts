@@ -15,7 +15,7 @@ describe('GET /t.js', () => {
     console.log(`tracker: ${res.text.length} bytes served, ${gzipped} bytes gzipped (budget ${LIMITS.trackerMaxGzipBytes})`);
     expect(gzipped).toBeLessThanOrEqual(LIMITS.trackerMaxGzipBytes);
     expect(res.text).toContain('/api/v1/collect?key=');
-    expect(res.text).toContain('sendBeacon');
+    expect(res.text).toContain('retry-after');
     expect(res.text).toContain('keepalive');
   });
 

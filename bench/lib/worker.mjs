@@ -134,5 +134,13 @@ export async function createWorkspace(url, slug) {
     body: JSON.stringify({ slug }),
   });
   if (res.status !== 201) throw new Error(`create workspace ${slug}: ${res.status} ${await res.text()}`);
-  return (await res.json()).keys;
+  const { keys } = await res.json();
+  // Benchmarks measure what the Worker can take: the workspace's rate limit (1,000 events/s by default) goes to its maximum.
+  const limited = await fetch(`${url}/api/v1/workspaces/${slug}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ rateLimit: { eventsPerSecond: 1_000_000 } }),
+  });
+  if (limited.status !== 200) throw new Error(`raise the rate limit of ${slug}: ${limited.status} ${await limited.text()}`);
+  return keys;
 }

@@ -17,5 +17,5 @@ export async function apiCall(host, method, path, token, body) {
   } catch {
     json = undefined;
   }
-  return { status: res.status, json, text };
+  return { status: res.status, json, text, retryAfter: res.headers.get('retry-after') };
 }

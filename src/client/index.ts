@@ -23,7 +23,11 @@ export interface EdgePulseOptions {
   flushAt?: number;
   /** Send what is queued after this long (default 5000 ms; 0: only on `flush()` or `flushAt`). */
   flushIntervalMs?: number;
-  /** Retries of a batch after the first try on network errors, 5xx, 408 and 429 (default 6). */
+  /**
+   * Retries of a batch after the first try on network errors, 5xx, 408 and 429 (default 6). A 429 with
+   * `Retry-After` (over the workspace's rate limit) is waited out as told and uses up no retry: the
+   * batch goes again until it is taken, while `maxQueue` bounds what waits behind it.
+   */
   maxRetries?: number;
   /** First backoff (default 200 ms), doubled each retry with jitter, capped at `retryMaxMs` (default 30 s). */
   retryBaseMs?: number;
@@ -158,6 +162,7 @@ export class EdgePulse {
     for (let attempt = 0; ; attempt++) {
       let wait: number | undefined;
       let error: DeliveryError;
+      let rateLimited = false;
       try {
         const res = await this.doFetch(url, {
           method: 'POST',
@@ -174,12 +179,19 @@ export class EdgePulse {
         if (res.status === 400) return this.dropInvalid(batch, text, error);
         const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
         if (!retryable) return this.fail(error, batch);
-        const after = Number(res.headers.get('retry-after'));
-        if (Number.isFinite(after) && after >= 0 && res.headers.get('retry-after') !== null) wait = Math.min(after * 1000, this.opts.retryMaxMs);
+        const header = res.headers.get('retry-after');
+        const after = Number(header);
+        if (header !== null && header.trim() !== '' && Number.isFinite(after) && after >= 0) {
+          // A little jitter, so that clients told the same second do not all come back at once.
+          wait = Math.min(after * 1000 + Math.random() * this.opts.retryBaseMs, this.opts.retryMaxMs);
+          // Over the rate limit the server says when it will take the batch: that wait uses up no retry.
+          rateLimited = res.status === 429;
+        }
       } catch (err) {
         error = new DeliveryError(`edgepulse unreachable: ${(err as Error).message}`);
       }
-      if (attempt >= this.opts.maxRetries) return this.fail(error, batch);
+      if (rateLimited) attempt--;
+      else if (attempt >= this.opts.maxRetries) return this.fail(error, batch);
       this.stats.retries++;
       // Exponential backoff with "equal jitter": half fixed, half random, so retries spread out.
       const backoff = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** attempt);

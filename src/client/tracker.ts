@@ -6,8 +6,9 @@
  *           data-room="standup" data-respect-dnt data-host="https://HOST"></script>
  *   edgepulse.track('signup', { plan: 'pro' }); edgepulse.identify('u_42');
  *
- * Events go to POST /api/v1/collect?key=… as text/plain (a CORS-simple request, no preflight) by
- * navigator.sendBeacon, else fetch with keepalive. Nothing here may throw into the host page.
+ * Events go to POST /api/v1/collect?key=… as text/plain (a CORS-simple request, no preflight) by fetch
+ * with keepalive (it outlives the page, like sendBeacon, and shows the answer: a 429's Retry-After is
+ * honoured). Nothing here may throw into the host page.
  */
 export const TRACKER_SOURCE = String.raw`
 (function (w, d, n) {
@@ -32,23 +33,27 @@ export const TRACKER_SOURCE = String.raw`
     store('ep_a', anon);
     var user = store('ep_u');
     var session = rid();
+    // A 429 holds every send until its Retry-After has passed; the refused one goes again then (same id: never doubled).
+    var hold = 0;
+    var post = function (body, t) {
+      (t = hold - Date.now()) > 0 ? setTimeout(post, t, body) : fetch(url, { method: 'POST', body: body, keepalive: true }).then(function (r) {
+        r.status == 429 && post(body, hold = Date.now() + (r.headers.get('retry-after')*1e3 || 5e3));
+      }, noop);
+    };
     var send = function (type, props) {
       try {
-        var body = JSON.stringify({
+        post(JSON.stringify({
           id: rid() + rid(), type: type, timestamp: Date.now(), userId: user || anon, sessionId: session,
           room: room || undefined, properties: props,
-          context: { url: location.href.slice(0, 2000), referrer: d.referrer.slice(0, 2000) }
-        });
-        if (!(n.sendBeacon && n.sendBeacon(url, body))) {
-          fetch(url, { method: 'POST', body: body, keepalive: true, headers: { 'content-type': 'text/plain' } }).catch(noop);
-        }
+          context: { url: location.href.slice(0, 2e3), referrer: d.referrer.slice(0, 2e3) }
+        }));
       } catch (x) {}
     };
     // A page view per distinct path, including single-page-app navigation.
     var last;
     var page = function () {
       var path = location.pathname + location.search;
-      if (path != last) send('pageview', { path: (last = path).slice(0, 1000), title: d.title.slice(0, 1000) });
+      if (path != last) send('pageview', { path: (last = path).slice(0, 1e3), title: d.title.slice(0, 1e3) });
     };
     ['pushState', 'replaceState'].forEach(function (m) {
       var orig = history[m];
@@ -67,7 +72,7 @@ export const TRACKER_SOURCE = String.raw`
     page();
     if (room) {
       send('presence.join');
-      setInterval(function () { send('presence.heartbeat'); }, 30000);
+      setInterval(function () { send('presence.heartbeat'); }, 3e4);
       w.addEventListener('pagehide', function () { send('presence.leave'); });
       w.addEventListener('pageshow', function (e) { if (e.persisted) send('presence.join'); });
     }

@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1';
+import { LIMITS } from '../shared/limits';
 import type { Workspace } from '../shared/workspaces';
 import type { WorkspaceRef } from '../ingest/types';
 import { workspaces } from './schema';
@@ -51,10 +52,11 @@ export function toWorkspace(row: WorkspaceRow): Workspace {
     allowedOrigins: row.allowedOrigins,
     livekitConfigured: Boolean(row.livekitApiKey && row.livekitApiSecret),
     webhookSecretConfigured: Boolean(row.webhookSecret),
+    rateLimit: { eventsPerSecond: row.rateLimitEps ?? LIMITS.defaultEventsPerSecond, burstSeconds: LIMITS.rateLimitBurstSeconds },
     createdAt: new Date(row.createdAt).toISOString(),
   };
 }
 
 export function toRef(row: WorkspaceRow): WorkspaceRef {
-  return { id: row.id, slug: row.slug, timezone: row.timezone };
+  return { id: row.id, slug: row.slug, timezone: row.timezone, eventsPerSecond: row.rateLimitEps ?? LIMITS.defaultEventsPerSecond };
 }

@@ -28,6 +28,8 @@ export interface WorkspaceRef {
   id: string;
   slug: string;
   timezone: string;
+  /** Ingestion rate limit in events a second (absent: LIMITS.defaultEventsPerSecond). */
+  eventsPerSecond?: number;
 }
 
 /** What the server knows of the request that carried the events. */

@@ -37,6 +37,8 @@ export class Fanout {
   sentPerSubscriber = 0;
   /** Open connections allowed (a hub holds at most 32,768 hibernating WebSockets); tests lower it. */
   maxConnections: number = LIMITS.liveConnectionsMax;
+  /** Open connections one key may hold here (the root token has no key: only the cap above); tests lower it. */
+  maxPerKey: number = LIMITS.liveConnectionsPerKey;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -50,14 +52,22 @@ export class Fanout {
     return this.ctx.getWebSockets().length + this.sse.size;
   }
 
+  /** A key's open connections: its tagged WebSockets and its SSE streams. */
+  keyConnections(keyId: string): number {
+    let n = this.ctx.getWebSockets(keyTag(keyId)).length;
+    for (const s of this.sse.values()) if (s.keyId === keyId) n++;
+    return n;
+  }
+
   /** Answers an upgrade or an SSE request with a new subscriber. */
   connect(request: Request, info: { workspace: string; room?: string }): Response {
-    if (this.connections() >= this.maxConnections) {
-      return Response.json({ error: { code: 'rate_limited', message: `at most ${this.maxConnections} live connections` } }, { status: 429, headers: { 'retry-after': '30' } });
-    }
+    if (this.connections() >= this.maxConnections) return tooMany(`at most ${this.maxConnections} live connections`);
     const keyId = request.headers.get(LIVE_KEY_HEADER) ?? undefined;
     if (keyId && this.revokedLately(keyId)) {
       return Response.json({ error: { code: 'unauthorized', message: 'unknown or revoked credential' } }, { status: 401 });
+    }
+    if (keyId && this.keyConnections(keyId) >= this.maxPerKey) {
+      return tooMany(`this key holds ${this.maxPerKey} live connections here already, its maximum: close one, or use another key`);
     }
     const id = crypto.randomUUID();
     const connected = this.encode({ type: 'connected', data: { connectionId: id, workspace: info.workspace, ...(info.room ? { room: info.room } : {}), timestamp: new Date(this.now()).toISOString() } });
@@ -215,6 +225,11 @@ export class Fanout {
     for (const id of sseIds) this.dropSse(id, reason);
     return sockets.length + sseIds.length;
   }
+}
+
+/** 429: live connections are held, not spent, so a client may try again once one has closed. */
+function tooMany(message: string): Response {
+  return Response.json({ error: { code: 'rate_limited', message } }, { status: 429, headers: { 'retry-after': '30' } });
 }
 
 /** A client message that woke the hub: `{"type":"ping"}` is auto-answered, a differently spelled ping still gets a pong. */

@@ -2,6 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import type { DeadLetterList, DeadLetterRetry } from '../shared/dead-letters';
 import type { IngestResult } from '../shared/events';
+import { LIMITS } from '../shared/limits';
 import type { LiveSnapshot, Stats } from '../shared/live';
 import { HubDrain } from './drain';
 import { answerSocket, closeSocket } from './fanout';
@@ -9,6 +10,7 @@ import { GroupCommit } from './group-commit';
 import { HubStore } from './hub-store';
 import { roomHub } from './hubs';
 import type { RoomPresence } from './presence';
+import { type RateLimited, TokenBucket } from './rate-limit';
 import { WorkspaceLive } from './workspace-live';
 
 /** Wait before a drain so that requests arriving together land in one D1 batch (well inside the 5 s to history). */
@@ -54,6 +56,8 @@ export class WorkspaceHub extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** Test-only fixed clock for the live windows (set through `setClockForTest`). */
   private fixedNow: number | null = null;
+  /** Ingestion rate limit, counted in events (duplicates too); in memory, so a restart refills it. */
+  private readonly rateLimit = new TokenBucket();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -84,10 +88,21 @@ export class WorkspaceHub extends DurableObject<Env> {
     return this.fixedNow ?? Date.now();
   }
 
-  /** The whole request's batch in one call; answers once the accepted events are durable. */
-  ingest(workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<IngestResult> {
+  /**
+   * The whole request's batch in one call; answers once the accepted events are durable, or at once
+   * with how long to wait when it is over the workspace's rate limit (then nothing of it is stored).
+   */
+  async ingest(workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<IngestResult | RateLimited> {
+    const eventsPerSecond = workspace.eventsPerSecond ?? LIMITS.defaultEventsPerSecond;
+    const allowed = this.rateLimit.take(events.length, eventsPerSecond);
+    if (!allowed.ok) return { rateLimited: { retryAfterSeconds: allowed.retryAfterSeconds, eventsPerSecond } };
     this.remember(workspace);
-    return this.commits.submit(events);
+    try {
+      return await this.commits.submit(events);
+    } catch (err) {
+      this.rateLimit.refund(events.length);
+      throw err;
+    }
   }
 
   /** One group commit's writes, in one transaction: de-dup records, the outbox, the live state. */

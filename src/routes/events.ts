@@ -80,7 +80,7 @@ async function ingest(c: Context<AppEnv>, workspace: WorkspaceRow, body: unknown
 
 // The ingest key is made to sit in web pages, so pages may post batches here too (allowedOrigins still
 // applies). Added before the route: middleware runs in the order it is added.
-const pageCors = cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type'], maxAge: 86400 });
+const pageCors = cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['Retry-After'], maxAge: 86400 });
 // Servers send no Origin: their requests, the bulk of ingest, skip the CORS work.
 eventRoutes.use('/workspaces/:ws/events', (c, next) => (c.req.header('origin') ? pageCors(c, next) : next()));
 
@@ -93,7 +93,7 @@ eventRoutes.openapi(
     description: `A 202 means the events are durable. An id accepted in the last ${LIMITS.dedupeDays} days is counted in \`duplicates\` and not stored again. A batch is all or nothing: one invalid event rejects the request with 400 and issues naming \`events.N.field\`. Numbers outside their bounds are a 400 too: \`durationMs\` 0 ≤ x ≤ 1e10, \`bytesIn\`/\`bytesOut\` integers 0 ≤ x ≤ 2^53−1, \`value\` |x| ≤ 1e15, \`gauges\` at most ${LIMITS.gaugesMaxKeys} with |x| ≤ 1e15 — so no sum, percentile or report of accepted events can become non-finite. \`gauges\` are kept with the event in the hub's outbox and live path (not yet in the stored event read back).`,
     middleware: [requireAccess('ingest')] as const,
     request: { params: WsParams, body: { content: { 'application/json': { schema: IngestBody as never } }, required: true } },
-    responses: { 202: json(IngestResult, 'Accepted and durable'), ...authErrors, ...errorResponses(413, 415) },
+    responses: { 202: json(IngestResult, 'Accepted and durable'), ...authErrors, ...errorResponses(413, 415, 429) },
   }),
   async (c) => {
     const body = unwrap(parseJsonBody(await bodyText(c, false)));
@@ -101,7 +101,8 @@ eventRoutes.openapi(
   },
 );
 
-eventRoutes.use('/collect', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], maxAge: 86400 }));
+// Retry-After is exposed so that the tracker can wait as long as a 429 asks.
+eventRoutes.use('/collect', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], exposeHeaders: ['Retry-After'], maxAge: 86400 }));
 
 eventRoutes.openapi(
   createRoute({
@@ -112,7 +113,7 @@ eventRoutes.openapi(
       query: z.object({ key: z.string().optional() }),
       body: { content: { 'text/plain': { schema: { type: 'string' } }, 'application/json': { schema: IngestBody as never } } },
     },
-    responses: { 202: json(IngestResult, 'Accepted and durable'), ...authErrors, ...errorResponses(413, 415) },
+    responses: { 202: json(IngestResult, 'Accepted and durable'), ...authErrors, ...errorResponses(413, 415, 429) },
   }),
   async (c) => {
     const parsed = unwrap(parseJsonBody(await bodyText(c, true)));

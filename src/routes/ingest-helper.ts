@@ -5,6 +5,8 @@ import { toRef, type WorkspaceRow } from '../history/workspaces';
 import { normalizeEvents } from '../ingest/normalize';
 import type { ParseOutcome, RequestFacts } from '../ingest/types';
 import { workspaceHub } from '../live/hubs';
+import { isRateLimited, type RateLimited } from '../live/rate-limit';
+import { LIMITS } from '../shared/limits';
 import type { IngestResult, ParsedEventInput } from '../shared/events';
 import { benchReference } from './bench';
 
@@ -50,5 +52,17 @@ export async function ingestParsed(
   const normalized = unwrap(normalizeEvents(events, facts, isBatch));
   const reference = benchReference(c, normalized);
   if (reference) return reference;
-  return workspaceHub(c.env, workspace.id).ingest(toRef(workspace), normalized);
+  const result = await workspaceHub(c.env, workspace.id).ingest(toRef(workspace), normalized);
+  if (isRateLimited(result)) throw rateLimitError(workspace.slug, normalized.length, result);
+  return result;
+}
+
+/** 429 with `Retry-After`: the hub refused the whole request, nothing of it is stored. */
+function rateLimitError(slug: string, events: number, { rateLimited: { retryAfterSeconds, eventsPerSecond } }: RateLimited): ApiError {
+  return new ApiError(
+    'rate_limited',
+    `workspace ${slug} takes at most ${eventsPerSecond} events a second (bursts of ${LIMITS.rateLimitBurstSeconds} s); nothing of this request (${events} events) was stored: send it again in ${retryAfterSeconds} s`,
+    undefined,
+    { 'retry-after': String(retryAfterSeconds) },
+  );
 }

@@ -23,6 +23,8 @@ const LiveQuery = z.object({ token: z.string().optional().meta({ description: 'A
 
 const modes = `Three modes: \`Upgrade: websocket\` gives a WebSocket (hibernating; send \`{"type":"ping"}\` for \`{"type":"pong"}\`), \`Accept: text/event-stream\` gives Server-Sent Events, anything else a JSON snapshot. Streams carry \`connected\`, then \`stats\` (at most ${1000 / FANOUT.statsEveryMs} a second while anything changes, at least every ${FANOUT.statsAtLeastMs / 1000} s), \`events\` (batched, at most every ${FANOUT.eventsEveryMs} ms) and \`ping\` (every ${FANOUT.pingEveryMs / 1000} s). Credentials: read or admin key, session cookie, or \`?token=\`; checked before the upgrade. The session cookie counts only from the dashboard's own origin: a request carrying it whose \`Origin\` names another origin (another port or subdomain of the same site, which browsers send the cookie from) gets 403 \`forbidden\`, so no other page can open the stream with the dashboard's cookie; pages elsewhere use a key or \`?token=\`. Revoking the key (or the key that minted the token) ends its connections: WebSockets close with code 4401 "key revoked", SSE streams end; \`DELETE …/live\` closes them all (WebSockets with code 4000).`;
 
+const keyCap = `A key holds at most ${LIMITS.liveConnectionsPerKey} open streams per workspace and per room (tokens count as the key that minted them; the root token only meets the hub's cap of ${LIMITS.liveConnectionsMax}); beyond, 429 \`rate_limited\` with \`Retry-After\`. A snapshot is no connection.`;
+
 const liveResponses = {
   200: {
     description: 'The snapshot, or an SSE stream of LiveMessage (`event: <type>` / `data: <json>`)',
@@ -55,7 +57,7 @@ liveRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/live', tags: ['Live'], security: bearer,
     summary: 'The workspace’s live view: WebSocket, SSE or JSON snapshot (read key)',
-    description: modes,
+    description: `${modes} ${keyCap}`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: LiveQuery },
     responses: liveResponses,
@@ -72,7 +74,7 @@ liveRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/rooms/{room}/live', tags: ['Live'], security: bearer,
     summary: 'One room’s live view: WebSocket, SSE or JSON snapshot (read key)',
-    description: `${modes} A room's stats have the workspace fields scoped to the room, plus \`current\`, \`peak\`, \`totalJoins\`, \`avgSecondsInRoom\` and \`participants\`. Viewers that send \`presence.heartbeat\` leave when unheard of for ${LIMITS.presenceTimeoutMs / 1000} s.`,
+    description: `${modes} ${keyCap} A room's stats have the workspace fields scoped to the room, plus \`current\`, \`peak\`, \`totalJoins\`, \`avgSecondsInRoom\` and \`participants\`. Viewers that send \`presence.heartbeat\` leave when unheard of for ${LIMITS.presenceTimeoutMs / 1000} s.`,
     middleware: [requireAccess('read')] as const,
     request: { params: RoomParams, query: LiveQuery },
     responses: liveResponses,

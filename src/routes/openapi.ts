@@ -18,7 +18,7 @@ export const authErrors = {
 
 export const errorResponses = (...statuses: Array<409 | 413 | 415 | 429>) =>
   Object.fromEntries(statuses.map((s) => [s, errorResponse(
-    { 409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type', 429: 'Rate limited' }[s],
+    { 409: 'Conflict', 413: 'Payload too large', 415: 'Unsupported media type', 429: 'Over the workspace’s rate limit (`rateLimit` on the workspace): nothing of the request stored; send it again after `Retry-After` seconds' }[s],
   )])) as Record<409 | 413 | 415 | 429, ReturnType<typeof errorResponse>>;
 
 export const WsParams = z.object({

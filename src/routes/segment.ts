@@ -9,11 +9,11 @@ import { parseJsonBody } from '../ingest/parse';
 import { SEGMENT_CALLS, segmentEvents, type SegmentCall } from '../ingest/segment';
 import { LIMITS } from '../shared/limits';
 import { ingestParsed, unwrap } from './ingest-helper';
-import { authErrors, json } from './openapi';
+import { authErrors, errorResponses, json } from './openapi';
 
 export const segmentRoutes = new OpenAPIHono<AppEnv>();
 
-segmentRoutes.use('/v1/*', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type'], maxAge: 86400 }));
+segmentRoutes.use('/v1/*', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['Retry-After', 'X-RateLimit-Reset'], maxAge: 86400 }));
 
 /** Segment's write key: the Basic-auth user name (empty password), else `writeKey` in the body. */
 function writeKey(c: Context<AppEnv>, body: unknown): string | undefined {
@@ -30,6 +30,13 @@ function writeKey(c: Context<AppEnv>, body: unknown): string | undefined {
   return typeof key === 'string' && key ? key : undefined;
 }
 
+/** Segment's libraries look for `X-RateLimit-Reset` (epoch ms) on a 429 and wait until then, else back off on their own. */
+function withRateLimitReset(err: unknown): never {
+  if (!(err instanceof ApiError) || err.code !== 'rate_limited') throw err;
+  const seconds = Number(err.headers?.['retry-after'] ?? 1);
+  throw new ApiError(err.code, err.message, err.issues, { ...err.headers, 'x-ratelimit-reset': String(Date.now() + seconds * 1000) });
+}
+
 const Success = z.object({ success: z.literal(true) });
 
 for (const call of ['batch', ...SEGMENT_CALLS] as Array<SegmentCall | 'batch'>) {
@@ -41,10 +48,11 @@ for (const call of ['batch', ...SEGMENT_CALLS] as Array<SegmentCall | 'batch'>) 
       description: [
         'Segment’s own path at the root, so Segment libraries given this host work unmodified. The write key is an ingest key: the Basic-auth user name (empty password) or `writeKey` in the body.',
         '`track` → an event of type `event`; `page` → `pageview`; `screen` → `screen`; `identify`, `group`, `alias` keep their names. `messageId` → `id` (hashed when outside the id charset), so resent messages are duplicates; `userId ?? anonymousId` → `userId`; scalar `properties` (traits for identify/group) → properties; `context` → context, a batch’s own `context` merged into each message.',
+        'Over the workspace’s rate limit: 429 with `Retry-After` (seconds) and `X-RateLimit-Reset` (epoch milliseconds, which Segment’s libraries are written to wait for; others retry on their own backoff); nothing of the request is stored, so the retry stores it once.',
         `Limits: ${LIMITS.segmentMessageMaxBytes} bytes a message, ${LIMITS.segmentBatchMaxBytes} bytes a batch (400 beyond).`,
         'A track call’s `properties.revenue` (else `properties.value`) becomes the event’s `value`: beyond |x| ≤ 1e15 it is a 400 naming `batch.N.properties.revenue`, and nothing of the request is stored.',
       ].join('\n\n'),
-      responses: { 200: json(Success, 'Accepted and durable'), ...authErrors },
+      responses: { 200: json(Success, 'Accepted and durable'), ...authErrors, ...errorResponses(429) },
     }),
     async (c) => {
       if (Number(c.req.header('content-length') ?? 0) > maxBytes) {
@@ -63,7 +71,7 @@ for (const call of ['batch', ...SEGMENT_CALLS] as Array<SegmentCall | 'batch'>) 
       const workspace = await findWorkspaceById(db(c.env.DB), principal.workspaceId);
       if (!workspace) throw new ApiError('forbidden', 'this key’s workspace is gone');
       const events = unwrap(await segmentEvents(call, body, Date.now()));
-      await ingestParsed(c, workspace, events, call === 'batch');
+      await ingestParsed(c, workspace, events, call === 'batch').catch(withRateLimitReset);
       return c.json({ success: true as const }, 200);
     },
   );

@@ -71,7 +71,7 @@ webhookRoutes.openapi(
       'Platform, os, device, sdk and connection type come from the participant’s metadata JSON or attributes, then its kind (agent, SIP, ingress, egress), then its identity or name (`ios-user-1` → iOS). The webhook `id` is the event id, so retries are duplicates.',
     ].join('\n\n'),
     request: { params: WsParams },
-    responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors },
+    responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors, ...errorResponses(429) },
   }),
   async (c) => {
     const body = await rawBody(c);
@@ -102,7 +102,7 @@ webhookRoutes.openapi(
       'A number in `data.durationMs` or `data.value` outside the event’s bounds (0 ≤ durationMs ≤ 1e10, |value| ≤ 1e15) is a 400 `invalid_request` naming it, and nothing is stored.',
     ].join('\n\n'),
     request: { params: WsParams },
-    responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors },
+    responses: { 202: json(IngestResult, 'Stored (or a duplicate of a stored one)'), ...signatureErrors, ...errorResponses(429) },
   }),
   async (c) => {
     const body = await rawBody(c);

@@ -100,6 +100,7 @@ workspaceRoutes.openapi(
       changes.livekitApiSecret = input.livekit?.apiSecret ?? null;
     }
     if (input.webhookSecret !== undefined) changes.webhookSecret = input.webhookSecret;
+    if (input.rateLimit !== undefined) changes.rateLimitEps = input.rateLimit?.eventsPerSecond ?? null;
     const row = Object.keys(changes).length
       ? await db(c.env.DB).update(workspaces).set(changes).where(eq(workspaces.id, current.id)).returning().get()
       : current;

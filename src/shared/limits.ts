@@ -63,6 +63,8 @@ export const LIMITS = {
   defaultRetentionDays: 90,
   /** Ingestion rate limit per workspace (events a second) unless its rateLimit setting says otherwise. */
   defaultEventsPerSecond: 1000,
+  /** The highest rate limit a workspace may set (events a second). */
+  eventsPerSecondMax: 1_000_000,
   /** The rate limit allows bursts of this many seconds' worth of events. */
   rateLimitBurstSeconds: 10,
   /** Dead letters listed by GET …/dead-letters (the oldest first). */

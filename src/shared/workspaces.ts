@@ -15,6 +15,9 @@ const isTimeZone = (tz: string) => {
 };
 export const TimeZone = z.string().min(1).max(64).refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin');
 export const RetentionDays = z.number().int().min(1).max(LIMITS.retentionDaysMax);
+export const EventsPerSecond = z.number().int().min(1).max(LIMITS.eventsPerSecondMax);
+
+const rateLimitText = `Ingestion rate limit of the workspace (every ingest route: events, collect, Segment, webhooks): a token bucket of \`eventsPerSecond\` (default ${LIMITS.defaultEventsPerSecond}) holding \`burstSeconds\` seconds' worth. Each event of a request takes one token, duplicates included (checking them is work too; a refused request stores nothing, so retrying it makes no duplicate). Beyond it: 429 \`rate_limited\` with \`Retry-After\` (whole seconds until the bucket holds enough for that request); nothing of the refused request is stored. A request larger than the whole bucket is taken once it is full. The bucket lives in the workspace's hub, in memory: a restart refills it.`;
 
 export const Workspace = z
   .object({
@@ -25,6 +28,7 @@ export const Workspace = z
     allowedOrigins: z.array(z.string()),
     livekitConfigured: z.boolean(),
     webhookSecretConfigured: z.boolean(),
+    rateLimit: z.object({ eventsPerSecond: z.number().int(), burstSeconds: z.number().int() }).meta({ description: rateLimitText }),
     createdAt: z.string(),
   })
   .meta({ id: 'Workspace' });
@@ -95,6 +99,11 @@ export const UpdateWorkspaceInput = z
       // The shape alone lets through text no verifier can decode; every delivery would then fail.
       .refine(decodesToKey, 'must be whsec_ followed by valid base64 of at least 8 bytes')
       .nullable(),
+    rateLimit: z
+      .object({ eventsPerSecond: EventsPerSecond })
+      .strict()
+      .nullable()
+      .meta({ description: `${rateLimitText} \`null\` goes back to the default. A change reaches every edge location within a few seconds.` }),
   })
   .partial()
   .strict();

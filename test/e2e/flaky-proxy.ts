@@ -51,7 +51,9 @@ export async function startFlakyProxy(target: string, plan: Plan, matches: (path
       const upstream = await forward();
       const text = await upstream.text();
       seen.push({ n, method: req.method ?? '', path, headers: req.headers, body, status: upstream.status, forwarded: true });
-      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+      // The answer's rate-limit headers pass through: clients wait as they say.
+      const passed = Object.fromEntries(['retry-after', 'x-ratelimit-reset'].flatMap((h) => (upstream.headers.get(h) === null ? [] : [[h, upstream.headers.get(h)!]])));
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', ...passed });
       res.end(text);
     } catch (err) {
       res.writeHead(502);

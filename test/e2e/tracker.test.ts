@@ -127,4 +127,47 @@ describe('browser tracker (/t.js) in Chromium', () => {
     expect(events.filter((e) => e.room === 'control').map((e) => e.type)).toEqual(expect.arrayContaining(['app.ready', 'pageview', 'presence.join']));
     expect(events.filter((e) => e.room !== 'control')).toEqual([]);
   });
+
+  it('over the rate limit: holds its sends until Retry-After has passed, then delivers each event once', async () => {
+    const slug = 'tracker-limited';
+    const { keys } = await createWorkspace(server, slug);
+    const patched = await fetch(`${server.url}/api/v1/workspaces/${slug}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ rateLimit: { eventsPerSecond: 5 } }), // bursts of 50
+    });
+    expect(patched.status).toBe(200);
+    pages.set('limited', page(`<script defer src="${server.url}/t.js" data-workspace="${slug}" data-key="${keys.ingest}"></script>`));
+    const tab = await browser.newPage();
+    const errors: Error[] = [];
+    tab.on('pageerror', (e) => errors.push(e));
+    const sent: number[] = [];
+    const refused: Array<{ at: number; retryAfter: number }> = [];
+    tab.on('request', (r) => void (r.url().includes('/api/v1/collect') && sent.push(Date.now())));
+    tab.on('response', async (r) => {
+      if (r.url().includes('/api/v1/collect') && r.status() === 429) refused.push({ at: Date.now(), retryAfter: Number(await r.headerValue('retry-after')) });
+    });
+    await tab.goto(`${siteUrl}/limited`);
+    await tab.waitForFunction(() => (window as any).appReady === true);
+    const n = 60; // with the page view and app.ready: 12 over the burst
+    await tab.evaluate((count) => {
+      for (let i = 0; i < count; i++) (window as any).edgepulse.track('burst', { i });
+    }, n);
+    const events = await readEvents(server.url, slug, keys.read, (e) => e.filter((x) => x.type === 'burst').length >= n, 30_000);
+    await new Promise((r) => setTimeout(r, 1000)); // a doubled copy would show up by now
+    const settled = await readEvents(server.url, slug, keys.read, () => true);
+    await tab.close();
+    console.log(`tracker under a limit of 5/s: ${sent.length} requests for ${n + 2} events, ${refused.length} answered 429`);
+    expect(errors).toEqual([]);
+    expect(events.filter((e) => e.type === 'burst').map((e) => e.properties.i).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(settled).toHaveLength(n + 2);
+    expect(new Set(settled.map((e) => e.id)).size).toBe(n + 2);
+    // It was refused, waited as told (nothing sent between the first 429 and the end of its Retry-After), and did not hammer.
+    expect(refused.length).toBeGreaterThan(0);
+    const first = refused[0];
+    expect(first.retryAfter).toBeGreaterThanOrEqual(1);
+    const early = sent.filter((t) => t > first.at + 50 && t < first.at + first.retryAfter * 1000 - 100);
+    expect(early).toEqual([]);
+    expect(sent.length).toBeLessThanOrEqual(n + 2 + refused.length);
+  });
 });

@@ -5,6 +5,7 @@ import { Code, ErrorNote, Loading, Panel } from '../components/Ui';
 import { dateTime } from '../format';
 import { type Route } from '../router';
 import { isAdmin } from '../session';
+import { LIMITS } from '../../../src/shared/limits';
 import { Snippets } from './Snippets';
 
 function Keys({ ws }: { ws: string }) {
@@ -134,13 +135,16 @@ function WorkspaceForm({ w, save }: { w: Workspace; save: (patch: Record<string,
   const [tz, setTz] = useState(w.timezone);
   const [retention, setRetention] = useState(String(w.retentionDays));
   const [origins, setOrigins] = useState(w.allowedOrigins.join('\n'));
+  const [eps, setEps] = useState(String(w.rateLimit.eventsPerSecond));
+  // Sent only when changed, so that a workspace on the default stays on it; empty goes back to the default.
+  const rateLimit = () => (eps.trim() === '' ? { rateLimit: null } : Number(eps) !== w.rateLimit.eventsPerSecond ? { rateLimit: { eventsPerSecond: Number(eps) } } : {});
   return (
     <form
       class="grid"
       style={{ gap: '10px' }}
       onSubmit={(e) => {
         e.preventDefault();
-        void save({ name, timezone: tz, retentionDays: Number(retention), allowedOrigins: origins.split(/\s+/).filter(Boolean) });
+        void save({ name, timezone: tz, retentionDays: Number(retention), allowedOrigins: origins.split(/\s+/).filter(Boolean), ...rateLimit() });
       }}
     >
       <div class="field">
@@ -161,6 +165,10 @@ function WorkspaceForm({ w, save }: { w: Workspace; save: (patch: Record<string,
           <label for="ws-retention">Retention (days)</label>
           <input id="ws-retention" type="number" min={1} max={3650} value={retention} onInput={(e) => setRetention(e.currentTarget.value)} required />
         </div>
+      </div>
+      <div class="field">
+        <label for="ws-rate">Rate limit (events a second, bursts of {w.rateLimit.burstSeconds} s’ worth; empty: the default, {LIMITS.defaultEventsPerSecond})</label>
+        <input id="ws-rate" type="number" min={1} max={LIMITS.eventsPerSecondMax} step={1} value={eps} placeholder={String(LIMITS.defaultEventsPerSecond)} onInput={(e) => setEps(e.currentTarget.value)} />
       </div>
       <div class="field">
         <label for="ws-origins">Allowed origins for the browser tracker (one a line; empty allows any)</label>
