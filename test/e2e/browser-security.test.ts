@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import NodeWebSocket from 'ws';
 import { createWorkspace, freePort, startDevServer, type DevServer } from './server';
+import { launchChromium } from './chromium';
 
 // Chromium against a real `wrangler dev`: the dashboard's SameSite=Strict cookie is sent by every
 // page of the same site — here a page on another port of 127.0.0.1 — so the server must refuse it there.
@@ -97,10 +98,7 @@ beforeAll(async () => {
     res.end(attackPage(`${server.url}/api/v1/workspaces/${SLUG}`));
   });
   await new Promise<void>((resolve) => attacker.listen(port, '127.0.0.1', resolve));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext();
   page = await context.newPage();
 });

@@ -1,8 +1,8 @@
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgePulse } from '../../src/client/index';
 import { LIMITS } from '../../src/shared/limits';
 import { createWorkspace, startDevServer, type DevServer } from './server';
+import { launchChromium } from './chromium';
 
 const LIMIT = 50; // events a second
 const LOAD_SECONDS = 30;
@@ -19,7 +19,6 @@ const TICK_MS = (SENDERS * BATCH * 1000) / (10 * LIMIT);
 const DEV_PROXY_LOST = /^Your worker restarted mid-request/;
 const LOST = 'connection lost in wrangler dev';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -182,7 +181,7 @@ describe('rate limits through wrangler dev', () => {
       const { keys } = await createWorkspace(server, slug);
       const current = async () =>
         ((await (await fetch(`${server.url}/api/v1/workspaces/${slug}`, { headers: { authorization: `Bearer ${keys.read}` } })).json()) as { workspace: { rateLimit: { eventsPerSecond: number } } }).workspace.rateLimit.eventsPerSecond;
-      const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+      const browser = await launchChromium();
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../src/security-headers';
 import { createWorkspace, startDevServer, type DevServer } from './server';
+import { launchChromium } from './chromium';
 
 // The browser-facing headers of the dashboard and /api/docs, and both pages working under that CSP in Chromium.
 const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
@@ -50,10 +51,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   server = await startDevServer();
   keys = (await createWorkspace(server, SLUG)).keys;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

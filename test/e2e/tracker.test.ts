@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEvents } from './flaky-proxy';
 import { createWorkspace, freePort, startDevServer, type DevServer } from './server';
+import { launchChromium } from './chromium';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
 
 /** The host page: its own script ticks and calls the tracker once ready; any throw would be recorded. */
 const page = (tag: string) => `<!doctype html><html><head><title>Shop</title>${tag}</head><body><h1>Shop</h1>
@@ -34,7 +34,7 @@ describe('browser tracker (/t.js) in Chromium', () => {
     });
     await new Promise<void>((r) => site.listen(port, '127.0.0.1', r));
     siteUrl = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
