@@ -183,7 +183,17 @@ describe('live over wrangler dev', () => {
   });
 
   it('delivers one event to 200 concurrent subscribers', async () => {
-    const subs = await Promise.all(Array.from({ length: 200 }, () => wsSub('live-b', { key: B.keys.read })));
+    // A key holds at most LIMITS.liveConnectionsPerKey (100) live connections: 200 subscribers use four read keys.
+    const keys = await Promise.all(Array.from({ length: 4 }, async (_, i) => {
+      const res = await fetch(`${server.url}/api/v1/workspaces/live-b/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${B.keys.admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'read', name: `fan-out ${i}` }),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { secret: string }).secret;
+    }));
+    const subs = await Promise.all(Array.from({ length: 200 }, (_, i) => wsSub('live-b', { key: keys[i % keys.length] })));
     const started = await post('live-b', B.keys.ingest, { id: 'fan-200', type: 'broadcast' });
     const times = await Promise.all(subs.map((s) => s.seen('fan-200', 3000)));
     expect(times.filter((t) => t === null)).toHaveLength(0);
