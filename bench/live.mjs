@@ -63,7 +63,8 @@ async function main() {
       if (!m) map.set(id, (m = new Map()));
       if (!m.has(i)) m.set(i, at);
     };
-    const live = await openSockets('live subscribers', N, `${wsUrl}/api/v1/workspaces/${slug}/live`, { authorization: `Bearer ${keys.read}` }, (i, text, at) => {
+    // The root token: a workspace key holds at most 100 live connections (LIMITS.liveConnectionsPerKey).
+    const live = await openSockets('live subscribers', N, `${wsUrl}/api/v1/workspaces/${slug}/live`, { authorization: `Bearer ${ROOT_TOKEN}` }, (i, text, at) => {
       if (counting) {
         const sec = Math.floor(at / 1000);
         perSecond.set(sec, (perSecond.get(sec) ?? 0) + 1);
