@@ -1,5 +1,7 @@
 import type { NormalizedEvent } from '../ingest/types';
 import { archiveKeys, daysInRange, datePrefix, hourStart, keyHour } from './layout';
+import type { ArchiveColumn } from './columns';
+import { readArchiveFile, type ArchiveRow } from './parquet-read';
 import { encodeArchiveFile, type ArchiveWriteOptions } from './parquet-write';
 
 /** The part of an R2 bucket the archive uses: the `ARCHIVE` binding, or a wrapper of it (tests count calls). */
@@ -68,4 +70,23 @@ export async function listArchiveParts(bucket: Pick<R2Bucket, 'list'>, workspace
     } while (cursor);
   }
   return parts.sort((a, b) => a.hour - b.hour || (a.key < b.key ? -1 : 1));
+}
+
+/**
+ * Streams a workspace's archived events in [from, to) a row group at a time: partitions by hour
+ * (oldest first), then row groups by `ts` statistics, then rows. Order is by hour only — parts of
+ * one hour overlap in `ts` until compaction merges them.
+ */
+export async function* readArchiveRange(
+  bucket: Pick<R2Bucket, 'get' | 'list'>,
+  workspaceId: string,
+  from: number,
+  to: number,
+  columns?: readonly ArchiveColumn[],
+): AsyncGenerator<Partial<ArchiveRow>[]> {
+  for (const part of await listArchiveParts(bucket, workspaceId, from, to)) {
+    for await (const group of readArchiveFile(bucket, part.key, { from, to, columns, byteLength: part.size })) {
+      if (group.rows.length) yield group.rows;
+    }
+  }
 }
