@@ -103,6 +103,22 @@ describe('archive in R2 (local binding)', () => {
     expect(await listArchiveParts(env.ARCHIVE, ws, T0, T0 + 2 * HOUR)).toHaveLength(3);
   });
 
+  it('a drain whose R2 put failed part-way is retried under its id: every event once, nothing left over', async () => {
+    const ws = newWorkspace();
+    const events = realisticEvents(900, T0, 3 * HOUR, 8);
+    let puts = 0;
+    const failing = {
+      put: (...args: Parameters<R2Bucket['put']>) => (++puts === 2 ? Promise.reject(new Error('R2 down')) : env.ARCHIVE.put(...args)),
+    };
+    await expect(writeArchiveBatch(failing, ws, 'drain-f', events)).rejects.toThrow('R2 down');
+    await writeArchiveBatch(env.ARCHIVE, ws, 'drain-f', events);
+    const parts = await listArchiveParts(env.ARCHIVE, ws, T0, T0 + 3 * HOUR);
+    expect(parts).toHaveLength(3);
+    const ids: string[] = [];
+    for (const p of parts) for (const e of await readAll(env.ARCHIVE, p.key)) ids.push(e.id);
+    expect(ids.sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
   it('lists the parts of the hours a range overlaps, across days, paged and oldest first', async () => {
     const ws = newWorkspace();
     const other = newWorkspace();
