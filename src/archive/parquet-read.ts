@@ -80,13 +80,13 @@ function toNumber(v: unknown): number | null {
  * the groups whose `ts` statistics lie outside [from, to).
  */
 export async function* readArchiveFile(
-  bucket: Pick<R2Bucket, 'get' | 'head'> | Pick<R2Bucket, 'get'>,
+  bucket: Pick<R2Bucket, 'get'> & Partial<Pick<R2Bucket, 'head'>>,
   key: string,
   options: ArchiveReadOptions = {},
 ): AsyncGenerator<ArchiveRowGroup<Partial<ArchiveRow>>> {
   let byteLength = options.byteLength;
   if (byteLength === undefined) {
-    const head = 'head' in bucket ? await bucket.head(key) : null;
+    const head = bucket.head ? await bucket.head(key) : null;
     if (!head) throw new Error(`archive: ${key} is gone`);
     byteLength = head.size;
   }
@@ -149,7 +149,7 @@ export function archiveRowToEvent(row: ArchiveRow): NormalizedEvent {
 
 /** Streams one file's events (all columns) a row group at a time, within [from, to) when given. */
 export async function* readArchiveEvents(
-  bucket: Pick<R2Bucket, 'get' | 'head'> | Pick<R2Bucket, 'get'>,
+  bucket: Pick<R2Bucket, 'get'> & Partial<Pick<R2Bucket, 'head'>>,
   key: string,
   options: Omit<ArchiveReadOptions, 'columns'> = {},
 ): AsyncGenerator<NormalizedEvent[]> {
