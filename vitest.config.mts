@@ -19,7 +19,7 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/e2e/**'],
+    exclude: ['test/e2e/**', 'test/node/**'],
     setupFiles: ['./test/setup.ts'],
     testTimeout: 30_000,
   },
