@@ -24,7 +24,7 @@ const postEvents = (slug, key, body, events, reference) => ({
   path: `/api/v1/workspaces/${slug}/events`,
   headers: {
     authorization: `Bearer ${key}`, 'content-type': 'application/json', 'user-agent': 'edgepulse-bench/1 (X11; Linux x86_64) Chrome/130.0',
-    // src/routes/bench.ts: the same route with its hub call replaced (BENCH=1 only).
+    // bench/worker.ts: the production route run with hubs that accept at once (its hub call left out).
     ...(reference ? { 'x-edgepulse-bench': reference } : {}),
   },
   body: JSON.stringify(body),
@@ -110,7 +110,7 @@ async function rowsPerEvent(worker, slug) {
 
 async function main() {
   log(`edgepulse ingest benchmark (${quick ? 'quick: ' : ''}${SECONDS} s per case ${CONCURRENCY} clients in flight)`);
-  log('building the Worker (wrangler deploy --dry-run)…');
+  log('building the bench entry Worker, bench/worker.ts (wrangler deploy --dry-run)…');
   const bundle = buildBundle();
   let worker;
   try {
@@ -155,7 +155,7 @@ async function main() {
     log(`  batches of ${BATCH}              ${fmt(r.many.eventsPerSecond).padStart(8)} events/s   ${verdict(r.many.eventsPerSecond / base, GOALS.batch)}`);
     log(`  (events acknowledged and drained into D1, per second from the case's first request, warm-up included, until its outbox was empty; acknowledged alone: single ${fmt(r.one.ackedPerSecond)}/s, batches ${fmt(r.many.ackedPerSecond)}/s in ${fmt(r.many.requestsPerSecond)} req/s; drain lag ${fmt(r.one.lag, 1)} s and ${fmt(r.many.lag, 1)} s)`);
     log('');
-    log('Ceilings in the same run: parts of an ingest request on their own (src/routes/bench.ts, BENCH=1 only)');
+    log('Ceilings in the same run: parts of an ingest request on their own (bench/worker.ts, the bench entry around the production app)');
     log(`  bare DO call                 ${fmt(r.bare.requestsPerSecond).padStart(8)} req/s      ${fmt(r.bare.requestsPerSecond / base, 2)}×  (one RPC to a Durable Object that does nothing)`);
     log(`  Worker half, single events   ${fmt(r.halfOne.eventsPerSecond).padStart(8)} events/s   ${fmt(r.halfOne.eventsPerSecond / base, 2)}×  (auth, parse, validate, enrich; no hub call)`);
     log(`  Worker half, batches of ${BATCH} ${fmt(r.halfMany.eventsPerSecond).padStart(8)} events/s   ${fmt(r.halfMany.eventsPerSecond / base, 1)}×`);

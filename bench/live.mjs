@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Live fan-out through `wrangler dev`: N WebSocket subscribers on one workspace; time from the start
 // of an event's POST to each subscriber's receipt, beside a bare Durable Object broadcasting one
-// message to N sockets of its own, timed the same way in the same run (route on only with BENCH=1).
+// message to N sockets of its own, timed the same way in the same run (bench/worker.ts, the bench entry).
 // Then a sustained event rate, counting messages per second per subscriber.
 // `npm run bench:live` (env: SUBSCRIBERS=1000 ROUNDS=20 RATE=5000 SECONDS=10).
 import { performance } from 'node:perf_hooks';
@@ -46,8 +46,8 @@ const summary = (xs) => {
 
 async function main() {
   log(`bench:live — ${N} WebSocket subscribers through wrangler dev, ${ROUNDS} rounds each, then ${RATE} events/s for ${SECONDS} s`);
-  log('starting wrangler dev (BENCH=1) …');
-  const { url, stop } = await startWranglerDev({ vars: { BENCH: '1' } }); // BENCH turns on the bare-broadcast baseline route
+  log('starting wrangler dev of the bench entry (bench/wrangler.toml) …');
+  const { url, stop } = await startWranglerDev();
   try {
     const slug = `bench-live-${Date.now().toString(36)}`;
     const keys = await createWorkspace(url, slug);

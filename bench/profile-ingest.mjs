@@ -2,7 +2,7 @@
 // CPU profile of the ingest path: the bench bundle in Miniflare with an inspector, one case under
 // load for 4 s, then self and inclusive time per function. The .cpuprofile is written to the temp
 // directory (open it in Chrome DevTools). `node bench/profile-ingest.mjs single|batch`;
-// `--worker-half` profiles the Worker's half only (no hub call). TARGET=<regexp of the inspector target title> picks another isolate (default core:user, the Worker and its hubs).
+// `--worker-half` profiles the Worker's half only (no hub call: bench/worker.ts answers for the hubs). TARGET=<regexp of the inspector target title> picks another isolate (default core:user, the Worker and its hubs).
 import { measure } from './lib/load.mjs';
 import { buildBundle, createWorkspace, startMiniflare, freePort } from './lib/worker.mjs';
 import WebSocket from 'ws';

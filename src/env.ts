@@ -1,4 +1,3 @@
-import type { Context } from 'hono';
 import type { Principal } from './auth/credentials';
 import type { WorkspaceRow } from './history/workspaces';
 
@@ -10,6 +9,3 @@ export interface AppEnv {
     workspace: WorkspaceRow;
   };
 }
-
-/** Benchmark references are on only when the Worker runs with `--var BENCH:1` (bench/), never deployed so. */
-export const benchOn = (c: Context<AppEnv>): boolean => (c.env as unknown as { BENCH?: string }).BENCH === '1';

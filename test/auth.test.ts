@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, countRows, createWorkspace, flush, ROOT, type TestWorkspace } from './helpers';
+import { digestsEqual } from '../src/auth/secrets';
 
 /** The eight credentials of issue 2's auth table. */
 const CREDENTIALS = ['none', 'wrong', 'ingest', 'read', 'admin', 'root', 'otherAdmin', 'revoked'] as const;
@@ -178,5 +179,15 @@ describe('auth table: every workspace, key, event, report, live and export route
       expect(res.status, authorization).toBe(401);
       expect(res.json.error.code).toBe('unauthorized');
     }
+  });
+});
+
+describe('digestsEqual', () => {
+  it('tells equal digests from different ones of the same or another length', () => {
+    const a = 'a'.repeat(63) + 'b';
+    expect(digestsEqual(a, a.slice())).toBe(true);
+    expect(digestsEqual(a, 'a'.repeat(64))).toBe(false);
+    expect(digestsEqual(a, a.slice(0, 63))).toBe(false);
+    expect(digestsEqual('', '')).toBe(true);
   });
 });

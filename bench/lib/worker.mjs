@@ -1,5 +1,6 @@
-// The Worker under benchmark: bundled by wrangler, run by Miniflare (one process, no proxy, logging
-// off), or by `wrangler dev` for comparison. Bindings come from wrangler.toml.
+// The Worker under benchmark: the bench entry (bench/worker.ts, the production app plus the references
+// measured beside it), bundled by wrangler, run by Miniflare (one process, no proxy, logging off), or
+// by `wrangler dev` for comparison. Bindings come from bench/wrangler.toml.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
+/** The bench entry's config: production's bindings plus the bare baseline Durable Object. */
+export const BENCH_CONFIG = join(ROOT, 'bench/wrangler.toml');
 export const ROOT_TOKEN = 'bench-root-token';
 const quietEnv = { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' };
 
@@ -23,12 +26,12 @@ export function freePort() {
   });
 }
 
-/** `wrangler deploy --dry-run`: the exact bundle a deploy would upload. */
+/** `wrangler deploy --dry-run` of the bench entry: bundled exactly as a deploy would bundle it. */
 export function buildBundle() {
   const outdir = mkdtempSync(join(tmpdir(), 'edgepulse-bench-bundle-'));
-  const out = spawnSync(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--outdir', outdir], { cwd: ROOT, env: quietEnv, encoding: 'utf8' });
+  const out = spawnSync(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--config', BENCH_CONFIG, '--outdir', outdir], { cwd: ROOT, env: quietEnv, encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${out.stdout}\n${out.stderr}`);
-  return { scriptPath: join(outdir, 'index.js'), cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
+  return { scriptPath: join(outdir, 'worker.js'), cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
 }
 
 /** The D1 migrations in order, each split into its statements. */
@@ -42,15 +45,16 @@ function migrationStatements() {
     .filter(Boolean);
 }
 
-/** Starts the bundle in Miniflare with wrangler.toml's bindings, in memory, migrations applied. */
+/** Starts the bundle in Miniflare with bench/wrangler.toml's bindings, in memory, migrations applied. */
 export async function startMiniflare(scriptPath, extra = {}) {
   const { Miniflare, NoOpLog } = await import('miniflare');
   const { unstable_readConfig } = await import('wrangler');
-  const config = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') }, { hideWarnings: true });
+  const config = unstable_readConfig({ config: BENCH_CONFIG }, { hideWarnings: true });
   const durableObjects = Object.fromEntries(
     (config.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: true }]),
   );
   const d1Databases = Object.fromEntries((config.d1_databases ?? []).map((d) => [d.binding, d.database_id ?? d.database_name]));
+  const r2Buckets = Object.fromEntries((config.r2_buckets ?? []).map((b) => [b.binding, b.bucket_name]));
   const port = await freePort();
   const mf = new Miniflare({
     modules: true,
@@ -58,9 +62,9 @@ export async function startMiniflare(scriptPath, extra = {}) {
     modulesRoot: dirname(scriptPath),
     compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
-    // BENCH=1 turns on the bare Durable Object call used as a reference (src/routes/live.ts).
-    bindings: { ...(config.vars ?? {}), ADMIN_TOKEN: ROOT_TOKEN, SESSION_SECRET: 'bench-session-secret', BENCH: '1' },
+    bindings: { ...(config.vars ?? {}), ADMIN_TOKEN: ROOT_TOKEN, SESSION_SECRET: 'bench-session-secret' },
     d1Databases,
+    r2Buckets,
     durableObjects,
     host: '127.0.0.1',
     port,
@@ -82,15 +86,15 @@ export async function startMiniflare(scriptPath, extra = {}) {
   };
 }
 
-/** `wrangler dev` on a free port with its own on-disk state, as a user runs it; `vars` adds `--var`s. */
+/** `wrangler dev` of the bench entry on a free port with its own on-disk state, as a user runs it; `vars` adds `--var`s. */
 export async function startWranglerDev({ vars = {} } = {}) {
   const persistDir = mkdtempSync(join(tmpdir(), 'edgepulse-bench-state-'));
   const port = await freePort();
-  const mig = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], { cwd: ROOT, env: quietEnv, encoding: 'utf8' });
+  const mig = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--config', BENCH_CONFIG, '--persist-to', persistDir], { cwd: ROOT, env: quietEnv, encoding: 'utf8' });
   if (mig.status !== 0) throw new Error(`migrations failed:\n${mig.stdout}\n${mig.stderr}`);
   const child = spawn(
     process.execPath,
-    [WRANGLER, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(await freePort()), '--persist-to', persistDir,
+    [WRANGLER, 'dev', '--config', BENCH_CONFIG, '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(await freePort()), '--persist-to', persistDir,
       '--show-interactive-dev-session=false', '--log-level', 'error', '--var', `ADMIN_TOKEN:${ROOT_TOKEN}`, '--var', 'SESSION_SECRET:bench',
       ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
     { cwd: ROOT, env: quietEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },

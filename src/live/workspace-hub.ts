@@ -171,7 +171,6 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   /** A live subscriber (WebSocket upgrade or SSE); the Worker has authenticated it already. */
   async fetch(request: Request): Promise<Response> {
-    if (request.headers.get('x-edgepulse-bench') === '1') return this.benchAccept();
     const ref = JSON.parse(request.headers.get(WORKSPACE_HEADER) ?? 'null') as WorkspaceRef | null;
     if (ref) this.remember(ref);
     const response = this.live.fanout.connect(request, { workspace: this.workspace?.slug ?? '' });
@@ -186,20 +185,6 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     closeSocket(ws, code);
-  }
-
-  /** Benchmark baseline (route off unless BENCH=1): a bare socket, no live pipeline. */
-  private benchAccept(): Response {
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], ['bench']);
-    return new Response(null, { status: 101, webSocket: pair[0] });
-  }
-
-  /** Benchmark baseline: sends one message to every bare socket. */
-  async benchBroadcast(message: string): Promise<number> {
-    const sockets = this.ctx.getWebSockets('bench');
-    for (const ws of sockets) ws.send(message);
-    return sockets.length;
   }
 
   /** The JSON snapshot of the live routes. */

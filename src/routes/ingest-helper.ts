@@ -8,7 +8,6 @@ import { workspaceHub } from '../live/hubs';
 import { isRateLimited, type RateLimited } from '../live/rate-limit';
 import { LIMITS } from '../shared/limits';
 import type { IngestResult, ParsedEventInput } from '../shared/events';
-import { benchReference } from './bench';
 
 export function unwrap<T>(outcome: ParseOutcome<T>): T {
   if (outcome.ok) return outcome.value;
@@ -50,8 +49,6 @@ export async function ingestParsed(
 ): Promise<IngestResult> {
   checkOrigin(c, workspace);
   const normalized = unwrap(normalizeEvents(events, facts, isBatch));
-  const reference = benchReference(c, normalized);
-  if (reference) return reference;
   const result = await workspaceHub(c.env, workspace.id).ingest(toRef(workspace), normalized);
   if (isRateLimited(result)) throw rateLimitError(workspace.slug, normalized.length, result);
   return result;
