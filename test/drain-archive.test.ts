@@ -1,6 +1,7 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { archiveRowToEvent, readArchiveRange, workspacePrefix, type ArchiveBucket, type ArchiveRow } from '../src/archive';
+import { fenceDrain } from '../src/history/drain-writer';
 import { archiveSetKeys, writeArchiveSets } from '../src/live/drain-archive';
 import type { DrainHost } from '../src/live/drain';
 import type { HubStore } from '../src/live/hub-store';
@@ -251,4 +252,25 @@ describe('the drain writes the archive', () => {
     expect(await objectCount(ws)).toBe(2);
     expect(await rowsOf(ws)).toBe(60);
   }, 60_000);
+
+  it('a hub that dies after fencing its drain, before setting its batches apart, drains them one by one after the restart, each once', async () => {
+    const ws = await createWorkspace('arch-fence-crash');
+    for (const p of ['ka', 'kb', 'kc']) expect((await send(ws, makeEvents(20, p))).status).toBe(202);
+    // As the drain does up to the fence: archive objects under the drain's id, then the fence in D1; then the hub dies.
+    await inHub(ws, async (host, store) => {
+      const plan = store.planDrain(5000)!;
+      expect(plan.batches).toHaveLength(3);
+      await host.sync();
+      await writeArchiveSets(host.bucket, ws.id, [{ name: plan.id, events: plan.batches.flatMap((b) => b.events) }]);
+      await fenceDrain(env.DB, host.workspace()!, plan.id);
+    });
+    await abortAllDurableObjects();
+    expect(await objectCount(ws)).toBe(1);
+    // The same drain id again: D1 says it was fenced, not committed, so its batches go one by one.
+    expect(await flush(ws)).toBe(0);
+    const all = [...ids('ka', 20), ...ids('kb', 20), ...ids('kc', 20)].sort();
+    expect(await rowsOf(ws)).toBe(60);
+    expect(await archivedIds(ws)).toEqual(all);
+    expect(await objectCount(ws)).toBe(3);
+  });
 });

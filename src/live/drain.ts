@@ -115,8 +115,10 @@ export class HubDrain {
       return this.backoff(drainLabel(plan), err);
     }
     try {
-      const { rowsWritten } = await writeDrain(db, workspace, plan.batches, Date.now(), plan.perBatch ? undefined : plan.id);
+      const { rowsWritten, fenced } = await writeDrain(db, workspace, plan.batches, Date.now(), plan.perBatch ? undefined : plan.id);
       this.d1RowsWritten += rowsWritten;
+      // Fenced before (the hub died or lost the answer before it set the batches apart): nothing of it is in D1.
+      if (fenced) return this.isolate(workspace, plan, 'fenced before');
       this.host.beforeRelease();
       store.finishDrain(plan);
       this.failures = 0;
@@ -140,10 +142,9 @@ export class HubDrain {
       // D1 refuses an ordinary drain too: it is down (or broken for everyone), not this batch.
       return this.backoff(drainLabel(plan), probeErr);
     }
-    const archiveKeys = archiveSetKeys(workspace.id, drainArchiveSets(plan));
     if (plan.batches.length === 1) {
       this.host.beforeRelease();
-      store.setAside(plan, errorText(err), Date.now(), archiveKeys);
+      store.setAside(plan, errorText(err), Date.now(), archiveSetKeys(workspace.id, drainArchiveSets(plan)));
       console.warn(`drain: batch ${plan.id} (${plan.batches[0].events.length} events) set aside as a dead letter:`, errorText(err));
       await this.cleanArchiveSoon();
       return 'set-aside';
@@ -157,9 +158,14 @@ export class HubDrain {
       store.finishDrain(plan);
       return 'drained';
     }
-    store.isolate(plan, Date.now(), archiveKeys);
+    return this.isolate(workspace, plan, `failed ${plan.failures} times while D1 takes drains`, err);
+  }
+
+  /** The drain is fenced in D1: its batches go one by one, after its archive objects are deleted. */
+  private async isolate(workspace: WorkspaceRef, plan: DrainPlan, why: string, err?: unknown): Promise<DrainStep> {
+    this.host.store.isolate(plan, Date.now(), archiveSetKeys(workspace.id, drainArchiveSets(plan)));
     await this.cleanArchiveSoon();
-    console.warn(`drain of ${plan.batches.length} batches failed ${plan.failures} times while D1 takes drains; draining them one by one:`, errorText(err));
+    console.warn(`drain of ${plan.batches.length} batches ${why}; draining them one by one:`, err === undefined ? '' : errorText(err));
     return 'isolated';
   }
 
