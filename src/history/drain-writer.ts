@@ -69,6 +69,9 @@ function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
+/** The drain_log key that tells a fenced drain from one that committed (both hold the drain's own key). */
+const fenceKey = (drainId: string) => `fence:${drainId}`;
+
 export const isAlreadyDrained = (err: unknown) => /UNIQUE constraint failed: drain_log\.batch_id/.test(String((err as Error)?.message ?? err));
 
 async function runBatch(db: D1Database, statements: D1PreparedStatement[]): Promise<number> {
@@ -80,17 +83,24 @@ async function runBatch(db: D1Database, statements: D1PreparedStatement[]): Prom
  * Writes outbox batches to D1 in one transaction, logged in drain_log under `drainId` (one row per
  * drain; the hub keeps the id and the batches together until they leave its outbox) or, without
  * one, under each batch's id. A drain (or batch) already logged committed before and its answer was
- * lost: it is skipped, so a retry never doubles anything. Throws when D1 fails; nothing is then committed.
+ * lost: it is skipped, so a retry never doubles anything — unless it was fenced (`fenced`: nothing of
+ * it is in D1, its batches are to go one by one). Throws when D1 fails; nothing is then committed.
  */
-export function writeDrain(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now = Date.now(), drainId?: string): Promise<{ rowsWritten: number }> {
+export function writeDrain(
+  db: D1Database,
+  workspace: WorkspaceRef,
+  batches: DrainBatch[],
+  now = Date.now(),
+  drainId?: string,
+): Promise<{ rowsWritten: number; fenced?: boolean }> {
   return serialized(workspace.id, async () => {
     try {
       const keys = drainId ? [drainId] : batches.map((b) => b.batchId);
       return { rowsWritten: await runBatch(db, await drainStatements(db, workspace, batches, now, keys)) };
     } catch (err) {
       if (!isAlreadyDrained(err)) throw err;
-      // The same id always names the same batches: all of them are in D1.
-      if (drainId) return { rowsWritten: 0 };
+      // The same id always names the same batches: all of them are in D1, or none when it was fenced.
+      if (drainId) return { rowsWritten: 0, fenced: await isFenced(db, drainId) };
     }
     let rowsWritten = 0;
     for (const batch of batches) {
@@ -135,6 +145,14 @@ export function probeDrain(db: D1Database, workspace: WorkspaceRef, now = Date.n
  */
 export function fenceDrain(db: D1Database, workspace: WorkspaceRef, drainId: string, now = Date.now()): Promise<void> {
   return serialized(workspace.id, async () => {
-    await db.prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) VALUES (?1, ?2, ?3)`).bind(drainId, workspace.id, now).run();
+    // With a second key in the same transaction: a hub that lost the answer (or crashed) sees it was a fence, not a commit.
+    await db
+      .prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) SELECT value, ?2, ?3 FROM json_each(?1)`)
+      .bind(JSON.stringify([drainId, fenceKey(drainId)]), workspace.id, now)
+      .run();
   });
+}
+
+async function isFenced(db: D1Database, drainId: string): Promise<boolean> {
+  return (await db.prepare(`SELECT 1 AS fenced FROM drain_log WHERE batch_id = ?1`).bind(fenceKey(drainId)).first()) !== null;
 }

@@ -249,8 +249,10 @@ export class HubStore {
    * The drain of several batches (fenced in D1: it can no longer commit) is given up: its batches
    * go one at a time from now on, each under its own id, so one that D1 refuses shows itself.
    */
-  isolate(plan: DrainPlan, now: number): void {
+  isolate(plan: DrainPlan, now: number, archiveKeys: string[] = []): void {
     this.transaction(() => {
+      // Same transaction: the fenced drain's archive objects are to go before its batches are written under their own ids.
+      this.addArchiveDeletes(archiveKeys);
       const upTo = Math.max(plan.to, this.getMeta<{ upTo: number }>('isolate')?.upTo ?? 0);
       this.setMeta('isolate', { upTo, since: plan.firstFailedAt ?? now });
       this.exec(`DELETE FROM meta WHERE key = 'drain' AND value ->> '$.id' = ?`, plan.id);
@@ -261,13 +263,45 @@ export class HubStore {
    * A drain of one batch that D1 refuses leaves the outbox for the dead letters, in one transaction,
    * named by the key it was written under (so a retry under it can never commit twice).
    */
-  setAside(plan: DrainPlan, error: string, now: number): void {
+  setAside(plan: DrainPlan, error: string, now: number, archiveKeys: string[] = []): void {
     const [batch] = plan.batches;
     this.transaction(() => {
       // Its attempts as counted in storage, this step's failure included.
       const attempts = this.sql.exec<{ attempts: number }>(`SELECT attempts FROM outbox WHERE seq = ?`, batch.seq).toArray()[0]?.attempts ?? batch.attempts;
       if (!this.release(plan)) return;
+      // A dead letter is in no archive file: the objects its failed drains wrote are to go.
+      this.addArchiveDeletes(archiveKeys);
       this.written += this.deadLetters.add({ id: plan.perBatch ? batch.batchId : plan.id, events: batch.events, attempts, firstFailedAt: plan.firstFailedAt ?? now }, error, now);
+    });
+  }
+
+  /**
+   * Archive objects to delete (a fenced drain's, a dead letter's): kept here until R2 deleted them,
+   * and deleted before any other archive write, so an event never stays in two files.
+   */
+  archiveDeletes(): string[] {
+    return this.getMeta<string[]>('archiveDeletes') ?? [];
+  }
+
+  addArchiveDeletes(keys: readonly string[]): void {
+    if (!keys.length) return;
+    this.setMeta('archiveDeletes', [...new Set([...this.archiveDeletes(), ...keys])]);
+  }
+
+  /** R2 deleted these (or a write under them committed and they stay). */
+  dropArchiveDeletes(keys: readonly string[]): void {
+    if (!keys.length) return;
+    const gone = new Set(keys);
+    const left = this.archiveDeletes().filter((k) => !gone.has(k));
+    if (left.length) this.setMeta('archiveDeletes', left);
+    else this.exec(`DELETE FROM meta WHERE key = 'archiveDeletes'`);
+  }
+
+  /** A retried dead letter committed: it leaves the dead letters, and its archive objects (written before) stay. */
+  deadLetterDrained(id: string, archiveKeys: readonly string[]): void {
+    this.transaction(() => {
+      this.deadLetters.remove(id);
+      this.dropArchiveDeletes(archiveKeys);
     });
   }
 

@@ -19,6 +19,8 @@ const DRAIN_DELAY_MS = 2_000;
 export interface HubUsage {
   rowsWritten: number;
   d1RowsWritten: number;
+  /** Objects written to the R2 archive since the hub started. */
+  archivePuts: number;
   pendingBatches: number;
   drainFailures: number;
 }
@@ -74,6 +76,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     this.drain = new HubDrain({
       store: this.store,
       db: env.DB,
+      bucket: env.ARCHIVE,
       workspace: () => this.workspace,
       sync: () => ctx.storage.sync(),
       beforeRelease: () => this.live.saveIfDue(true),
@@ -81,6 +84,8 @@ export class WorkspaceHub extends DurableObject<Env> {
     });
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
+      // Archive objects left to delete by a crash (a dead letter's retry cut short): the alarm deletes them.
+      if (this.alarmAt === null && this.store.archiveDeletes().length) this.setAlarm(Date.now());
     });
   }
 
@@ -269,6 +274,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     return {
       rowsWritten: this.store.rowsWritten + this.live.rowsWritten,
       d1RowsWritten: this.drain.d1RowsWritten,
+      archivePuts: this.drain.archivePuts,
       pendingBatches: this.store.pendingCount(),
       drainFailures: this.drain.failures,
     };
