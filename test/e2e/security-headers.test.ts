@@ -140,17 +140,17 @@ describe('under the CSP', () => {
     await page.getByTestId('rooms').getByRole('link', { name: /standup/ }).click();
     await page.waitForURL(/\/rooms\/standup/);
     await page.getByRole('heading', { name: /standup/ }).first().waitFor();
-    await page.getByRole('link', { name: 'Reports' }).click();
-    await page.locator('[data-testid="timeseries"] canvas').first().waitFor({ timeout: 10_000 });
-    await page.locator('[data-testid="breakdown-table"] tbody tr').first().waitFor({ timeout: 10_000 });
-    await page.waitForLoadState('networkidle');
-    await page.screenshot({ path: `${SHOTS}csp-01-reports.png`, fullPage: true });
-    // The event log reads history, which the hub's drain fills a few seconds after the 202: wait for it there first.
+    // Reports and the event log read history, which the hub's drain fills a few seconds after the 202: wait for it there first.
     const inHistory = async () => {
       const res = await fetch(`${server.url}/api/v1/workspaces/${SLUG}/events?limit=10`, { headers: { authorization: `Bearer ${keys.read}` } });
       return ((await res.json()) as { events: Array<{ id: string }> }).events.some((e) => e.id === 'csp-live-1');
     };
     for (const deadline = Date.now() + 20_000; !(await inHistory()) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 250));
+    await page.getByRole('link', { name: 'Reports' }).click();
+    await page.locator('[data-testid="timeseries"] canvas').first().waitFor({ timeout: 10_000 });
+    await page.locator('[data-testid="breakdown-table"] tbody tr').first().waitFor({ timeout: 10_000 });
+    await page.waitForLoadState('networkidle');
+    await page.screenshot({ path: `${SHOTS}csp-01-reports.png`, fullPage: true });
     await page.getByRole('link', { name: 'Events' }).click();
     await page.locator('[data-testid="event-log"] tbody tr[data-id="csp-live-1"]').waitFor({ timeout: 10_000 });
     await page.getByRole('link', { name: 'Settings' }).click();
