@@ -177,7 +177,7 @@ describe('the drain writes the archive', () => {
       // The drain of all five fails, is fenced, its batches go one by one, the poisoned ones are set aside.
       await vi.waitFor(async () => expect((await deadLetters(ws)).json.total).toBe(2), { timeout: 25_000, interval: 250 });
       await vi.waitFor(async () => expect((await hub(ws.id).usage()).pendingBatches).toBe(0), { timeout: 25_000, interval: 250 });
-      await vi.waitFor(async () => expect(await inHub(ws, (_h, store) => store.archiveDeletes())).toEqual([]), { timeout: 10_000, interval: 250 });
+      await vi.waitFor(async () => expect(await inHub(ws, (_h, store) => store.archiveDeletes.pending())).toEqual([]), { timeout: 10_000, interval: 250 });
       // Once each: the fenced drain's object (holding all five batches) is gone.
       expect(await archivedIds(ws)).toEqual([...ids('before', 40), ...ids('middle', 20), ...ids('after', 40)].sort());
       expect(await objectCount(ws)).toBe(3);
@@ -214,7 +214,7 @@ describe('the drain writes the archive', () => {
     await inHub(ws, async (host, store) => {
       const events = store.deadLetters.events(letter.id)!;
       const sets = [{ name: letter.id, events }];
-      store.addArchiveDeletes(archiveSetKeys(host.workspace()!.id, sets));
+      store.archiveDeletes.add(archiveSetKeys(host.workspace()!.id, sets));
       await host.sync();
       await writeArchiveSets(host.bucket, host.workspace()!.id, sets);
     });

@@ -82,7 +82,7 @@ export class HubDrain {
   async run(): Promise<void> {
     const step = await this.exclusive(() => this.step());
     const store = this.host.store;
-    if (step !== 'failed' && step !== 'idle' && (store.hasPending() || store.archiveDeletes().length)) this.host.setAlarm(Date.now());
+    if (step !== 'failed' && step !== 'idle' && (store.hasPending() || store.archiveDeletes.pending().length)) this.host.setAlarm(Date.now());
   }
 
   /** Drains until the outbox is empty or a drain fails; returns how many batches are left. */
@@ -179,10 +179,10 @@ export class HubDrain {
 
   /** Deletes the archive objects recorded for deletion; throws when R2 fails (they stay recorded). */
   private async cleanArchive(): Promise<void> {
-    const keys = this.host.store.archiveDeletes();
+    const keys = this.host.store.archiveDeletes.pending();
     if (!keys.length) return;
     await deleteArchiveKeys(this.host.bucket, keys);
-    this.host.store.dropArchiveDeletes(keys);
+    this.host.store.archiveDeletes.drop(keys);
   }
 
   /** Right after recording deletions; when R2 fails, the next step (the alarm is set) deletes them before anything else. */
@@ -208,7 +208,7 @@ export class HubDrain {
         // Deletions recorded earlier go first (they may name this dead letter's keys).
         await this.cleanArchive();
         // Recorded for deletion until D1 commits: a crash or a failure in between leaves no copy of a dead letter.
-        store.addArchiveDeletes(keys);
+        store.archiveDeletes.add(keys);
         await this.host.sync();
         this.archivePuts += await writeArchiveSets(this.host.bucket, workspace.id, sets);
         const { rowsWritten } = await writeDrain(db, workspace, [{ batchId: id, events }], Date.now(), id);

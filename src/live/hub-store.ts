@@ -2,6 +2,7 @@ import { packJsonArrays } from '../history/json-chunks';
 import type { NormalizedEvent } from '../ingest/types';
 import { DeadLetterStore } from './dead-letters';
 import { SeenIds } from './seen-ids';
+import { ArchiveDeletes } from './archive-deletes';
 
 /** JSON per drain: 1,000 single 32 KiB events would otherwise be 32 MB held in memory and sent to D1 at once. */
 export const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
@@ -60,19 +61,21 @@ export class HubStore {
   private readonly seen: SeenIds;
   /** Batches set aside by the drain, in the same storage (moved there in one transaction). */
   readonly deadLetters: DeadLetterStore;
+  readonly archiveDeletes: ArchiveDeletes;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly transaction: <T>(fn: () => T) => T,
   ) {
     this.deadLetters = new DeadLetterStore(sql);
+    this.archiveDeletes = new ArchiveDeletes(sql);
     this.seen = new SeenIds(sql);
     this.open();
   }
 
   /** Rows written by this store since the object started (DO cursor `rowsWritten`). */
   get rowsWritten(): number {
-    return this.written + this.seen.rowsWritten;
+    return this.written + this.seen.rowsWritten + this.archiveDeletes.rowsWritten;
   }
 
   /** Creates the tables (again, after `deleteAll()`) and re-reads which day tables exist. */
@@ -252,7 +255,7 @@ export class HubStore {
   isolate(plan: DrainPlan, now: number, archiveKeys: string[] = []): void {
     this.transaction(() => {
       // Same transaction: the fenced drain's archive objects are to go before its batches are written under their own ids.
-      this.addArchiveDeletes(archiveKeys);
+      this.archiveDeletes.add(archiveKeys);
       const upTo = Math.max(plan.to, this.getMeta<{ upTo: number }>('isolate')?.upTo ?? 0);
       this.setMeta('isolate', { upTo, since: plan.firstFailedAt ?? now });
       this.exec(`DELETE FROM meta WHERE key = 'drain' AND value ->> '$.id' = ?`, plan.id);
@@ -270,38 +273,16 @@ export class HubStore {
       const attempts = this.sql.exec<{ attempts: number }>(`SELECT attempts FROM outbox WHERE seq = ?`, batch.seq).toArray()[0]?.attempts ?? batch.attempts;
       if (!this.release(plan)) return;
       // A dead letter is in no archive file: the objects its failed drains wrote are to go.
-      this.addArchiveDeletes(archiveKeys);
+      this.archiveDeletes.add(archiveKeys);
       this.written += this.deadLetters.add({ id: plan.perBatch ? batch.batchId : plan.id, events: batch.events, attempts, firstFailedAt: plan.firstFailedAt ?? now }, error, now);
     });
-  }
-
-  /**
-   * Archive objects to delete (a fenced drain's, a dead letter's): kept here until R2 deleted them,
-   * and deleted before any other archive write, so an event never stays in two files.
-   */
-  archiveDeletes(): string[] {
-    return this.getMeta<string[]>('archiveDeletes') ?? [];
-  }
-
-  addArchiveDeletes(keys: readonly string[]): void {
-    if (!keys.length) return;
-    this.setMeta('archiveDeletes', [...new Set([...this.archiveDeletes(), ...keys])]);
-  }
-
-  /** R2 deleted these (or a write under them committed and they stay). */
-  dropArchiveDeletes(keys: readonly string[]): void {
-    if (!keys.length) return;
-    const gone = new Set(keys);
-    const left = this.archiveDeletes().filter((k) => !gone.has(k));
-    if (left.length) this.setMeta('archiveDeletes', left);
-    else this.exec(`DELETE FROM meta WHERE key = 'archiveDeletes'`);
   }
 
   /** A retried dead letter committed: it leaves the dead letters, and its archive objects (written before) stay. */
   deadLetterDrained(id: string, archiveKeys: readonly string[]): void {
     this.transaction(() => {
       this.deadLetters.remove(id);
-      this.dropArchiveDeletes(archiveKeys);
+      this.archiveDeletes.drop(archiveKeys);
     });
   }
 

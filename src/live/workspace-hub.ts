@@ -85,7 +85,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
       // Archive objects left to delete by a crash (a dead letter's retry cut short): the alarm deletes them.
-      if (this.alarmAt === null && this.store.archiveDeletes().length) this.setAlarm(Date.now());
+      if (this.alarmAt === null && this.store.archiveDeletes.pending().length) this.setAlarm(Date.now());
     });
   }
 
