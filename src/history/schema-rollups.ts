@@ -31,6 +31,33 @@ export const rollups = sqliteTable(
   (t) => [primaryKey({ columns: [t.workspaceId, t.grain, t.bucket, t.type, t.dim, t.key] })],
 );
 
+/**
+ * Per-user daily rollups (the workspace's local days): serve /users, /users/{id} and userId filters
+ * without raw events. Erasure deletes a user's rows.
+ */
+export const userRollups = sqliteTable(
+  'user_rollups',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    userId: text('user_id').notNull(),
+    day: integer('day').notNull(),
+    events: integer('events').notNull(),
+    errors: integer('errors').notNull(),
+    bytesIn: integer('bytes_in').notNull(),
+    bytesOut: integer('bytes_out').notNull(),
+    value: real('value').notNull(),
+    durationCount: integer('duration_count').notNull(),
+    durationSum: real('duration_sum').notNull(),
+    /** DDSketch of durationMs (sketches.ts encoding). */
+    durations: text('durations'),
+    /** HyperLogLog of session ids. */
+    sessions: text('sessions'),
+    firstSeen: integer('first_seen').notNull(),
+    lastSeen: integer('last_seen').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId, t.day] }), index('user_rollups_day').on(t.workspaceId, t.day)],
+);
+
 /** Participant sessions from presence.join / presence.leave (room + userId). */
 export const participantSessions = sqliteTable(
   'participant_sessions',

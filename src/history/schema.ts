@@ -12,6 +12,8 @@ export const workspaces = sqliteTable('workspaces', {
   webhookSecret: text('webhook_secret'),
   /** Ingestion limit in events per second (null: LIMITS.defaultEventsPerSecond); bursts of LIMITS.rateLimitBurstSeconds of it. */
   rateLimitEps: integer('rate_limit_eps'),
+  /** Property names (≤ LIMITS.rollupPropertiesMax) rolled up like the built-in dimensions. */
+  rollupProperties: text('rollup_properties', { mode: 'json' }).$type<string[]>().notNull().default([]),
   createdAt: integer('created_at').notNull(),
 });
 
@@ -32,7 +34,8 @@ export const apiKeys = sqliteTable(
 );
 
 /**
- * Raw events. No unique constraint: the hub de-duplicates ids and each drain is logged once
+ * Raw events of installations from before the R2 archive: read only by the one-time migration job,
+ * which moves them to the archive and then drops this table. No unique constraint: the hub de-duplicates ids and each drain is logged once
  * (drain_log), so the only index is the one the newest-first read needs.
  */
 export const events = sqliteTable(
@@ -69,4 +72,28 @@ export const endedSessions = sqliteTable('ended_sessions', {
   /** The session JWT's `jti`. */
   id: text('id').primaryKey(),
   expiresAt: integer('expires_at').notNull(),
+});
+
+/** Erasure requests (DELETE …/users/{id}): a job the cron continues until every copy is gone. */
+export const erasures = sqliteTable(
+  'erasures',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    userId: text('user_id').notNull(),
+    status: text('status', { enum: ['pending', 'done'] }).notNull(),
+    eventsErased: integer('events_erased').notNull().default(0),
+    /** Where the job stands (which archive objects are done), JSON; null before it starts. */
+    progress: text('progress'),
+    requestedAt: integer('requested_at').notNull(),
+    doneAt: integer('done_at'),
+  },
+  (t) => [index('erasures_workspace_status').on(t.workspaceId, t.status)],
+);
+
+/** State of the cron's resumable jobs (the D1-to-archive migration, compaction), one JSON row per job. */
+export const jobState = sqliteTable('job_state', {
+  name: text('name').primaryKey(),
+  state: text('state').notNull(),
+  updatedAt: integer('updated_at').notNull(),
 });

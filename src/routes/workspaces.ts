@@ -35,6 +35,7 @@ workspaceRoutes.openapi(
       timezone: input.timezone ?? 'UTC',
       retentionDays: input.retentionDays ?? LIMITS.defaultRetentionDays,
       allowedOrigins: [],
+      rollupProperties: [],
       livekitApiKey: null,
       livekitApiSecret: null,
       webhookSecret: null,

@@ -58,6 +58,10 @@ export const LIMITS = {
   reportListDefault: 100,
   /** Minute rollups are kept this long; hour and day rollups as long as the workspace exists. */
   minuteRollupHours: 48,
+  /** Hour rollups are kept this long; day rollups answer older ranges. */
+  hourRollupDays: 35,
+  /** Property names a workspace may keep in rollups (PATCH rollupProperties). */
+  rollupPropertiesMax: 10,
   /** Rows an export reads per D1 query. */
   exportPageRows: 1000,
   defaultRetentionDays: 90,

@@ -13,6 +13,8 @@ export interface ReportFilters {
   device?: string;
   browser?: string;
   os?: string;
+  /** `property.NAME=value` filters (ANDed): from rollups for the workspace's rollupProperties, else from the archive. */
+  properties?: Record<string, string>;
 }
 
 export interface ReportQuery {
