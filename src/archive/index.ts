@@ -3,4 +3,8 @@ export { ARCHIVE_COLUMN_NAMES, ARCHIVE_ROW_GROUP_ROWS, type ArchiveColumn } from
 export { archiveKeys, hourPrefix, hourStart, keyHour, partKey, workspacePrefix } from './layout';
 export { archiveRowToEvent, readArchiveEvents, readArchiveFile, r2AsyncBuffer, type ArchiveReadOptions, type ArchiveRow, type ArchiveRowGroup } from './parquet-read';
 export { encodeArchiveFile, sortForArchive, type ArchiveWriteOptions } from './parquet-write';
-export { listArchiveParts, readArchiveRange, writeArchiveBatch, PARQUET_CONTENT_TYPE, type ArchiveBucket, type ArchivePart, type WrittenPart } from './store';
+export { COMPACTED_PART, listArchiveHour, listArchiveParts, partName, readArchiveRange, writeArchiveBatch, PARQUET_CONTENT_TYPE, type ArchiveBucket, type ArchiveHour, type ArchivePart, type WrittenPart } from './store';
+export { ArchiveObjectChanged } from './parquet-read';
+export { COVERS_METADATA_KEY } from './parquet-write';
+export { archiveDeletionJob, eraseWorkspaceArchive, runArchiveJobs, type ArchiveJobsResult } from './archive-jobs';
+export { compactHour } from './compaction';

@@ -9,17 +9,35 @@ const FOOTER_FETCH_BYTES = 64 * 1024;
 /** Times as epoch ms numbers (not Date), in the row values and in the statistics alike. */
 const PARSERS = { timestampFromMilliseconds: (ms: bigint) => Number(ms) };
 
-/** A file in R2 read through ranged GETs: only the footer and the chunks asked for cross the wire. */
-export function r2AsyncBuffer(bucket: Pick<R2Bucket, 'get'>, key: string, byteLength: number): AsyncBuffer {
+/** An object vanished or was replaced (compaction, erasure, retention) while a reader held it open. */
+export class ArchiveObjectChanged extends Error {
+  constructor(readonly key: string, readonly gone: boolean) {
+    super(`archive: ${key} ${gone ? 'is gone' : 'changed while it was read'}`);
+    this.name = 'ArchiveObjectChanged';
+  }
+}
+
+/**
+ * A file in R2 read through ranged GETs: only the footer and the chunks asked for cross the wire.
+ * With `etag`, every GET is pinned to that version: a replaced object fails instead of mixing versions.
+ */
+export function r2AsyncBuffer(bucket: Pick<R2Bucket, 'get'>, key: string, byteLength: number, etag?: string): AsyncBuffer {
   return {
     byteLength,
     async slice(start: number, end = byteLength): Promise<ArrayBuffer> {
-      const object = await bucket.get(key, { range: { offset: start, length: end - start } });
+      const range = { offset: start, length: end - start };
+      const object = await bucket.get(key, etag === undefined ? { range } : { range, onlyIf: { etagMatches: etag } });
       // A part can vanish between list and read (compaction, retention): say which, never return short data.
-      if (!object) throw new Error(`archive: ${key} is gone`);
+      if (!object) throw new ArchiveObjectChanged(key, true);
+      if (!('arrayBuffer' in object)) throw new ArchiveObjectChanged(key, false);
       return object.arrayBuffer();
     },
   };
+}
+
+/** Reads a file's footer (one ranged GET for most files), pinned to `etag` when given. */
+export function readArchiveMetadata(bucket: Pick<R2Bucket, 'get'>, key: string, byteLength: number, etag?: string): Promise<FileMetaData> {
+  return parquetMetadataAsync(r2AsyncBuffer(bucket, key, byteLength, etag), { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES });
 }
 
 /** One archive row as read back: every column's value, times as epoch ms, int64 as number. */
@@ -55,6 +73,10 @@ export interface ArchiveReadOptions {
   columns?: readonly ArchiveColumn[];
   /** The file's size, from `list` (saves a HEAD); fetched when absent. */
   byteLength?: number;
+  /** Pin every GET to this version (from `list`); a replaced or deleted object throws ArchiveObjectChanged. */
+  etag?: string;
+  /** The footer, when the caller read it already (saves its GET). */
+  metadata?: FileMetaData;
 }
 
 /** One row group's rows, in `ts` order; `rowGroup` is its index in the file. */
@@ -87,11 +109,11 @@ export async function* readArchiveFile(
   let byteLength = options.byteLength;
   if (byteLength === undefined) {
     const head = bucket.head ? await bucket.head(key) : null;
-    if (!head) throw new Error(`archive: ${key} is gone`);
+    if (!head) throw new ArchiveObjectChanged(key, true);
     byteLength = head.size;
   }
-  const file = r2AsyncBuffer(bucket, key, byteLength);
-  const metadata = await parquetMetadataAsync(file, { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES });
+  const file = r2AsyncBuffer(bucket, key, byteLength, options.etag);
+  const metadata = options.metadata ?? (await parquetMetadataAsync(file, { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES }));
   const from = options.from ?? -Infinity;
   const to = options.to ?? Infinity;
   const ranged = options.from !== undefined || options.to !== undefined;

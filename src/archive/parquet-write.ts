@@ -1,7 +1,10 @@
-import { ByteWriter, parquetWrite, type ColumnSource } from 'hyparquet-writer';
+import { ByteWriter, ParquetWriter, parquetWrite, type ColumnSource } from 'hyparquet-writer';
 import type { NormalizedEvent } from '../ingest/types';
 import type { ContextField } from '../shared/events';
 import { ARCHIVE_COLUMNS, ARCHIVE_ROW_GROUP_ROWS, ARCHIVE_SCHEMA, CONTEXT_COLUMNS, type ArchiveColumn } from './columns';
+
+/** Parquet key-value metadata of a compacted file: the JSON list of part names merged into it. */
+export const COVERS_METADATA_KEY = 'edgepulse.covers';
 
 const OWN_COLUMN_CONTEXT = new Set<string>(Object.values(CONTEXT_COLUMNS));
 
@@ -48,6 +51,16 @@ function columnValues(events: readonly NormalizedEvent[], name: ArchiveColumn): 
   }
 }
 
+function archiveColumnData(sorted: readonly NormalizedEvent[]): ColumnSource[] {
+  return ARCHIVE_COLUMNS.map((c) => ({
+    name: c.name,
+    data: columnValues(sorted, c.name),
+    nullable: c.required !== true,
+    // Sorted millisecond times differ by little: delta encoding stores them in a few bits each.
+    ...(c.kind === 'timestamp' ? { encoding: 'DELTA_BINARY_PACKED' as const } : {}),
+  }));
+}
+
 /** Parquet writer options a caller may tune (tests and the bench); the layout itself is fixed. */
 export interface ArchiveWriteOptions {
   rowGroupRows?: number;
@@ -60,14 +73,7 @@ export interface ArchiveWriteOptions {
  * ARCHIVE_ROW_GROUP_ROWS, min/max statistics per column chunk (the readers skip groups by `ts`).
  */
 export function encodeArchiveFile(events: readonly NormalizedEvent[], options: ArchiveWriteOptions = {}): Uint8Array {
-  const sorted = sortForArchive(events);
-  const columnData: ColumnSource[] = ARCHIVE_COLUMNS.map((c) => ({
-    name: c.name,
-    data: columnValues(sorted, c.name),
-    nullable: c.required !== true,
-    // Sorted millisecond times differ by little: delta encoding stores them in a few bits each.
-    ...(c.kind === 'timestamp' ? { encoding: 'DELTA_BINARY_PACKED' as const } : {}),
-  }));
+  const columnData = archiveColumnData(sortForArchive(events));
   const writer = new ByteWriter();
   parquetWrite({
     writer,
@@ -78,4 +84,36 @@ export function encodeArchiveFile(events: readonly NormalizedEvent[], options: A
     createdBy: 'edgepulse archive',
   });
   return new Uint8Array(writer.getBuffer());
+}
+
+/**
+ * One archive file written a row group at a time (compaction merges sources in `ts` order into it):
+ * the caller hands rows already in sortForArchive order, one group per `writeGroup`; the encoded
+ * bytes (not the rows) stay in memory until `finish`.
+ */
+export class ArchiveFileWriter {
+  private readonly bytes = new ByteWriter();
+  private readonly writer: ParquetWriter;
+  rows = 0;
+
+  constructor(keyValueMetadata: Record<string, string>, options: Pick<ArchiveWriteOptions, 'codec'> = {}) {
+    this.writer = new ParquetWriter({
+      writer: this.bytes,
+      schema: ARCHIVE_SCHEMA,
+      codec: options.codec ?? 'SNAPPY',
+      kvMetadata: Object.entries(keyValueMetadata).map(([key, value]) => ({ key, value })),
+      createdBy: 'edgepulse archive',
+    });
+  }
+
+  writeGroup(sorted: readonly NormalizedEvent[]): void {
+    if (!sorted.length) return;
+    void this.writer.write({ columnData: archiveColumnData(sorted), rowGroupSize: sorted.length });
+    this.rows += sorted.length;
+  }
+
+  finish(): Uint8Array {
+    void this.writer.finish();
+    return new Uint8Array(this.bytes.getBuffer());
+  }
 }

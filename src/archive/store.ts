@@ -1,8 +1,14 @@
 import type { NormalizedEvent } from '../ingest/types';
+import type { FileMetaData } from 'hyparquet';
 import { archiveKeys, daysInRange, datePrefix, hourStart, keyHour } from './layout';
 import type { ArchiveColumn } from './columns';
-import { readArchiveFile, type ArchiveRow } from './parquet-read';
-import { encodeArchiveFile, type ArchiveWriteOptions } from './parquet-write';
+import { ArchiveObjectChanged, readArchiveFile, readArchiveMetadata, type ArchiveRow } from './parquet-read';
+import { COVERS_METADATA_KEY, encodeArchiveFile, type ArchiveWriteOptions } from './parquet-write';
+
+const HOUR_MS = 3_600_000;
+
+/** The part name of an hour's merged file (API.md "The archive"). */
+export const COMPACTED_PART = 'compacted';
 
 /** The part of an R2 bucket the archive uses: the `ARCHIVE` binding, or a wrapper of it (tests count calls). */
 export type ArchiveBucket = Pick<R2Bucket, 'get' | 'head' | 'put' | 'list' | 'delete'>;
@@ -49,33 +55,209 @@ export interface ArchivePart {
   hour: number;
   /** object size in bytes (pass to the reader as byteLength: no HEAD needed) */
   size: number;
+  /** the version listed: reads pin to it */
+  etag: string;
+  /** when R2 stored this version */
+  uploaded: Date;
 }
 
-/**
- * The parts of a workspace's partitions overlapping [from, to), oldest hour first: one `list` per
- * UTC day (paged), so readers open only the files whose hour can hold the range.
- */
-export async function listArchiveParts(bucket: Pick<R2Bucket, 'list'>, workspaceId: string, from: number, to: number): Promise<ArchivePart[]> {
-  const firstHour = hourStart(from);
-  const parts: ArchivePart[] = [];
-  for (const day of daysInRange(firstHour, to)) {
-    let cursor: string | undefined;
-    do {
-      const page = await bucket.list({ prefix: datePrefix(workspaceId, day), cursor });
-      for (const object of page.objects) {
-        const hour = keyHour(object.key);
-        if (hour !== null && hour >= firstHour && hour < to) parts.push({ key: object.key, hour, size: object.size });
-      }
-      cursor = page.truncated ? page.cursor : undefined;
-    } while (cursor);
+/** One hour partition as the compaction rule reads it (DESIGN: shared decision 1). */
+export interface ArchiveHour {
+  hour: number;
+  /** `compacted.parquet` with the part names it covers, or null */
+  compacted: (ArchivePart & { covers: ReadonlySet<string>; metadata: FileMetaData }) | null;
+  /** the parts a reader reads beside the compacted file */
+  parts: ArchivePart[];
+  /** parts the compacted file holds already: ignored by readers, deleted by the cron after a grace period */
+  covered: ArchivePart[];
+}
+
+/** The name of a key's part (`<part>.parquet` → `<part>`). */
+export function partName(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1, -'.parquet'.length);
+}
+
+/** The part names a compacted file's footer says it merged. */
+export function compactedCovers(metadata: FileMetaData, key: string): Set<string> {
+  const raw = metadata.key_value_metadata?.find((kv) => kv.key === COVERS_METADATA_KEY)?.value;
+  const covers: unknown = raw === undefined ? undefined : JSON.parse(raw);
+  // Without its covers list a compacted file cannot be read beside its parts without counting twice.
+  if (!Array.isArray(covers) || !covers.every((c) => typeof c === 'string')) throw new Error(`archive: ${key} has no ${COVERS_METADATA_KEY} list`);
+  return new Set(covers);
+}
+
+/** Groups listed objects (any order) by hour, oldest first, keys in order within each. */
+function byHour(objects: readonly R2Object[], firstHour: number, to: number): Map<number, ArchivePart[]> {
+  const hours = new Map<number, ArchivePart[]>();
+  for (const object of objects) {
+    const hour = keyHour(object.key);
+    if (hour === null || hour < firstHour || hour >= to) continue;
+    const part = { key: object.key, hour, size: object.size, etag: object.etag, uploaded: object.uploaded };
+    const list = hours.get(hour);
+    if (list) list.push(part);
+    else hours.set(hour, [part]);
   }
-  return parts.sort((a, b) => a.hour - b.hour || (a.key < b.key ? -1 : 1));
+  for (const list of hours.values()) list.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return new Map([...hours].sort((a, b) => a[0] - b[0]));
+}
+
+/** Applies the compaction rule to one hour's objects: opens the compacted file's footer (pinned) for its covers. */
+export async function openArchiveHour(bucket: Pick<R2Bucket, 'get'>, hour: number, objects: readonly ArchivePart[]): Promise<ArchiveHour> {
+  const compactedObject = objects.find((o) => partName(o.key) === COMPACTED_PART);
+  const others = objects.filter((o) => o !== compactedObject);
+  if (!compactedObject) return { hour, compacted: null, parts: others, covered: [] };
+  const metadata = await readArchiveMetadata(bucket, compactedObject.key, compactedObject.size, compactedObject.etag);
+  const covers = compactedCovers(metadata, compactedObject.key);
+  return {
+    hour,
+    compacted: { ...compactedObject, covers, metadata },
+    parts: others.filter((o) => !covers.has(partName(o.key))),
+    covered: others.filter((o) => covers.has(partName(o.key))),
+  };
+}
+
+/** Lists one UTC day's objects of a workspace (paged), grouped by hour within [from, to). */
+async function listDay(bucket: Pick<R2Bucket, 'list'>, workspaceId: string, day: number, from: number, to: number): Promise<Map<number, ArchivePart[]>> {
+  const objects: R2Object[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix: datePrefix(workspaceId, day), cursor });
+    objects.push(...page.objects);
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return byHour(objects, hourStart(from), to);
+}
+
+/** Lists one hour partition and applies the compaction rule to it. */
+export async function listArchiveHour(bucket: Pick<R2Bucket, 'list' | 'get'>, workspaceId: string, hour: number): Promise<ArchiveHour> {
+  const objects = (await listDay(bucket, workspaceId, hour, hour, hour + HOUR_MS)).get(hour) ?? [];
+  return openArchiveHour(bucket, hour, objects);
 }
 
 /**
- * Streams a workspace's archived events in [from, to) a row group at a time: partitions by hour
- * (oldest first), then row groups by `ts` statistics, then rows. Order is by hour only — parts of
- * one hour overlap in `ts` until compaction merges them.
+ * The files a reader reads for a workspace's partitions overlapping [from, to), oldest hour first:
+ * in each hour its compacted file (if any) then the parts it does not cover. One `list` per UTC day
+ * (paged) and one footer GET per compacted hour.
+ */
+export async function listArchiveParts(bucket: Pick<R2Bucket, 'list' | 'get'>, workspaceId: string, from: number, to: number): Promise<ArchivePart[]> {
+  const parts: ArchivePart[] = [];
+  for (const day of daysInRange(hourStart(from), to)) {
+    for (const [hour, objects] of await listDay(bucket, workspaceId, day, from, to)) {
+      const opened = await openArchiveHour(bucket, hour, objects);
+      if (opened.compacted) parts.push(opened.compacted);
+      parts.push(...opened.parts);
+    }
+  }
+  return parts;
+}
+
+/** How often one hour is re-listed after its objects changed under a read before the read gives up. */
+const HOUR_READ_ATTEMPTS = 4;
+
+interface Watermark {
+  ts: number;
+  id: string;
+}
+
+/** (ts, id) after the mark: every file is sorted so (sortForArchive), so a mark is a read's progress in it. */
+const after = (r: Partial<ArchiveRow>, mark: Watermark | null) => mark === null || r.ts! > mark.ts || (r.ts === mark.ts && r.id! > mark.id);
+/** The mark after a group was read: its last row, unless a file re-read from its start is still behind the mark. */
+function advance(mark: Watermark | null, rows: Partial<ArchiveRow>[]): Watermark | null {
+  const last = rows[rows.length - 1];
+  return last && after(last, mark) ? { ts: last.ts!, id: last.id! } : mark;
+}
+
+/** A part still to read; `upTo`: only its rows up to this mark (the rest are read in a newer compacted file). */
+interface PendingPart {
+  part: ArchivePart;
+  upTo?: Watermark;
+}
+
+/**
+ * Reads one hour under the compaction rule, each event once even if compaction or erasure replaces
+ * files meanwhile. Rows stream as read (an hour is never buffered): progress in a file is a (ts, id)
+ * watermark, so after a change the hour is re-listed and the compacted file's successor is read past
+ * its watermark, the parts it newly covers (kept through the grace period) up to it, and a rewritten
+ * part past its own; an hour nothing was yielded from yet simply starts over. Only a part deleted
+ * (past its grace period) under a read that had yielded rows of the hour fails the read.
+ */
+async function* readArchiveHour(
+  bucket: Pick<R2Bucket, 'get' | 'list'>,
+  workspaceId: string,
+  opened: ArchiveHour,
+  from: number,
+  to: number,
+  columns: readonly ArchiveColumn[] | undefined,
+): AsyncGenerator<Partial<ArchiveRow>[]> {
+  const cols = columns ? [...new Set<ArchiveColumn>([...columns, 'ts', 'id'])] : undefined;
+  let compacted = opened.compacted;
+  let compactedMark: Watermark | null = null;
+  const pending = new Map<string, PendingPart>(opened.parts.map((part) => [part.key, { part }]));
+  const partMarks = new Map<string, Watermark>();
+
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (compacted) {
+        const file = compacted;
+        for await (const group of readArchiveFile(bucket, file.key, { from, to, columns: cols, byteLength: file.size, etag: file.etag, metadata: file.metadata })) {
+          const rows = group.rows.filter((r) => after(r, compactedMark));
+          compactedMark = advance(compactedMark, group.rows);
+          if (rows.length) yield rows;
+        }
+        compacted = null;
+      }
+      for (const [key, { part, upTo }] of pending) {
+        for await (const group of readArchiveFile(bucket, key, { from, to, columns: cols, byteLength: part.size, etag: part.etag })) {
+          const mark = partMarks.get(key) ?? null;
+          const rows = group.rows.filter((r) => after(r, mark) && (upTo === undefined || !after(r, upTo)));
+          const next = advance(mark, group.rows);
+          if (next) partMarks.set(key, next);
+          if (rows.length) yield rows;
+        }
+        pending.delete(key);
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof ArchiveObjectChanged) || attempt >= HOUR_READ_ATTEMPTS) throw err;
+      const again = await listArchiveHour(bucket, workspaceId, opened.hour);
+      if (compactedMark === null && partMarks.size === 0) {
+        // Nothing of this hour was yielded yet: start it over from the new listing.
+        compacted = again.compacted;
+        pending.clear();
+        for (const part of again.parts) pending.set(part.key, { part });
+        continue;
+      }
+      const covers = again.compacted?.covers ?? new Set<string>();
+      const fresh = new Map([...again.parts, ...again.covered].map((p) => [p.key, p]));
+      const readingCompacted = compacted !== null;
+      for (const [key, entry] of pending) {
+        const newlyCovered = covers.has(partName(key)) && entry.upTo === undefined && !partMarks.has(key);
+        const now = fresh.get(key);
+        if (!now) {
+          // Deleted by retention or erasure: nothing to read. Merged and then deleted: its rows are lost to this read.
+          if (partMarks.has(key) || (newlyCovered && !(readingCompacted && compactedMark === null))) throw err;
+          pending.delete(key);
+          continue;
+        }
+        entry.part = now;
+        if (newlyCovered && readingCompacted) {
+          // The compacted file's successor holds this part's rows past the mark; the part itself the rest.
+          if (compactedMark === null) pending.delete(key);
+          else entry.upTo = compactedMark;
+        }
+      }
+      // A part that appeared meanwhile is read too (covered ones only through a compacted file being read).
+      for (const part of again.parts) if (!pending.has(part.key) && !partMarks.has(part.key)) pending.set(part.key, { part });
+      if (readingCompacted) compacted = again.compacted;
+    }
+  }
+}
+
+/**
+ * Streams a workspace's archived events in [from, to): hour by hour (oldest first; each day listed
+ * when the read reaches it), in each hour the compacted file then the parts it does not cover, row
+ * groups skipped by `ts` statistics. Order is by hour only — parts of one hour overlap in `ts`.
+ * Rows carry `ts` and `id` besides the columns asked for.
  */
 export async function* readArchiveRange(
   bucket: Pick<R2Bucket, 'get' | 'list'>,
@@ -84,9 +266,16 @@ export async function* readArchiveRange(
   to: number,
   columns?: readonly ArchiveColumn[],
 ): AsyncGenerator<Partial<ArchiveRow>[]> {
-  for (const part of await listArchiveParts(bucket, workspaceId, from, to)) {
-    for await (const group of readArchiveFile(bucket, part.key, { from, to, columns, byteLength: part.size })) {
-      if (group.rows.length) yield group.rows;
+  for (const day of daysInRange(hourStart(from), to)) {
+    for (const [hour, objects] of await listDay(bucket, workspaceId, day, from, to)) {
+      let opened: ArchiveHour;
+      try {
+        opened = await openArchiveHour(bucket, hour, objects);
+      } catch (err) {
+        if (!(err instanceof ArchiveObjectChanged)) throw err;
+        opened = await listArchiveHour(bucket, workspaceId, hour);
+      }
+      yield* readArchiveHour(bucket, workspaceId, opened, from, to, columns);
     }
   }
 }

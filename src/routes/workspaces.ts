@@ -4,10 +4,14 @@ import { forgetWorkspaceKeys, newKey } from '../auth/keys';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { apiKeys, drainLog, events, workspaces } from '../history/schema';
+import { apiKeys, drainLog, events, jobState, workspaces } from '../history/schema';
+import { archiveDeletionJob, eraseWorkspaceArchive } from '../archive/archive-jobs';
 import { participantSessions, rollups, roomSessions } from '../history/schema-rollups';
 import { db, forgetWorkspace, toWorkspace, type WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
+
+/** The time a deleted workspace's request spends deleting archive objects in the background (the cron does the rest). */
+const ARCHIVE_ERASE_BUDGET_MS = 20_000;
 import { CreatedWorkspace, CreateWorkspaceInput, UpdateWorkspaceInput, Workspace } from '../shared/workspaces';
 import { randomToken } from '../auth/secrets';
 import { workspaceHub } from '../live/hubs';
@@ -132,9 +136,14 @@ workspaceRoutes.openapi(
       d.delete(roomSessions).where(eq(roomSessions.workspaceId, ws.id)),
       d.delete(apiKeys).where(eq(apiKeys.workspaceId, ws.id)),
       d.delete(workspaces).where(eq(workspaces.id, ws.id)),
+      // Its archive objects can be millions: deleted in the background, the cron continues from this marker.
+      d.insert(jobState).values(archiveDeletionJob(ws.id)).onConflictDoNothing(),
     ]);
     forgetKeys();
     forgetWorkspace(ws);
+    c.executionCtx.waitUntil(
+      eraseWorkspaceArchive(c.env.ARCHIVE, c.env.DB, ws.id, Date.now() + ARCHIVE_ERASE_BUDGET_MS).catch((err) => console.warn('archive: workspace objects left for the cron', ws.id, err)),
+    );
     return c.body(null, 204);
   },
 );

@@ -62,6 +62,14 @@ export const LIMITS = {
   hourRollupDays: 35,
   /** Property names a workspace may keep in rollups (PATCH rollupProperties). */
   rollupPropertiesMax: 10,
+  /** Archive compaction merges an hour this long after it closed (late drains land first). */
+  archiveCompactionMarginMs: 10 * 60 * 1000,
+  /** Parts a compacted file covers are deleted this long after it was stored (readers that listed before it finish first). */
+  archivePartGraceMs: 10 * 60 * 1000,
+  /** Rows of small parts merged into an hour's compacted file per merge (held decoded in memory); the rest next time. */
+  archiveMergeRowsMax: 50_000,
+  /** A compacted file is rewritten in memory: past this size an hour keeps its further parts beside it. */
+  archiveCompactedMaxBytes: 48 * 1024 * 1024,
   /** Rows an export reads per D1 query. */
   exportPageRows: 1000,
   defaultRetentionDays: 90,
