@@ -7,6 +7,11 @@ import { lifeOf } from './lib/life.mjs';
 import { measure } from './lib/load.mjs';
 import { caseStages, stageMicros } from './lib/stages.mjs';
 import { buildBundle, createWorkspace, startMiniflare, startWranglerDev } from './lib/worker.mjs';
+import { Agent, setGlobalDispatcher } from 'undici';
+
+// Control requests (workspaces, stages, the trickle) on fresh connections: a kept-alive socket that workerd
+// closed while a long stage ran was reset under the next request. The load itself has its own pools (lib/load.mjs).
+setGlobalDispatcher(new Agent({ pipelining: 0 }));
 
 const quick = process.argv.includes('--quick');
 /** `--no-dev` skips the wrangler dev comparison (faster iterations). */
