@@ -5,26 +5,26 @@
  * - `/api/v1/bench/ws`: a bare socket on a Durable Object of its own, no live pipeline (bench/live).
  * - `POST /api/v1/bench/broadcast`: one bare RPC to that object, sending the body to its bare sockets
  *   (with none open: a Durable Object call that does nothing, the floor of any route that calls one).
- * - `POST /api/v1/bench/d1-rows`: raw rows into D1 the way the drain writes them, and nothing else.
  * - `x-edgepulse-bench: worker-half` on any production request: the production app runs unchanged
  *   with a WORKSPACE_HUB whose hubs accept every ingest at once, i.e. the ingest route without its hub call.
+ * - `POST /api/v1/bench/stage`: one stage of an event's way, `repeat` times, timed where it runs (bench/stages.ts).
  *
  * Everything else is the production app.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { app } from '../src/app';
+import { runStage, type BenchHub, type StageEnv } from './stages';
 import { ApiError } from '../src/errors';
-import { insertEventStatements } from '../src/history/drain-writer';
 import production from '../src/index';
-import { normalizeEvents } from '../src/ingest/normalize';
-import { parseEventPayload } from '../src/ingest/parse';
 import type { NormalizedEvent, WorkspaceRef } from '../src/ingest/types';
 import type { IngestResult } from '../src/shared/events';
 
 export { RoomHub, WorkspaceHub } from '../src/index';
+export { BenchHub } from './stages';
 
-interface BenchEnv extends Env {
+interface BenchEnv extends Env, StageEnv {
   BENCH_BASELINE: DurableObjectNamespace<BenchBaseline>;
+  BENCH_HUB: DurableObjectNamespace<BenchHub>;
 }
 
 /** The bare baselines: a Durable Object with no state, no storage and no pipeline. */
@@ -66,23 +66,10 @@ function workerHalfEnv(env: Env): Env {
 const baseline = (env: BenchEnv) => env.BENCH_BASELINE.get(env.BENCH_BASELINE.idFromName('bare'));
 const json = (body: unknown, status = 200) => Response.json(body, { status });
 
-/** Raw rows into D1 as the drain writes them: the body's events (normalized as ingest does) `copies` times over, under fresh ids, in one D1 batch. */
-async function d1Rows(request: Request, env: BenchEnv): Promise<Response> {
-  const body = (await request.json()) as { events: unknown[]; copies: number };
-  const copies = Math.min(100, Math.max(1, Math.floor(Number(body.copies) || 1)));
-  const parsed = parseEventPayload({ events: body.events });
-  if (!parsed.ok) throw new ApiError('invalid_request', parsed.message, parsed.issues);
-  const normalized = normalizeEvents(parsed.value.events, { now: Date.now(), userAgent: request.headers.get('user-agent') ?? undefined }, true);
-  if (!normalized.ok) throw new ApiError('invalid_request', normalized.message, normalized.issues);
-  const rows = Array.from({ length: copies }, (_, k) => normalized.value.map((e) => ({ ...e, id: `${e.id}.${k}` }))).flat();
-  await env.DB.batch(insertEventStatements(env.DB, 'bench:d1-rows', rows));
-  return json({ rows: rows.length });
-}
-
 async function benchRoute(request: Request, env: BenchEnv, path: string): Promise<Response> {
   if (path === '/api/v1/bench/ws' && request.method === 'GET') return baseline(env).fetch(request);
   if (path === '/api/v1/bench/broadcast' && request.method === 'POST') return json({ sent: await baseline(env).broadcast(await request.text()) });
-  if (path === '/api/v1/bench/d1-rows' && request.method === 'POST') return d1Rows(request, env);
+  if (path === '/api/v1/bench/stage' && request.method === 'POST') return json(await runStage(request, env, baseline(env)));
   throw new ApiError('not_found', `no route ${request.method} ${path}`);
 }
 

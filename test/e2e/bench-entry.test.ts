@@ -38,7 +38,7 @@ const workspaceId = async (slug: string) => (await worker.db.prepare('SELECT id 
 const rawRows = async (id: string) => (await worker.db.prepare('SELECT count(*) AS n FROM events WHERE workspace_id = ?').bind(id).first()).n as number;
 
 describe('the bench entry Worker', () => {
-  it('has the production bindings plus its baseline Durable Object', () => {
+  it('has the production bindings plus its baseline Durable Object and its drainless hub', () => {
     // Paths as absolute ones: the two configs sit in different folders.
     const read = (path: string) => {
       const c = unstable_readConfig({ config: path }, { hideWarnings: true });
@@ -50,9 +50,12 @@ describe('the bench entry Worker', () => {
     for (const key of ['compatibility_date', 'compatibility_flags', 'vars', 'd1_databases', 'r2_buckets', 'kv_namespaces', 'queues', 'assets', 'triggers'] as const) {
       expect(bench[key], key).toEqual(prod[key]);
     }
-    expect(bench.durable_objects.bindings).toEqual([...prod.durable_objects.bindings, { name: 'BENCH_BASELINE', class_name: 'BenchBaseline' }]);
-    expect(bench.migrations.slice(0, -1)).toEqual(prod.migrations);
-    expect(bench.migrations.at(-1)).toEqual({ tag: 'bench-v1', new_sqlite_classes: ['BenchBaseline'] });
+    expect(bench.durable_objects.bindings).toEqual([...prod.durable_objects.bindings, { name: 'BENCH_BASELINE', class_name: 'BenchBaseline' }, { name: 'BENCH_HUB', class_name: 'BenchHub' }]);
+    expect(bench.migrations.slice(0, prod.migrations.length)).toEqual(prod.migrations);
+    expect(bench.migrations.slice(prod.migrations.length)).toEqual([
+      { tag: 'bench-v1', new_sqlite_classes: ['BenchBaseline'] },
+      { tag: 'bench-v2', new_sqlite_classes: ['BenchHub'] },
+    ]);
   });
 
   it('passes production requests to the app', async () => {
@@ -102,17 +105,29 @@ describe('the bench entry Worker', () => {
     for (const s of sockets) s.close();
   });
 
-  it('writes raw rows into D1 the way the drain does', async () => {
-    const prefix = `d1rows-${Date.now().toString(36)}`;
-    const body = { events: [0, 1, 2, 3].map((i) => ({ id: `${prefix}-${i}`, type: 'test.event', context: { country: 'DE' }, properties: { plan: 'pro' } })), copies: 3 };
-    const res = await post('/api/v1/bench/d1-rows', JSON.stringify(body), { 'content-type': 'application/json' });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ rows: 12 });
-    const rows = (await worker.db.prepare(`SELECT id, type, properties, context FROM events WHERE workspace_id = 'bench:d1-rows' AND id LIKE ? ORDER BY id`).bind(`${prefix}%`).all()).results;
-    expect(rows).toHaveLength(12);
-    expect(rows[0]).toMatchObject({ id: `${prefix}-0.0`, type: 'test.event', properties: '{"plan":"pro"}' });
-    expect(JSON.parse(rows[0].context)).toMatchObject({ country: 'DE' });
-    const bad = await post('/api/v1/bench/d1-rows', JSON.stringify({ events: [{ type: 1 }], copies: 1 }), { 'content-type': 'application/json' });
+  it('runs each stage of an event on its own, timed where it runs, through the production seams', async () => {
+    const slug = `stages-${Date.now().toString(36)}`;
+    await createWorkspace(worker.url, slug);
+    const id = await workspaceId(slug);
+    const workspace = { id, slug, timezone: 'UTC' };
+    const body = (stage: string, extra = {}) => JSON.stringify({ stage, workspace, events: events(4, `${slug}-${stage}`).events, repeat: 3, inFlight: 2, ...extra });
+    const run = async (stage: string, extra = {}) => {
+      const res = await post('/api/v1/bench/stage', body(stage, extra), { 'content-type': 'application/json' });
+      expect(res.status, stage).toBe(200);
+      const out = (await res.json()) as { stage: string; ms: number; events: number; calls: number };
+      expect(out.ms).toBeGreaterThanOrEqual(0);
+      return out;
+    };
+    expect(await run('bare')).toMatchObject({ stage: 'bare', calls: 3 });
+    expect(await run('hub-call')).toMatchObject({ events: 12, calls: 3 });
+    expect(await run('hub-commit', { copies: 2 })).toMatchObject({ events: 24, calls: 3 });
+    expect(await run('archive', { copies: 5 })).toMatchObject({ events: 60, calls: 3 });
+    const objects = await (await worker.bucket()).list({ prefix: `events/workspace=${id}/`, include: ['customMetadata'] });
+    expect(objects.objects.reduce((n, o) => n + Number(o.customMetadata?.rows), 0)).toBe(60);
+    expect(await run('drain-d1')).toMatchObject({ events: 12, calls: 3 });
+    const drains = (await worker.db.prepare('SELECT count(*) AS n FROM drain_log WHERE workspace_id = ?').bind(id).first()).n;
+    expect(drains).toBe(3);
+    const bad = await post('/api/v1/bench/stage', body('nothing'), { 'content-type': 'application/json' });
     expect(bad.status).toBe(400);
   });
 });
