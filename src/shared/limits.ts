@@ -56,7 +56,7 @@ export const LIMITS = {
   breakdownDefaultRows: 10,
   reportListMax: 1000,
   reportListDefault: 100,
-  /** Minute rollups are kept this long; hour and day rollups as long as the workspace exists. */
+  /** Minute rollups are kept this long; day rollups as long as the workspace exists. */
   minuteRollupHours: 48,
   /** Hour rollups are kept this long; day rollups answer older ranges. */
   hourRollupDays: 35,
