@@ -95,23 +95,28 @@ class BitReader {
   }
 
   bit(): number {
-    const byte = this.bytes[this.pos >>> 3];
-    const b = byte === undefined ? 0 : (byte >>> (7 - (this.pos & 7))) & 1;
-    this.pos++;
-    return b;
+    const p = this.pos++;
+    return p < this.size ? (this.bytes[p >>> 3] >>> (7 - (p & 7))) & 1 : 0;
   }
 
+  /** k ≤ 16 here, so the remainder fits plain integer arithmetic. */
   rice(k: number): number {
+    const { bytes, size } = this;
+    let p = this.pos;
     let q = 0;
-    while (this.bit()) q++;
+    while (p < size && (bytes[p >>> 3] >>> (7 - (p & 7))) & 1) {
+      q++;
+      p++;
+    }
+    p++;
     let r = 0;
-    for (let i = 0; i < k; i++) r = r * 2 + this.bit();
-    return q * 2 ** k + r;
+    for (let i = 0; i < k; i++, p++) r = (r << 1) | (p < size ? (bytes[p >>> 3] >>> (7 - (p & 7))) & 1 : 0);
+    this.pos = p;
+    return q * (1 << k) + r;
   }
 }
 
 const zigzag = (v: number) => (v >= 0 ? 2 * v : -2 * v - 1);
-const unzigzag = (z: number) => (z & 1 ? -(z + 1) / 2 : z / 2);
 const riceBits = (v: number, k: number) => Math.floor(v / 2 ** k) + 1 + k;
 
 function varint(out: number[], v: number): void {
@@ -144,11 +149,14 @@ export function encodeRegisters(regs: Uint8Array): string {
     if (r) set.push([i, r]);
   }
   const sparse = sparseCost(set);
+  // The base is near the most common rank; only the ranks present cost anything.
+  const ranks = hist.flatMap((n, r) => (n ? [r] : []));
+  const mode = ranks.reduce((m, r) => (hist[r] > hist[m] ? r : m), 0);
   let dense = { bits: Infinity, base: 0, k: 0 };
-  for (let b = 0; b < 42; b++) {
-    for (let k = 0; k <= 4; k++) {
+  for (let b = Math.max(0, mode - 2); b <= mode + 2; b++) {
+    for (let k = 0; k <= 3; k++) {
       let bits = 0;
-      for (let r = 0; r < 64; r++) if (hist[r]) bits += hist[r] * riceBits(zigzag(r - b), k);
+      for (const r of ranks) bits += hist[r] * riceBits(zigzag(r - b), k);
       if (bits < dense.bits) dense = { bits, base: b, k };
     }
   }
@@ -168,18 +176,12 @@ export function encodeSparseRegisters(set: Array<[number, number]>): string {
 
 function sparseCost(set: Array<[number, number]>): { bits: number; k: number } {
   let rankBits = 0;
-  for (const [, r] of set) rankBits += r;
-  let best = { bits: Infinity, k: 0 };
-  for (let k = 0; k <= HLL_P; k++) {
-    let bits = rankBits;
-    let prev = -1;
-    for (const [i] of set) {
-      bits += riceBits(i - prev - 1, k);
-      prev = i;
-    }
-    if (bits < best.bits) best = { bits, k };
-  }
-  return best;
+  const gaps = set.map(([i, r], n) => {
+    rankBits += r;
+    return i - (n ? set[n - 1][0] : -1) - 1;
+  });
+  const best = bestK(gaps, HLL_P, riceBits);
+  return { bits: best.bits + rankBits, k: best.k };
 }
 
 function writeSparse(set: Array<[number, number]>, k: number): string {
@@ -215,32 +217,14 @@ export function storedRegisters(text: string): { count: number; forEach(fn: (idx
       },
     };
   }
-  if (kind === 'D') {
-    const [base, k] = bytes;
-    return {
-      count: HLL_M,
-      forEach: (fn) => {
-        const rd = new BitReader(bytes, 2);
-        for (let i = 0; i < HLL_M; i++) fn(i, base + unzigzag(rd.rice(k)));
-      },
-    };
-  }
-  if (kind === 'P') {
-    const at = { i: 0 };
-    const count = Math.min(readVarint(bytes, at), HLL_M);
-    const k = bytes[at.i++] ?? 0;
+  if (kind === 'D' || kind === 'P') {
+    const count = kind === 'D' ? HLL_M : Math.min(readVarint(bytes, { i: 0 }), HLL_M);
     return {
       count,
       forEach: (fn) => {
-        const rd = new BitReader(bytes, at.i);
-        let idx = -1;
-        for (let n = 0; n < count; n++) {
-          idx += rd.rice(k) + 1;
-          let rank = 1;
-          while (rd.bit()) rank++;
-          if (idx >= HLL_M) return;
-          fn(idx, rank);
-        }
+        const regs = new Uint8Array(HLL_M);
+        maxInto(text, regs);
+        for (let i = 0; i < HLL_M; i++) if (regs[i]) fn(i, regs[i]);
       },
     };
   }
@@ -249,15 +233,66 @@ export function storedRegisters(text: string): { count: number; forEach(fn: (idx
 
 const expGolombBits = (v: number, k: number) => 2 * Math.floor(Math.log2(v + 2 ** k)) - k + 1;
 
-/** Cheapest Rice parameter for these values. */
+/** Cheapest parameter for these values among the few around log2 of their mean (where the optimum lies). */
 function bestK(values: number[], max: number, cost: (v: number, k: number) => number): { k: number; bits: number } {
+  let sum = 0;
+  for (const v of values) sum += v;
+  const guess = Math.floor(Math.log2(sum / Math.max(1, values.length) + 1));
   let best = { k: 0, bits: Infinity };
-  for (let k = 0; k <= max; k++) {
+  for (let k = Math.max(0, guess - 2); k <= Math.min(max, guess + 1); k++) {
     let bits = 0;
     for (const v of values) bits += cost(v, k);
     if (bits < best.bits) best = { k, bits };
   }
   return best;
+}
+
+/**
+ * Raises `regs` to the registers of a "D" or "P" text (a merge): one tight loop over the bits,
+ * as reports merge hundreds of stored sketches. False for other encodings.
+ */
+export function maxInto(text: string, regs: Uint8Array): boolean {
+  const kind = text[0];
+  if (kind !== 'D' && kind !== 'P') return false;
+  const bytes = fromBase64(text.slice(1));
+  const size = bytes.length * 8;
+  const at = { i: 0 };
+  const count = kind === 'D' ? HLL_M : Math.min(readVarint(bytes, at), HLL_M);
+  const base = kind === 'D' ? bytes[at.i++] ?? 0 : 0;
+  const k = bytes[at.i++] ?? 0;
+  const mask = (1 << k) - 1;
+  let p = at.i * 8;
+  let idx = -1;
+  for (let n = 0; n < count && p < size; n++) {
+    // Rice: ones for the quotient, a zero, k remainder bits.
+    let q = 0;
+    while (p < size && (bytes[p >>> 3] >>> (7 - (p & 7))) & 1) {
+      q++;
+      p++;
+    }
+    p++;
+    let r = 0;
+    for (let i = 0; i < k; i++, p++) r = (r << 1) | (p < size ? (bytes[p >>> 3] >>> (7 - (p & 7))) & 1 : 0);
+    const v = q * (mask + 1) + r;
+    let i: number;
+    let rank: number;
+    if (kind === 'D') {
+      i = n;
+      rank = base + (v & 1 ? -((v + 1) >>> 1) : v >>> 1);
+    } else {
+      idx += v + 1;
+      if (idx >= HLL_M) break;
+      i = idx;
+      rank = 1;
+      while (p < size && (bytes[p >>> 3] >>> (7 - (p & 7))) & 1) {
+        rank++;
+        p++;
+      }
+      p++;
+    }
+    if (rank > regs[i]) regs[i] = rank;
+  }
+  return true;
 }
 
 /**

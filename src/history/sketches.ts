@@ -1,5 +1,5 @@
 import { DDSketch } from '@datadog/sketches-js';
-import { encodeBins, encodeRegisters, encodeSparseRegisters, forEachBin, HLL_M, HLL_P, storedRegisters } from './sketch-codec';
+import { encodeBins, encodeRegisters, encodeSparseRegisters, forEachBin, HLL_M, HLL_P, maxInto, storedRegisters } from './sketch-codec';
 
 /** HyperLogLog precision: 2^14 registers, standard error 1.04/√16384 ≈ 0.8% (well inside 2%). */
 const P = HLL_P;
@@ -106,6 +106,7 @@ export class HyperLogLog {
     if (!text) return this;
     const regs = storedRegisters(text);
     if (!this.dense && this.sparse!.size + regs.count > SPARSE_MEMORY_MAX) this.toDense();
+    if (this.dense && maxInto(text, this.dense)) return this;
     regs.forEach((i, r) => this.set(i, r));
     return this;
   }
