@@ -11,7 +11,7 @@ describe('sketches', () => {
       for (let i = 0; i < n * 0.6; i++) a.add(`user-${i}`);
       for (let i = Math.floor(n * 0.4); i < n; i++) b.add(`user-${i}`);
       const encA = a.encode();
-      expect(encA[0]).toBe(n * 0.6 > 4096 ? 'R' : 'S');
+      expect(encA[0]).toBe(n * 0.6 > 4096 ? 'D' : 'P');
       const merged = HyperLogLog.decode(encA).merge(HyperLogLog.decode(b.encode()));
       const est = merged.estimate();
       expect(Math.abs(est - n) / n, `n=${n} est=${est}`).toBeLessThanOrEqual(0.02);

@@ -9,6 +9,7 @@ export interface RetentionResult {
   viewersTimedOut: number;
   events: number;
   minuteRollups: number;
+  hourRollups: number;
   drainLog: number;
   endedSessions: number;
   complete: boolean;
@@ -29,13 +30,13 @@ async function chunked(db: D1Database, sql: string, binds: unknown[], deadline: 
 /**
  * The cron: first browser viewers that went quiet leave (cheap, and a late backlog must not hold
  * them present), then pruning workspace by workspace: raw events older than its retentionDays,
- * minute rollups older than 48 hours; then drain_log rows older than 8 days (longer than any outbox
+ * minute rollups older than 48 hours, hour rollups older than 35 days (day rollups answer those ranges); then drain_log rows older than 8 days (longer than any outbox
  * batch waits), across workspaces; then signed-out sessions past their expiry.
  */
 export async function applyRetention(db: D1Database, now = Date.now(), budgetMs = 20_000): Promise<RetentionResult> {
   const deadline = Date.now() + budgetMs;
   const { results: workspaces } = await db.prepare(`SELECT id, retention_days FROM workspaces`).all<{ id: string; retention_days: number }>();
-  const out: RetentionResult = { viewersTimedOut: 0, events: 0, minuteRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
+  const out: RetentionResult = { viewersTimedOut: 0, events: 0, minuteRollups: 0, hourRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
   out.viewersTimedOut = await endQuietViewers(db, now);
   for (const ws of workspaces) {
     const ev = await chunked(
@@ -53,6 +54,14 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
     out.events += ev.n;
     out.minuteRollups += mr.n;
     if (!ev.complete || !mr.complete) return { ...out, complete: false };
+    const hr = await chunked(
+      db,
+      `DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE workspace_id = ?1 AND grain = 'hour' AND bucket < ?2 LIMIT ${RETENTION_CHUNK})`,
+      [ws.id, now - LIMITS.hourRollupDays * DAY],
+      deadline,
+    );
+    out.hourRollups += hr.n;
+    if (!hr.complete) return { ...out, complete: false };
   }
   const dl = await chunked(
     db,

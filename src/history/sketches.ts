@@ -1,10 +1,9 @@
 import { DDSketch } from '@datadog/sketches-js';
+import { encodeBins, encodeRegisters, encodeSparseRegisters, forEachBin, HLL_M, HLL_P, maxInto, storedRegisters } from './sketch-codec';
 
 /** HyperLogLog precision: 2^14 registers, standard error 1.04/√16384 ≈ 0.8% (well inside 2%). */
-const P = 14;
-const M = 1 << P;
-/** Stored sparse (4 characters a register) up to this many registers, dense (one character each) beyond. */
-const SPARSE_MAX = 4096;
+const P = HLL_P;
+const M = HLL_M;
 /** In memory, a Map past this size costs more (GC, rehashing) than a flat register array. */
 const SPARSE_MEMORY_MAX = 256;
 /** DDSketch relative accuracy: every percentile within 1%. */
@@ -23,18 +22,6 @@ export function hash53(str: string): number {
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
-
-const b64 = (bytes: Uint8Array) => {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-};
-const unb64 = (text: string) => {
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-};
 
 /** A mergeable unique counter: sparse map of registers while small, dense array after. */
 export class HyperLogLog {
@@ -108,72 +95,24 @@ export class HyperLogLog {
     return Math.round(raw);
   }
 
-  /** "S" + base64 of 3 bytes per register (14-bit index, 6-bit rank), or "R" + one character (48 + rank) per register. */
+  /** The shortest of the sparse and dense encodings (sketch-codec.ts). */
   encode(): string {
-    let entries: Iterable<[number, number]> = this.sparse ?? [];
-    let count = this.sparse?.size ?? 0;
-    if (this.dense) {
-      const d = this.dense;
-      count = 0;
-      for (let i = 0; i < M; i++) if (d[i]) count++;
-      if (count > SPARSE_MAX) return `R${String.fromCharCode(...Array.from(d, (r) => 48 + r))}`;
-      entries = (function* () {
-        for (let i = 0; i < M; i++) if (d[i]) yield [i, d[i]] as [number, number];
-      })();
-    }
-    const bytes = new Uint8Array(count * 3);
-    let o = 0;
-    for (const [i, r] of entries) {
-      const v = (i << 6) | r;
-      bytes[o++] = v >>> 16;
-      bytes[o++] = (v >>> 8) & 0xff;
-      bytes[o++] = v & 0xff;
-    }
-    return `S${b64(bytes)}`;
+    if (this.dense) return encodeRegisters(this.dense);
+    return encodeSparseRegisters([...this.sparse!].sort((x, y) => x[0] - y[0]));
   }
 
-  /** Merges an encoded sketch straight into this one, without building it first. */
+  /** Merges an encoded sketch (any encoding, old or new) straight into this one, without building it first. */
   mergeEncoded(text: string | null | undefined): this {
     if (!text) return this;
-    if (text[0] === 'R') {
-      if (!this.dense) this.toDense();
-      const d = this.dense!;
-      for (let i = 0; i < M; i++) {
-        const r = text.charCodeAt(i + 1) - 48;
-        if (r > d[i]) d[i] = r;
-      }
-      return this;
-    }
-    const bytes = unb64(text.slice(1));
-    if (!this.dense && (this.sparse!.size + bytes.length / 3) > SPARSE_MEMORY_MAX) this.toDense();
-    for (let o = 0; o + 2 < bytes.length; o += 3) {
-      const v = (bytes[o] << 16) | (bytes[o + 1] << 8) | bytes[o + 2];
-      this.set(v >>> 6, v & 63);
-    }
+    const regs = storedRegisters(text);
+    if (!this.dense && this.sparse!.size + regs.count > SPARSE_MEMORY_MAX) this.toDense();
+    if (this.dense && maxInto(text, this.dense)) return this;
+    regs.forEach((i, r) => this.set(i, r));
     return this;
   }
 
   static decode(text: string | null | undefined): HyperLogLog {
-    const h = new HyperLogLog();
-    if (!text) return h;
-    if (text[0] === 'R') {
-      const d = new Uint8Array(M);
-      for (let i = 0; i < M; i++) d[i] = text.charCodeAt(i + 1) - 48;
-      h.dense = d;
-      h.sparse = null;
-      return h;
-    }
-    const bytes = unb64(text.slice(1));
-    // Many registers: fill a dense array directly (a Map would be rebuilt and dropped anyway).
-    if (bytes.length / 3 > SPARSE_MEMORY_MAX) {
-      h.dense = new Uint8Array(M);
-      h.sparse = null;
-    }
-    for (let o = 0; o + 2 < bytes.length; o += 3) {
-      const v = (bytes[o] << 16) | (bytes[o + 1] << 8) | bytes[o + 2];
-      h.set(v >>> 6, v & 63);
-    }
-    return h;
+    return new HyperLogLog().mergeEncoded(text);
   }
 }
 
@@ -194,7 +133,7 @@ export function acceptDuration(s: DDSketch, ms: number): void {
   s.accept(ms < DURATION_SKETCH_FLOOR_MS ? 0 : ms);
 }
 
-/** "zero,count,sum,min,max|firstKey|c0,c1,…" — the positive store's bins with the summary. */
+/** "Bzero,count,sum,min,max|firstKey|base64 bins" (sketch-codec.ts) — the positive store's bins with the summary. */
 export function encodeDurations(s: DDSketch): string | null {
   if (s.count === 0) return null;
   const st = s.store;
@@ -212,22 +151,26 @@ export function encodeDurations(s: DDSketch): string | null {
     pendingZeros = 0;
     counts.push(c);
   }
-  return `${s.zeroCount},${s.count},${s.sum},${s.min},${s.max}|${Number.isNaN(first) ? 0 : first}|${counts.join(',')}`;
+  const head = `${s.zeroCount},${s.count},${s.sum},${s.min},${s.max}`;
+  const firstKey = Number.isNaN(first) ? 0 : first;
+  return encodeBins(head, firstKey, counts) ?? `${head}|${firstKey}|${counts.join(',')}`;
 }
 
 export function decodeDurations(text: string | null | undefined): DDSketch {
   return mergeEncodedDurations(newDurations(), text);
 }
 
-/** Adds an encoded sketch's bins and summary to `s` (a merge without building the other sketch). */
+/** Adds an encoded sketch's bins and summary to `s` (a merge without building the other sketch); "B" or the older decimal list. */
 export function mergeEncodedDurations(s: DDSketch, text: string | null | undefined): DDSketch {
   if (!text) return s;
-  const [head, firstText, binsText] = text.split('|');
+  const compact = text[0] === 'B';
+  const [head, firstText, binsText] = (compact ? text.slice(1) : text).split('|');
   const [zero, count, sum, min, max] = head.split(',').map(Number);
   const first = Number(firstText);
   // A stored sketch that is not numbers (none is written so) is left out rather than failing a report.
   if (![zero, count, first].every(Number.isFinite) || Number.isNaN(min) || Number.isNaN(max)) return s;
-  if (binsText) {
+  if (binsText && compact) forEachBin(binsText, (i, n) => s.store.add(first + i, n));
+  else if (binsText) {
     binsText.split(',').forEach((c, i) => {
       const n = Number(c);
       if (n) s.store.add(first + i, n);

@@ -2,18 +2,25 @@
 const CHUNK_CHARS = 500_000;
 
 /**
- * A hub's live-state snapshot in its own SQLite, as JSON in a few chunked rows: written at most
- * once per batch or per second, never per event.
+ * A hub's live-state snapshot in its own SQLite, as JSON in a few chunked rows (at most
+ * LIMITS.liveSnapshotMaxBytes: workspace-live.ts trims it), never written per event.
  */
 export class LiveStore {
   rowsWritten = 0;
+  /** Size and rows written of the last snapshot saved (measured by the tests). */
+  last = { chars: 0, rows: 0 };
+  saves = 0;
 
   constructor(private readonly sql: SqlStorage) {
     sql.exec(`CREATE TABLE IF NOT EXISTS live_state (k INTEGER PRIMARY KEY, v TEXT NOT NULL)`);
   }
 
   save(value: unknown): void {
-    const text = JSON.stringify(value);
+    this.saveText(JSON.stringify(value));
+  }
+
+  saveText(text: string): void {
+    const before = this.rowsWritten;
     const chunks = Math.max(1, Math.ceil(text.length / CHUNK_CHARS));
     for (let i = 0; i < chunks; i++) {
       const cursor = this.sql.exec(
@@ -24,6 +31,8 @@ export class LiveStore {
       this.rowsWritten += cursor.rowsWritten;
     }
     this.rowsWritten += this.sql.exec(`DELETE FROM live_state WHERE k >= ?`, chunks).rowsWritten;
+    this.last = { chars: text.length, rows: this.rowsWritten - before };
+    this.saves++;
   }
 
   load<T>(): T | undefined {

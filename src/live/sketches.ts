@@ -5,7 +5,7 @@ export { acceptDuration, encodeDurations, hash53, HyperLogLog, newDurations } fr
 
 /** A stored user sketch; one in an older live-state format starts afresh rather than failing the hub. */
 export function decodeUsers(text: string | undefined): HyperLogLog {
-  return text && (text[0] === 'S' || text[0] === 'R') ? HyperLogLog.decode(text) : new HyperLogLog();
+  return text && 'SRPD'.includes(text[0]) ? HyperLogLog.decode(text) : new HyperLogLog();
 }
 
 /** A stored latency sketch; an older live-state format (an object) is dropped: it covers 5 minutes at most. */

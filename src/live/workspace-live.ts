@@ -1,7 +1,9 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import type { LiveSnapshot, Stats } from '../shared/live';
 import { Fanout } from './fanout';
+import { LIMITS } from '../shared/limits';
 import { LiveStore } from './live-store';
+import { boundSnapshot } from './snapshot-bound';
 import { Presence, type PresenceJson, type RoomPresence } from './presence';
 import { LiveState, type LiveStateJson } from './stats';
 
@@ -13,7 +15,6 @@ interface Saved {
   watchedRooms: string[];
 }
 
-const SAVE_EVERY_MS = 1_000;
 const WATCHED_ROOMS_MAX = 1_000;
 
 /** The live half of a WorkspaceHub: counters, presence, subscribers and their snapshot in storage. */
@@ -25,7 +26,11 @@ export class WorkspaceLive {
   /** The highest outbox seq applied to the live state. */
   seq = 0;
   private savedAt = 0;
+  /** The outbox seq the stored snapshot covers. */
+  private savedSeq = 0;
   private dirty = false;
+  /** A watched room not yet stored: DELETE …/live must find it after a restart, so it is saved at once. */
+  private roomsDirty = false;
   /** Rooms whose RoomHub has had subscribers (DELETE …/live closes those too). */
   watchedRooms: Set<string>;
 
@@ -42,6 +47,7 @@ export class WorkspaceLive {
     this.state = LiveState.fromJSON(saved?.state, tz);
     this.presence = Presence.fromJSON(saved?.presence);
     this.seq = saved?.seq ?? 0;
+    this.savedSeq = this.seq;
     this.watchedRooms = new Set(saved?.watchedRooms ?? []);
     // Acknowledged batches the snapshot has not seen yet are still in the outbox: replay them.
     for (const batch of replay(this.seq)) this.apply(batch.events, batch.seq, Math.max(...batch.events.map((e) => e.receivedAt)));
@@ -50,6 +56,11 @@ export class WorkspaceLive {
 
   get rowsWritten(): number {
     return this.store.rowsWritten;
+  }
+
+  /** Snapshot saves so far, and the characters and rows written by the last one. */
+  get snapshots(): { saves: number; last: { chars: number; rows: number } } {
+    return { saves: this.store.saves, last: this.store.last };
   }
 
   /** Applies an accepted batch (inside the outbox transaction); returns the rooms it touched. */
@@ -61,14 +72,30 @@ export class WorkspaceLive {
     return { rooms, live };
   }
 
-  /** Saves the snapshot if it changed and the last save is older than a second (or when forced). */
+  /**
+   * Saves the snapshot if it changed and the last save is older than LIMITS.liveSnapshotEveryMs, whatever
+   * the traffic. Forced (before a drain deletes outbox rows, which restarts replay): only when the stored
+   * snapshot does not yet cover every applied batch, so at most once per drain.
+   */
   saveIfDue(force = false): void {
     if (!this.dirty) return;
     const at = Date.now();
-    if (!force && at - this.savedAt < SAVE_EVERY_MS) return;
-    this.store.save({ state: this.state.toJSON(), presence: this.presence.toJSON(), seq: this.seq, watchedRooms: [...this.watchedRooms] } satisfies Saved);
+    if (force ? this.savedSeq >= this.seq && !this.roomsDirty : at - this.savedAt < LIMITS.liveSnapshotEveryMs) return;
+    const state = this.state.toJSON();
+    const saved: Saved = { state, presence: this.presence.toJSON(), seq: this.seq, watchedRooms: [...this.watchedRooms] };
+    // Over the cap, the biggest parts lose their oldest entries: users and sessions long quiet, then rooms.
+    const { text, trimmed } = boundSnapshot(saved, [
+      { name: 'users', get: () => state.users, set: (kept) => (state.users = kept as typeof state.users) },
+      { name: 'sessions', get: () => state.sessions, set: (kept) => (state.sessions = kept as typeof state.sessions) },
+      { name: 'presence', get: () => saved.presence, set: (kept) => (saved.presence = kept as typeof saved.presence) },
+      { name: 'watchedRooms', get: () => saved.watchedRooms, set: (kept) => (saved.watchedRooms = kept as string[]) },
+    ], LIMITS.liveSnapshotMaxBytes);
+    if (Object.keys(trimmed).length) console.warn('live snapshot over its cap: oldest entries left out', trimmed);
+    this.store.saveText(text);
     this.savedAt = at;
+    this.savedSeq = this.seq;
     this.dirty = false;
+    this.roomsDirty = false;
   }
 
   watchRoom(room: string): void {
@@ -76,6 +103,7 @@ export class WorkspaceLive {
     this.watchedRooms.add(room);
     if (this.watchedRooms.size > WATCHED_ROOMS_MAX) this.watchedRooms.delete(this.watchedRooms.values().next().value as string);
     this.dirty = true;
+    this.roomsDirty = true;
     this.saveIfDue(true);
   }
 

@@ -52,7 +52,8 @@ export function reportQuery(ws: WorkspaceRow, p: ReportParams, now = Date.now())
 }
 
 const SOURCES =
-  `Reports read rollups (per minute, hour and local day; minute rollups are kept ${LIMITS.minuteRollupHours} hours), and raw events for edges finer than a stored bucket and for the filters below. ` +
+  `Reports read rollups (per minute, hour and local day; minute rollups are kept ${LIMITS.minuteRollupHours} hours, hour rollups ${LIMITS.hourRollupDays} days, day rollups as long as the workspace), and raw events for edges finer than a stored bucket and for the filters below. ` +
+  `Older than ${LIMITS.hourRollupDays} days, whole local days come from day rollups; hour (and minute) points and partial-day edges that old are counted from raw events, so they only see the raw retention (retentionDays). ` +
   'A `userId` filter, two or more of room/country/platform/device/browser/os together, or a breakdown by a dimension other than the one filtered, read raw events and so only see the raw retention. ' +
   'Unique users and sessions are HyperLogLog estimates (within 2%); durationMs percentiles come from a DDSketch (within 1% relative error).';
 

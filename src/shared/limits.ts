@@ -37,6 +37,10 @@ export const LIMITS = {
   liveRoomsMax: 1_000,
   liveParticipantsMax: 10_000,
   liveEventTypesMax: 500,
+  /** A hub's live-state snapshot: at most this big (oldest users, sessions, rooms cut first)… */
+  liveSnapshotMaxBytes: 1_000_000,
+  /** …and saved at most once this often from traffic (plus once before a drain releases outbox rows it does not cover). */
+  liveSnapshotEveryMs: 5_000,
   /** Participants listed in a room's stats. */
   liveParticipantsListed: 500,
   /** Events held for the next `events` message; older ones beyond this are dropped from the stream. */
@@ -56,7 +60,7 @@ export const LIMITS = {
   breakdownDefaultRows: 10,
   reportListMax: 1000,
   reportListDefault: 100,
-  /** Minute rollups are kept this long; hour and day rollups as long as the workspace exists. */
+  /** Minute rollups are kept this long; day rollups as long as the workspace exists. */
   minuteRollupHours: 48,
   /** Hour rollups are kept this long; day rollups answer older ranges. */
   hourRollupDays: 35,

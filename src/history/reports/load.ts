@@ -4,7 +4,7 @@ import type { Grain, Granularity } from '../time';
 import { bucketStart } from '../time';
 import { foldRawSummed, groupSql } from './raw-sum';
 import { rawWhere } from '../raw-events';
-import { MINUTE_ROLLUP_MS, planSegments, rollupSource, type GroupBy, type ReportQuery } from './plan';
+import { planSegments, rollupFloors, rollupSource, type GroupBy, type ReportQuery } from './plan';
 
 /** Aggregates keyed by group (breakdown key, '' without one), then by time point (0 without one). */
 export type Groups = Map<string, Map<number, Agg>>;
@@ -49,7 +49,7 @@ export async function load(db: D1Database, q: ReportQuery, opts: LoadOptions): P
     return { groups, source: 'raw' };
   }
   // Minute rollups hold per-type totals only: with a dimension, minute edges come from raw events.
-  const segments = planSegments(q.from, q.to, maxGrainFor(opts.granularity), q.tz, q.now - MINUTE_ROLLUP_MS, source.dim === '');
+  const segments = planSegments(q.from, q.to, maxGrainFor(opts.granularity), q.tz, rollupFloors(q.now), source.dim === '');
   // Segments are independent reads: run them together, each folding into the same groups.
   await Promise.all(segments.map((seg) => seg.grain === 'raw'
     ? raw(seg.from, seg.to)

@@ -1,6 +1,6 @@
 import { LIMITS } from '../../shared/limits';
 import { DIMS, type Dim } from '../rollups';
-import { bucketStart, ceilBucket, HOUR, type Grain } from '../time';
+import { bucketStart, ceilBucket, DAY, HOUR, type Grain } from '../time';
 
 export const FILTER_DIMS = ['room', 'country', 'platform', 'device', 'browser', 'os'] as const;
 
@@ -29,9 +29,14 @@ export interface ReportQuery {
 /** What a report groups by besides time: nothing, type, a rollup dimension, or a raw-only key. */
 export type GroupBy = { kind: 'none' } | { kind: 'type' } | { kind: 'dim'; dim: Dim } | { kind: 'userId' } | { kind: 'property'; name: string };
 
-/** Minute rollups are kept 48 hours (retention.ts). */
 /** How far back minute rollups reach: the cron deletes older ones. */
 export const MINUTE_ROLLUP_MS = LIMITS.minuteRollupHours * HOUR;
+/** How far back hour rollups reach: the cron deletes older ones; day rollups answer before that. */
+export const HOUR_ROLLUP_MS = LIMITS.hourRollupDays * DAY;
+
+/** The oldest instant each finer grain's rollups still cover at `now` (day rollups: all). */
+export type RollupFloors = { minute: number; hour: number };
+export const rollupFloors = (now: number): RollupFloors => ({ minute: now - MINUTE_ROLLUP_MS, hour: now - HOUR_ROLLUP_MS });
 
 export type Segment = { grain: Grain | 'raw'; from: number; to: number };
 
@@ -53,27 +58,30 @@ export function rollupSource(f: ReportFilters, by: GroupBy): { dim: string; key?
 
 /**
  * Splits [from, to) into the coarsest stored buckets that fit (no coarser than `maxGrain`), finer
- * ones at the edges, and raw events for what no rollup holds (sub-minute edges, old minutes).
+ * ones at the edges, and raw events for what no rollup holds (sub-minute edges, minutes older than
+ * the minute floor, partial days and hour points older than the hour floor). Never a bucket of a
+ * grain older than its floor: the cron deletes those.
  */
-export function planSegments(from: number, to: number, maxGrain: Grain, tz: string, minuteFloor: number, withMinutes = true): Segment[] {
+export function planSegments(from: number, to: number, maxGrain: Grain, tz: string, floors: RollupFloors, withMinutes = true): Segment[] {
   const order: Grain[] = ['day', 'hour', 'minute'];
   const grains = order.slice(order.indexOf(maxGrain)).filter((g) => withMinutes || g !== 'minute');
-  return split(from, to, grains, tz, minuteFloor);
+  return split(from, to, grains, tz, floors);
 }
 
-function split(from: number, to: number, grains: Grain[], tz: string, minuteFloor: number): Segment[] {
+function split(from: number, to: number, grains: Grain[], tz: string, floors: RollupFloors): Segment[] {
   if (from >= to) return [];
   if (!grains.length) return [{ grain: 'raw', from, to }];
   const [g, ...finer] = grains;
-  if (g === 'minute') {
-    const lo = Math.max(from, ceilBucket(minuteFloor, 'minute', tz));
-    if (lo >= to) return [{ grain: 'raw', from, to }];
-    if (lo > from) return [{ grain: 'raw', from, to: lo }, ...split(lo, to, grains, tz, minuteFloor)];
+  if (g !== 'day') {
+    // Before this grain's floor only finer grains (older still: raw events) can answer.
+    const lo = Math.max(from, ceilBucket(floors[g], g, tz));
+    if (lo >= to) return split(from, to, finer, tz, floors);
+    if (lo > from) return [...split(from, lo, finer, tz, floors), ...split(lo, to, grains, tz, floors)];
   }
   const a = ceilBucket(from, g, tz);
   const b = bucketStart(to, g, tz);
-  if (a >= b) return split(from, to, finer, tz, minuteFloor);
-  return [...split(from, a, finer, tz, minuteFloor), { grain: g, from: a, to: b }, ...split(b, to, finer, tz, minuteFloor)];
+  if (a >= b) return split(from, to, finer, tz, floors);
+  return [...split(from, a, finer, tz, floors), { grain: g, from: a, to: b }, ...split(b, to, finer, tz, floors)];
 }
 
 export const isDim = (s: string): s is Dim => (DIMS as readonly string[]).includes(s);

@@ -1,0 +1,341 @@
+/**
+ * Stored sketch encodings, sized to what they hold. Text (base64), not BLOB: rollup rows are bound as
+ * one JSON array per statement (json_each) and D1 returns BLOBs as arrays of numbers, so text keeps
+ * one cheap write path and every reader's string type; base64 costs a third more than bytes would.
+ *
+ * HyperLogLog registers (2^14, ranks 1–40):
+ * - "P" sparse: varint count, Rice parameter k, then per set register (by index) the gap from the
+ *   previous one Rice-coded and rank − 1 in unary (ranks are geometric: 2 bits on average).
+ * - "D" dense: base rank b and Rice parameter k, then every register's zigzag(rank − b) Rice-coded
+ *   (a dense sketch's ranks cluster around log2(n/m): ~3 bits a register instead of 8).
+ * The encoder writes whichever is shorter. Still read: "S" (3 bytes a register, base64) and
+ * "R" (one character a register), the encodings before these.
+ */
+
+export const HLL_P = 14;
+export const HLL_M = 1 << HLL_P;
+
+export function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+export function fromBase64(text: string): Uint8Array {
+  let bin: string;
+  try {
+    bin = atob(text);
+  } catch {
+    return new Uint8Array(0); // not base64 (none is written so): an empty sketch rather than a failed report
+  }
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+class BitWriter {
+  private readonly bytes: number[] = [];
+  private cur = 0;
+  private n = 0;
+
+  constructor(header: number[]) {
+    this.bytes.push(...header);
+  }
+
+  bit(b: number): void {
+    this.cur = (this.cur << 1) | b;
+    if (++this.n === 8) {
+      this.bytes.push(this.cur);
+      this.cur = 0;
+      this.n = 0;
+    }
+  }
+
+  rice(v: number, k: number): void {
+    for (let q = v >>> k; q > 0; q--) this.bit(1);
+    this.bit(0);
+    for (let i = k - 1; i >= 0; i--) this.bit((v >>> i) & 1);
+  }
+
+  /** v ≥ 0 up to 2^53 (counts): nbits − k zeros, then v + 2^k in nbits + 1 bits. */
+  expGolomb(v: number, k: number): void {
+    const w = v + 2 ** k;
+    const nbits = Math.floor(Math.log2(w));
+    for (let i = k; i < nbits; i++) this.bit(0);
+    for (let i = nbits; i >= 0; i--) this.bit(Math.floor(w / 2 ** i) % 2);
+  }
+
+  finish(): Uint8Array {
+    if (this.n) this.bytes.push(this.cur << (8 - this.n));
+    return Uint8Array.from(this.bytes);
+  }
+}
+
+/** Reads bits MSB first; past the end it reads zeros, so a truncated text cannot loop forever. */
+class BitReader {
+  private readonly size: number;
+
+  private pos: number;
+
+  constructor(private readonly bytes: Uint8Array, startByte: number) {
+    this.pos = startByte * 8;
+    this.size = bytes.length * 8;
+  }
+
+  get exhausted(): boolean {
+    return this.pos > this.size;
+  }
+
+  expGolomb(k: number): number {
+    let zeros = 0;
+    while (!this.bit()) if (++zeros > 60 || this.pos > this.size) return 0;
+    let w = 1;
+    for (let i = 0; i < zeros + k; i++) w = w * 2 + this.bit();
+    return w - 2 ** k;
+  }
+
+  bit(): number {
+    const p = this.pos++;
+    return p < this.size ? (this.bytes[p >>> 3] >>> (7 - (p & 7))) & 1 : 0;
+  }
+
+  /** k ≤ 16 here, so the remainder fits plain integer arithmetic. */
+  rice(k: number): number {
+    const { bytes, size } = this;
+    let p = this.pos;
+    let q = 0;
+    while (p < size && (bytes[p >>> 3] >>> (7 - (p & 7))) & 1) {
+      q++;
+      p++;
+    }
+    p++;
+    let r = 0;
+    for (let i = 0; i < k; i++, p++) r = (r << 1) | (p < size ? (bytes[p >>> 3] >>> (7 - (p & 7))) & 1 : 0);
+    this.pos = p;
+    return q * (1 << k) + r;
+  }
+}
+
+const zigzag = (v: number) => (v >= 0 ? 2 * v : -2 * v - 1);
+const riceBits = (v: number, k: number) => Math.floor(v / 2 ** k) + 1 + k;
+
+function varint(out: number[], v: number): void {
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+}
+
+function readVarint(bytes: Uint8Array, at: { i: number }): number {
+  let v = 0;
+  let mul = 1;
+  for (;;) {
+    const b = bytes[at.i++];
+    if (b === undefined) return v;
+    v += (b & 0x7f) * mul;
+    if (b < 0x80) return v;
+    mul *= 0x80;
+  }
+}
+
+/** The shortest encoding of a register array (all HLL_M registers; 0 = unset). */
+export function encodeRegisters(regs: Uint8Array): string {
+  const hist = new Array<number>(64).fill(0);
+  const set: Array<[number, number]> = [];
+  for (let i = 0; i < HLL_M; i++) {
+    const r = regs[i];
+    hist[r]++;
+    if (r) set.push([i, r]);
+  }
+  const sparse = sparseCost(set);
+  // The base is near the most common rank; only the ranks present cost anything.
+  const ranks = hist.flatMap((n, r) => (n ? [r] : []));
+  const mode = ranks.reduce((m, r) => (hist[r] > hist[m] ? r : m), 0);
+  let dense = { bits: Infinity, base: 0, k: 0 };
+  for (let b = Math.max(0, mode - 2); b <= mode + 2; b++) {
+    for (let k = 0; k <= 3; k++) {
+      let bits = 0;
+      for (const r of ranks) bits += hist[r] * riceBits(zigzag(r - b), k);
+      if (bits < dense.bits) dense = { bits, base: b, k };
+    }
+  }
+  if (sparse.bits + 24 <= dense.bits) return writeSparse(set, sparse.k);
+  const w = new BitWriter([dense.base, dense.k]);
+  for (let i = 0; i < HLL_M; i++) w.rice(zigzag(regs[i] - dense.base), dense.k);
+  return `D${toBase64(w.finish())}`;
+}
+
+/**
+ * The sparse encoding of a few set registers ([index, rank], by index). With at most 1/64 of the
+ * registers set it is always the shorter (dense costs at least a bit a register).
+ */
+export function encodeSparseRegisters(set: Array<[number, number]>): string {
+  return writeSparse(set, sparseCost(set).k);
+}
+
+function sparseCost(set: Array<[number, number]>): { bits: number; k: number } {
+  let rankBits = 0;
+  const gaps = set.map(([i, r], n) => {
+    rankBits += r;
+    return i - (n ? set[n - 1][0] : -1) - 1;
+  });
+  const best = bestK(gaps, HLL_P, riceBits);
+  return { bits: best.bits + rankBits, k: best.k };
+}
+
+function writeSparse(set: Array<[number, number]>, k: number): string {
+  const header: number[] = [];
+  varint(header, set.length);
+  header.push(k);
+  const w = new BitWriter(header);
+  let prev = -1;
+  for (const [i, r] of set) {
+    w.rice(i - prev - 1, k);
+    prev = i;
+    for (let u = 1; u < r; u++) w.bit(1);
+    w.bit(0);
+  }
+  return `P${toBase64(w.finish())}`;
+}
+
+/** The registers of a stored sketch, any encoding: how many there are (dense: all) and each set one. */
+export function storedRegisters(text: string): { count: number; forEach(fn: (idx: number, rank: number) => void): void } {
+  const kind = text[0];
+  if (kind === 'R') {
+    return { count: HLL_M, forEach: (fn) => { for (let i = 0; i < HLL_M; i++) fn(i, text.charCodeAt(i + 1) - 48); } };
+  }
+  const bytes = fromBase64(text.slice(1));
+  if (kind === 'S') {
+    return {
+      count: Math.floor(bytes.length / 3),
+      forEach: (fn) => {
+        for (let o = 0; o + 2 < bytes.length; o += 3) {
+          const v = (bytes[o] << 16) | (bytes[o + 1] << 8) | bytes[o + 2];
+          fn(v >>> 6, v & 63);
+        }
+      },
+    };
+  }
+  if (kind === 'D' || kind === 'P') {
+    const count = kind === 'D' ? HLL_M : Math.min(readVarint(bytes, { i: 0 }), HLL_M);
+    return {
+      count,
+      forEach: (fn) => {
+        const regs = new Uint8Array(HLL_M);
+        maxInto(text, regs);
+        for (let i = 0; i < HLL_M; i++) if (regs[i]) fn(i, regs[i]);
+      },
+    };
+  }
+  return { count: 0, forEach: () => {} }; // an unknown encoding counts as empty rather than failing a report
+}
+
+const expGolombBits = (v: number, k: number) => 2 * Math.floor(Math.log2(v + 2 ** k)) - k + 1;
+
+/** Cheapest parameter for these values among the few around log2 of their mean (where the optimum lies). */
+function bestK(values: number[], max: number, cost: (v: number, k: number) => number): { k: number; bits: number } {
+  let sum = 0;
+  for (const v of values) sum += v;
+  const guess = Math.floor(Math.log2(sum / Math.max(1, values.length) + 1));
+  let best = { k: 0, bits: Infinity };
+  for (let k = Math.max(0, guess - 2); k <= Math.min(max, guess + 1); k++) {
+    let bits = 0;
+    for (const v of values) bits += cost(v, k);
+    if (bits < best.bits) best = { k, bits };
+  }
+  return best;
+}
+
+/**
+ * Raises `regs` to the registers of a "D" or "P" text (a merge): one tight loop over the bits,
+ * as reports merge hundreds of stored sketches. False for other encodings.
+ */
+export function maxInto(text: string, regs: Uint8Array): boolean {
+  const kind = text[0];
+  if (kind !== 'D' && kind !== 'P') return false;
+  const bytes = fromBase64(text.slice(1));
+  const size = bytes.length * 8;
+  const at = { i: 0 };
+  const count = kind === 'D' ? HLL_M : Math.min(readVarint(bytes, at), HLL_M);
+  const base = kind === 'D' ? bytes[at.i++] ?? 0 : 0;
+  const k = bytes[at.i++] ?? 0;
+  const mask = (1 << k) - 1;
+  let p = at.i * 8;
+  let idx = -1;
+  for (let n = 0; n < count && p < size; n++) {
+    // Rice: ones for the quotient, a zero, k remainder bits.
+    let q = 0;
+    while (p < size && (bytes[p >>> 3] >>> (7 - (p & 7))) & 1) {
+      q++;
+      p++;
+    }
+    p++;
+    let r = 0;
+    for (let i = 0; i < k; i++, p++) r = (r << 1) | (p < size ? (bytes[p >>> 3] >>> (7 - (p & 7))) & 1 : 0);
+    const v = q * (mask + 1) + r;
+    let i: number;
+    let rank: number;
+    if (kind === 'D') {
+      i = n;
+      rank = base + (v & 1 ? -((v + 1) >>> 1) : v >>> 1);
+    } else {
+      idx += v + 1;
+      if (idx >= HLL_M) break;
+      i = idx;
+      rank = 1;
+      while (p < size && (bytes[p >>> 3] >>> (7 - (p & 7))) & 1) {
+        rank++;
+        p++;
+      }
+      p++;
+    }
+    if (rank > regs[i]) regs[i] = rank;
+  }
+  return true;
+}
+
+/**
+ * DDSketch positive-store bins from `first` on, as "B" + the summary in decimal + "|" + first + "|" +
+ * base64 of: varint count of non-empty bins, Rice parameter for gaps, exp-Golomb order for counts, then per non-empty bin the gap
+ * from the previous one (Rice) and count − 1 (exp-Golomb). Still read: the decimal list (no "B").
+ */
+export function encodeBins(head: string, first: number, counts: number[]): string | null {
+  const gaps: number[] = [];
+  const values: number[] = [];
+  let prev = -1;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i];
+    if (!Number.isSafeInteger(c) || c < 0) return null; // weighted counts (never written): the caller keeps decimals
+    if (!c) continue;
+    gaps.push(i - prev - 1);
+    values.push(c - 1);
+    prev = i;
+  }
+  const gk = bestK(gaps, 16, riceBits).k;
+  const ck = bestK(values, 40, expGolombBits).k;
+  const header: number[] = [];
+  varint(header, gaps.length);
+  header.push(gk, ck);
+  const w = new BitWriter(header);
+  gaps.forEach((g, i) => {
+    w.rice(g, gk);
+    w.expGolomb(values[i], ck);
+  });
+  return `B${head}|${first}|${toBase64(w.finish())}`;
+}
+
+/** The bins of a "B" encoding (after the second "|"): calls fn(offset from first, count). */
+export function forEachBin(b64: string, fn: (offset: number, count: number) => void): void {
+  const bytes = fromBase64(b64);
+  const at = { i: 0 };
+  const count = readVarint(bytes, at);
+  const gk = bytes[at.i++] ?? 0;
+  const ck = bytes[at.i++] ?? 0;
+  const rd = new BitReader(bytes, at.i);
+  let offset = -1;
+  for (let n = 0; n < count && !rd.exhausted; n++) {
+    offset += rd.rice(gk) + 1;
+    fn(offset, rd.expGolomb(ck) + 1);
+  }
+}
