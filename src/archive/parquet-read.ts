@@ -6,6 +6,9 @@ import { ARCHIVE_COLUMN_NAMES, CONTEXT_COLUMNS, type ArchiveColumn } from './col
 /** A footer fetch this big holds the metadata of a file with dozens of row groups in one ranged read. */
 const FOOTER_FETCH_BYTES = 64 * 1024;
 
+/** A file this small (a drain's part) is read with one GET: cheaper than a footer read plus one per column. */
+export const WHOLE_FILE_BYTES = 1024 * 1024;
+
 /** Times as epoch ms numbers (not Date), in the row values and in the statistics alike. */
 const PARSERS = { timestampFromMilliseconds: (ms: bigint) => Number(ms) };
 
@@ -20,6 +23,14 @@ export function r2AsyncBuffer(bucket: Pick<R2Bucket, 'get'>, key: string, byteLe
       return object.arrayBuffer();
     },
   };
+}
+
+/** A small object read whole, as an AsyncBuffer over its bytes. */
+async function wholeFile(bucket: Pick<R2Bucket, 'get'>, key: string): Promise<AsyncBuffer> {
+  const object = await bucket.get(key);
+  if (!object) throw new Error(`archive: ${key} is gone`);
+  const bytes = await object.arrayBuffer();
+  return { byteLength: bytes.byteLength, slice: (start: number, end?: number) => bytes.slice(start, end) };
 }
 
 /** One archive row as read back: every column's value, times as epoch ms, int64 as number. */
@@ -90,7 +101,7 @@ export async function* readArchiveFile(
     if (!head) throw new Error(`archive: ${key} is gone`);
     byteLength = head.size;
   }
-  const file = r2AsyncBuffer(bucket, key, byteLength);
+  const file = byteLength <= WHOLE_FILE_BYTES ? await wholeFile(bucket, key) : r2AsyncBuffer(bucket, key, byteLength);
   const metadata = await parquetMetadataAsync(file, { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES });
   const from = options.from ?? -Infinity;
   const to = options.to ?? Infinity;

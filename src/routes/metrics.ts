@@ -5,6 +5,7 @@ import { onlineFromRollups, onlineMatching, renderMetrics, totalsByType, totalsB
 import { toRef, type WorkspaceRow } from '../history/workspaces';
 import { workspaceHub } from '../live/hubs';
 import { authErrors, bearer, WsParams } from './openapi';
+import { rawSource } from '../history/raw/source';
 import { ReportParams, reportQuery } from './stats';
 
 export const metricsRoutes = new OpenAPIHono<AppEnv>();
@@ -46,8 +47,8 @@ metricsRoutes.openapi(
     const q = reportQuery(ws, p.range === undefined && p.from === undefined ? { ...p, from: 0 } : p);
     const filtered = Object.keys(q.filters).length > 0;
     const [totals, g] = await Promise.all([
-      totalsByTypeIn(c.env.DB, q),
-      filtered ? onlineMatching(c.env.DB, q).then((onlineUsers): Gauges => ({ onlineUsers })) : gauges(c.env, ws),
+      totalsByTypeIn(c.env.DB, rawSource(c.env, ws.id), q),
+      filtered ? onlineMatching(c.env.DB, rawSource(c.env, ws.id), q).then((onlineUsers): Gauges => ({ onlineUsers })) : gauges(c.env, ws),
     ]);
     return exposition(renderMetrics(totals, g));
   },

@@ -3,6 +3,7 @@ import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import type { ReportQuery } from '../history/reports/plan';
+import { rawSource } from '../history/raw/source';
 import { beyondRawRetention, listRooms, listSessions, type SessionKind } from '../history/reports/sessions';
 import type { WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
@@ -41,7 +42,7 @@ historySessionRoutes.openapi(
   }),
   async (c) => {
     const p = c.req.valid('query');
-    return c.json({ sessions: await listSessions(c.env.DB, sessionQuery(c.get('workspace'), p, 'participant'), p.limit) }, 200);
+    return c.json({ sessions: await listSessions(c.env.DB, rawSource(c.env, c.get('workspace').id), sessionQuery(c.get('workspace'), p, 'participant'), p.limit) }, 200);
   },
 );
 
@@ -59,6 +60,6 @@ historySessionRoutes.openapi(
   }),
   async (c) => {
     const p = c.req.valid('query');
-    return c.json({ rooms: await listRooms(c.env.DB, sessionQuery(c.get('workspace'), p, 'room'), p.limit) }, 200);
+    return c.json({ rooms: await listRooms(c.env.DB, rawSource(c.env, c.get('workspace').id), sessionQuery(c.get('workspace'), p, 'room'), p.limit) }, 200);
   },
 );

@@ -3,6 +3,7 @@ import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { QueryTime, RANGES, resolveRange } from '../history/range';
+import { rawSource } from '../history/raw/source';
 import { isDim, type GroupBy, type ReportQuery } from '../history/reports/plan';
 import { breakdown, bucketStarts, summary, timeseries } from '../history/reports/stats';
 import type { WorkspaceRow } from '../history/workspaces';
@@ -69,7 +70,7 @@ statsRoutes.openapi(
     request: { params: WsParams, query: ReportParams },
     responses: { 200: json(Summary, 'Summary of the range'), ...authErrors },
   }),
-  async (c) => c.json(await summary(c.env.DB, reportQuery(c.get('workspace'), c.req.valid('query'))), 200),
+  async (c) => c.json(await summary(c.env.DB, rawSource(c.env, c.get('workspace').id), reportQuery(c.get('workspace'), c.req.valid('query'))), 200),
 );
 
 const TimeseriesParams = ReportParams.extend({
@@ -104,7 +105,7 @@ statsRoutes.openapi(
     const q = reportQuery(ws, p);
     const starts = bucketStarts(q.from, q.to, p.granularity, ws.timezone);
     if (!starts) throw bad('granularity', `more than ${LIMITS.timeseriesMaxPoints} ${p.granularity} buckets in this range; pick a coarser granularity or a shorter range`);
-    return c.json(await timeseries(c.env.DB, q, p.granularity, p.metrics, starts), 200);
+    return c.json(await timeseries(c.env.DB, rawSource(c.env, ws.id), q, p.granularity, p.metrics, starts), 200);
   },
 );
 
@@ -135,6 +136,6 @@ statsRoutes.openapi(
   async (c) => {
     const p = c.req.valid('query');
     const q = reportQuery(c.get('workspace'), p);
-    return c.json(await breakdown(c.env.DB, q, parseBy(p.by)!, p.by, p.limit), 200);
+    return c.json(await breakdown(c.env.DB, rawSource(c.env, q.workspaceId), q, parseBy(p.by)!, p.by, p.limit), 200);
   },
 );

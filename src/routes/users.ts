@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { rawSource } from '../history/raw/source';
 import { users } from '../history/reports/people';
 import { LIMITS } from '../shared/limits';
 import { UserDetail, UserList } from '../shared/reports';
@@ -29,7 +30,7 @@ userRoutes.openapi(
   }),
   async (c) => {
     const p = c.req.valid('query');
-    return c.json({ users: await users(c.env.DB, reportQuery(c.get('workspace'), p), p.sort, p.limit) }, 200);
+    return c.json({ users: await users(rawSource(c.env, c.get('workspace').id), reportQuery(c.get('workspace'), p), p.sort, p.limit) }, 200);
   },
 );
 
@@ -48,7 +49,7 @@ userRoutes.openapi(
   async (c) => {
     const { userId } = c.req.valid('param');
     const q = reportQuery(c.get('workspace'), { ...c.req.valid('query'), userId });
-    const [user] = await users(c.env.DB, q, 'events', 1);
+    const [user] = await users(rawSource(c.env, q.workspaceId), q, 'events', 1);
     if (!user) throw new ApiError('not_found', `no events of user "${userId}" in this range`);
     return c.json({ user }, 200);
   },
