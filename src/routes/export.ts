@@ -36,9 +36,8 @@ exportRoutes.openapi(
   (c) => {
     const p = c.req.valid('query');
     const ws = c.get('workspace');
-    const q = reportQuery(ws, p);
-    const properties = propertyFilters(c);
-    const scope = { workspaceId: ws.id, from: q.from, to: q.to, filters: properties ? { ...q.filters, properties } : q.filters };
+    const q = reportQuery(ws, { ...p, properties: propertyFilters(c) });
+    const scope = { workspaceId: ws.id, from: q.from, to: q.to, filters: q.filters };
     const stamp = (t: number) => new Date(t).toISOString().replace(/[:.]/g, '-');
     const name = `${ws.slug}-events-${stamp(q.from)}-${stamp(q.to)}.${EXTENSIONS[p.format]}`;
     const src = rawSource(c.env, ws.id);
