@@ -202,8 +202,9 @@ describe('raw questions read the archive and the outbox, not D1', () => {
   it('an acknowledged event not yet drained is listed, exported and counted; one in both archive and outbox counts once', async () => {
     const t = START + 3 * HOUR + 1;
     const base = { type: 'outbox.test', timestamp: t, userId: 'late', properties: {}, context: {} };
-    // First: the put fails outright (nothing archived); second: the object is stored, then the put "fails" (archived AND still in the outbox).
-    for (const [id, store] of [['pending-1', false], ['both-1', true]] as const) {
+    // late-a: its drain's put fails outright. late-b: sent later; the drain retried first is late-a's (same batches), whose
+    // object is now stored before the put "fails" — so late-a is archived AND still in the outbox, late-b only in the outbox.
+    for (const [id, store] of [['late-a', false], ['late-b', true]] as const) {
       await withHost((host) => {
         host.bucket = failingPuts(host.bucket, store);
       });
@@ -214,22 +215,22 @@ describe('raw questions read the archive and the outbox, not D1', () => {
         host.bucket = env.ARCHIVE;
       });
     }
-    // The setting this test is about: both still in the outbox, only both-1 in the archive too.
+    // The setting this test is about: both still in the outbox, late-a in the archive too.
     expect((await hub(ws.id).usage()).pendingBatches).toBe(2);
     const archivedIds: string[] = [];
     for await (const rows of readArchiveRange(env.ARCHIVE, ws.id, START, END, ['id', 'type'])) archivedIds.push(...rows.filter((r) => r.type === 'outbox.test').map((r) => r.id!));
-    expect(archivedIds).toEqual(['both-1']);
+    expect(archivedIds).toEqual(['late-a']);
     const log = await eventLog({ type: 'outbox.test' }, START, END, 1);
-    expect(log.map((e) => e.id)).toEqual(['pending-1', 'both-1'].sort().reverse());
+    expect(log.map((e) => e.id)).toEqual(['late-b', 'late-a']);
     const nd = (await get(`export?${query({ type: 'outbox.test' }, { from: START, to: END })}`)).text.trim().split('\n').map((l) => JSON.parse(l).id);
-    expect(nd.sort()).toEqual(['both-1', 'pending-1']);
+    expect(nd).toEqual(['late-a', 'late-b']);
     const summary = (await get(`stats/summary?${query({ userId: 'late' }, { from: START, to: END })}`)).json;
     expect(summary.events).toBe(2);
     const byUser = (await get(`stats/breakdown?${query({}, { from: START, to: END, by: 'userId', limit: 1000 })}`)).json.rows as Array<{ key: string; events: number }>;
     expect(byUser.find((r) => r.key === 'late')?.events).toBe(2);
     // Drained now: still exactly once each.
     expect(await flush(ws)).toBe(0);
-    expect((await eventLog({ type: 'outbox.test' }, START, END, 10)).map((e) => e.id)).toEqual(['pending-1', 'both-1']);
+    expect((await eventLog({ type: 'outbox.test' }, START, END, 10)).map((e) => e.id)).toEqual(['late-b', 'late-a']);
   });
 });
 
