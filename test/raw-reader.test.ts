@@ -1,7 +1,8 @@
 import { env, runInDurableObject } from 'cloudflare:test';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readArchiveRange, type ArchiveBucket } from '../src/archive';
+import { readArchiveRange, writeArchiveBatch, type ArchiveBucket } from '../src/archive';
+import type { NormalizedEvent } from '../src/ingest/types';
 import type { DrainHost } from '../src/live/drain';
 import type { WorkspaceHub } from '../src/live/workspace-hub';
 import { call, createWorkspace, flush, hub, type TestWorkspace } from './helpers';
@@ -231,6 +232,34 @@ describe('raw questions read the archive and the outbox, not D1', () => {
     // Drained now: still exactly once each.
     expect(await flush(ws)).toBe(0);
     expect((await eventLog({ type: 'outbox.test' }, START, END, 10)).map((e) => e.id)).toEqual(['late-b', 'late-a']);
+  });
+});
+
+describe('the event log over files of many row groups', () => {
+  it('reads row groups newest first and pages exactly as brute force, across hours and parts', async () => {
+    const other = await createWorkspace('raw-groups');
+    const r = rng(11);
+    const events: NormalizedEvent[] = Array.from({ length: 700 }, (_, i) => ({
+      id: `g-${String(i).padStart(4, '0')}`, type: i % 3 ? 'a' : 'b', ts: START + Math.floor(r() * 2 * HOUR), receivedAt: now,
+      userId: `u${i % 9}`, sessionId: null, room: null, durationMs: null, bytesIn: null, bytesOut: null, error: null, value: i,
+      properties: {}, context: {},
+    }));
+    // Two parts per hour (as before compaction), each split into row groups of 40 rows.
+    await writeArchiveBatch(env.ARCHIVE, other.id, 'part-one', events.slice(0, 500), { rowGroupRows: 40 });
+    await writeArchiveBatch(env.ARCHIVE, other.id, 'part-two', events.slice(500), { rowGroupRows: 40 });
+    for (const [type, limit] of [[undefined, 33], ['b', 7]] as const) {
+      const want = events.filter((e) => type === undefined || e.type === type).sort((a, b) => b.ts - a.ts || (a.id < b.id ? 1 : -1)).map((e) => e.id);
+      const got: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const q = new URLSearchParams({ from: String(START), to: String(END), limit: String(limit), ...(type ? { type } : {}), ...(cursor ? { cursor } : {}) });
+        const res = await call('GET', `/api/v1/workspaces/${other.slug}/events?${q}`, { token: other.keys.read });
+        expect(res.status, res.text).toBe(200);
+        got.push(...res.json.events.map((e: { id: string }) => e.id));
+        cursor = res.json.nextCursor;
+      } while (cursor);
+      expect(got).toEqual(want);
+    }
   });
 });
 

@@ -66,6 +66,8 @@ export interface ArchiveReadOptions {
   columns?: readonly ArchiveColumn[];
   /** The file's size, from `list` (saves a HEAD); fetched when absent. */
   byteLength?: number;
+  /** Row groups newest first (the event log): a reader stops once older groups cannot matter. */
+  newestGroupsFirst?: boolean;
 }
 
 /** One row group's rows, in `ts` order; `rowGroup` is its index in the file. */
@@ -109,11 +111,17 @@ export async function* readArchiveFile(
   let columns = options.columns ? [...options.columns] : [...ARCHIVE_COLUMN_NAMES];
   if (ranged && !columns.includes('ts')) columns = [...columns, 'ts'];
 
+  const starts: number[] = [];
   let rowStart = 0;
-  for (let group = 0; group < metadata.row_groups.length; group++) {
+  for (const g of metadata.row_groups) {
+    starts.push(rowStart);
+    rowStart += Number(g.num_rows);
+  }
+  const order = starts.map((_, i) => i);
+  if (options.newestGroupsFirst) order.reverse();
+  for (const group of order) {
     const groupRows = Number(metadata.row_groups[group]!.num_rows);
-    const groupStart = rowStart;
-    rowStart += groupRows;
+    const groupStart = starts[group]!;
     const bounds = tsBounds(metadata, group);
     if (ranged && bounds && (bounds.max < from || bounds.min >= to)) continue;
     const raw = await parquetReadObjects({

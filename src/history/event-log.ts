@@ -1,8 +1,8 @@
-import { ARCHIVE_COLUMN_NAMES, hourStart, listArchiveParts, type ArchiveRow } from '../archive';
+import { ARCHIVE_COLUMN_NAMES, hourStart, listArchiveParts, readArchiveFile, type ArchiveRow } from '../archive';
 import { isBefore, newerFirst } from '../live/outbox-read';
 import type { EventPage } from '../shared/events';
 import { matchesScope, toStoredEvent, type RawScope } from './raw/filter';
-import { archiveDays, groupByHour, partRows, type RawSource } from './raw/source';
+import { archiveDays, groupByHour, type RawSource } from './raw/source';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -29,8 +29,9 @@ export function decodeCursor(cursor: string): EventCursor | null {
 /**
  * A page of the event log, newest first by (ts, id). The outbox gives its newest `limit + 1`
  * matching events; the archive is walked a day's listing and an hour at a time, newest first, and
- * the walk stops once the page is full of events newer than the next hour. Row groups after the
- * cursor are skipped by their `ts` statistics; memory holds one row group and about two pages.
+ * the walk stops once the page is full of events newer than the next hour. Within an hour each file's
+ * row groups are read newest first (those after the cursor skipped by their `ts` statistics) until
+ * the page is full of newer events; memory holds one row group and a page.
  */
 export async function listEvents(src: RawSource, scope: RawScope, limit: number, cursor?: EventCursor): Promise<EventPage> {
   const want = limit + 1;
@@ -53,10 +54,15 @@ export async function listEvents(src: RawSource, scope: RawScope, limit: number,
         const lo = Math.max(s.from, hour);
         const hi = Math.min(s.to, hourStart(hour) + HOUR);
         for (const part of byHour.get(hour)!) {
-          for await (const row of partRows(src, part, lo, hi, ARCHIVE_COLUMN_NAMES)) {
-            if (held.has(row.id!) || !matchesScope(row, s) || (cursor && !isBefore(row as ArchiveRow, cursor))) continue;
-            rows.push(row as ArchiveRow);
-            if (rows.length > 4 * want) full();
+          const groups = readArchiveFile(src.bucket, part.key, { from: lo, to: hi, columns: ARCHIVE_COLUMN_NAMES, byteLength: part.size, newestGroupsFirst: true });
+          for await (const { rows: groupRows } of groups) {
+            for (const row of groupRows) {
+              if (held.has(row.id!) || !matchesScope(row, s) || (cursor && !isBefore(row as ArchiveRow, cursor))) continue;
+              rows.push(row as ArchiveRow);
+            }
+            // Groups come newest first and a file is sorted by ts: once the page is full of newer events, the rest cannot enter.
+            const oldest = groupRows[0]?.ts;
+            if (full() && oldest !== undefined && rows[want - 1]!.ts > oldest) break;
           }
         }
       }
