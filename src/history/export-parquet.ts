@@ -21,6 +21,9 @@ class ChunkWriter extends ByteWriter {
   }
 }
 
+/** Bytes of a string statistic kept in the footer (enough to skip row groups by any short key). */
+const STATS_TRUNCATE_CHARS = 64;
+
 function columnData(rows: Partial<ArchiveRow>[]): ColumnSource[] {
   return ARCHIVE_COLUMNS.map((c) => {
     const data = rows.map((r) => {
@@ -48,7 +51,8 @@ export function exportParquetStream(src: RawSource, scope: RawScope): ReadableSt
       async pull(controller) {
         if (!writer || !parquet || !rows) {
           writer = new ChunkWriter();
-          parquet = new ParquetWriter({ writer, schema: ARCHIVE_SCHEMA, codec: 'SNAPPY', createdBy: 'edgepulse export' });
+          // Truncated min/max: the footer keeps every row group's statistics until the end, so long strings (properties) must not pile up.
+          parquet = new ParquetWriter({ writer, schema: ARCHIVE_SCHEMA, codec: 'SNAPPY', createdBy: 'edgepulse export', statisticsTruncateLength: STATS_TRUNCATE_CHARS });
           rows = rawOldestFirst(src, scope, ARCHIVE_COLUMN_NAMES, ARCHIVE_ROW_GROUP_ROWS);
         }
         const next = await rows.next();

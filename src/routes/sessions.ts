@@ -18,7 +18,7 @@ const Params = ReportParams.extend({
 });
 
 const RETENTION_RULE =
-  'Filters matched by events read raw events, which the workspace keeps `retentionDays`: such a filter with a range starting earlier is refused with 400 `invalid_request` naming the filter.';
+  'Filters matched by events read raw events (the R2 archive and the hub’s not-yet-drained outbox: room, user and time only), which the workspace keeps `retentionDays`: such a filter with a range starting earlier is refused with 400 `invalid_request` naming the filter.';
 
 /** The report query of a session list; 400 when a filter would need raw events the retention deleted. */
 function sessionQuery(ws: WorkspaceRow, p: z.infer<typeof Params>, kind: SessionKind): ReportQuery {

@@ -24,7 +24,7 @@ export const ReportParams = z.object({
   to: QueryTime.optional().meta({ description: 'ISO 8601 or epoch ms (exclusive); default now', type: 'string' }),
   type: z.string().max(LIMITS.typeMaxLength).optional(),
   room: z.string().max(LIMITS.roomMaxLength).optional(),
-  userId: z.string().max(LIMITS.userIdMaxLength).optional().meta({ description: 'In the stats reports and the event list, answered from raw events (within the raw retention); /sessions checks it on the session row' }),
+  userId: z.string().max(LIMITS.userIdMaxLength).optional().meta({ description: 'In the stats reports and the event list, answered from raw events (the archive and the outbox, within the raw retention); /sessions checks it on the session row' }),
   country: z.string().max(LIMITS.contextStringMaxLength).optional(),
   platform: z.string().max(LIMITS.contextStringMaxLength).optional(),
   device: z.string().max(LIMITS.contextStringMaxLength).optional(),
@@ -60,7 +60,7 @@ const SOURCES =
 
 /** Only the summary has avgSessionSeconds. */
 const AVG_SESSION =
-  'avgSessionSeconds is over participant sessions (presence) that started in the range and have ended: `room`, `userId` and `platform` are the session’s own (its platform is that of its join); `type`, `country`, `device`, `browser` and `os` keep a session when its user has, inside the range and during the session, an event naming its room that matches all of them (raw events, so only within the raw retention).';
+  'avgSessionSeconds is over participant sessions (presence) that started in the range and have ended: `room`, `userId` and `platform` are the session’s own (its platform is that of its join); `type`, `country`, `device`, `browser` and `os` keep a session when its user has, inside the range and during the session, an event naming its room that matches all of them (raw events from the archive and the outbox, so only within the raw retention).';
 
 statsRoutes.openapi(
   createRoute({
