@@ -187,7 +187,8 @@ describe('history reports against brute-force SQL', () => {
     expect(odd.rows).toEqual([]);
     const top = await get('stats/breakdown', { by: 'userId', limit: 3, from: ds.from, to: now });
     expect(top.rows).toHaveLength(3);
-  });
+    // 40 breakdowns, many of them archive scans of ~300 uncompacted drain parts.
+  }, 180_000);
 
   it('users list and detail equal GROUP BY user_id', async () => {
     const exact = await sql<any>(
@@ -209,7 +210,7 @@ describe('history reports against brute-force SQL', () => {
     expectWithin(one.user.durationMs.p95, exactQuantile(durs, 0.95), 0.01, 'user p95');
     const missing = await call('GET', `/api/v1/workspaces/${ws.slug}/users/nobody?range=30d`, { token: ws.keys.read });
     expect(missing.status).toBe(404);
-  });
+  }, 90_000);
 
   it('the OpenAPI document lists every report and states the estimates and raw-event limits', async () => {
     const res = await call('GET', '/api/v1/openapi.json');

@@ -6,6 +6,9 @@ import { ARCHIVE_COLUMN_NAMES, CONTEXT_COLUMNS, type ArchiveColumn } from './col
 /** A footer fetch this big holds the metadata of a file with dozens of row groups in one ranged read. */
 const FOOTER_FETCH_BYTES = 64 * 1024;
 
+/** A file this small (a drain's part) is read with one GET: cheaper than a footer read plus one per column. */
+export const WHOLE_FILE_BYTES = 1024 * 1024;
+
 /** Times as epoch ms numbers (not Date), in the row values and in the statistics alike. */
 const PARSERS = { timestampFromMilliseconds: (ms: bigint) => Number(ms) };
 
@@ -38,6 +41,15 @@ export function r2AsyncBuffer(bucket: Pick<R2Bucket, 'get'>, key: string, byteLe
 /** Reads a file's footer (one ranged GET for most files), pinned to `etag` when given. */
 export function readArchiveMetadata(bucket: Pick<R2Bucket, 'get'>, key: string, byteLength: number, etag?: string): Promise<FileMetaData> {
   return parquetMetadataAsync(r2AsyncBuffer(bucket, key, byteLength, etag), { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES });
+}
+
+/** A small object read whole (pinned to `etag` when given), as an AsyncBuffer over its bytes. */
+async function wholeFile(bucket: Pick<R2Bucket, 'get'>, key: string, etag?: string): Promise<AsyncBuffer> {
+  const object = await bucket.get(key, etag === undefined ? undefined : { onlyIf: { etagMatches: etag } });
+  if (!object) throw new ArchiveObjectChanged(key, true);
+  if (!('arrayBuffer' in object)) throw new ArchiveObjectChanged(key, false);
+  const bytes = await object.arrayBuffer();
+  return { byteLength: bytes.byteLength, slice: (start: number, end?: number) => bytes.slice(start, end) };
 }
 
 /** One archive row as read back: every column's value, times as epoch ms, int64 as number. */
@@ -77,6 +89,8 @@ export interface ArchiveReadOptions {
   etag?: string;
   /** The footer, when the caller read it already (saves its GET). */
   metadata?: FileMetaData;
+  /** Row groups newest first (the event log): a reader stops once older groups cannot matter. */
+  newestGroupsFirst?: boolean;
 }
 
 /** One row group's rows, in `ts` order; `rowGroup` is its index in the file. */
@@ -112,7 +126,9 @@ export async function* readArchiveFile(
     if (!head) throw new ArchiveObjectChanged(key, true);
     byteLength = head.size;
   }
-  const file = r2AsyncBuffer(bucket, key, byteLength, options.etag);
+  const file = byteLength <= WHOLE_FILE_BYTES && !options.metadata
+    ? await wholeFile(bucket, key, options.etag)
+    : r2AsyncBuffer(bucket, key, byteLength, options.etag);
   const metadata = options.metadata ?? (await parquetMetadataAsync(file, { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES }));
   const from = options.from ?? -Infinity;
   const to = options.to ?? Infinity;
@@ -120,11 +136,17 @@ export async function* readArchiveFile(
   let columns = options.columns ? [...options.columns] : [...ARCHIVE_COLUMN_NAMES];
   if (ranged && !columns.includes('ts')) columns = [...columns, 'ts'];
 
+  const starts: number[] = [];
   let rowStart = 0;
-  for (let group = 0; group < metadata.row_groups.length; group++) {
+  for (const g of metadata.row_groups) {
+    starts.push(rowStart);
+    rowStart += Number(g.num_rows);
+  }
+  const order = starts.map((_, i) => i);
+  if (options.newestGroupsFirst) order.reverse();
+  for (const group of order) {
     const groupRows = Number(metadata.row_groups[group]!.num_rows);
-    const groupStart = rowStart;
-    rowStart += groupRows;
+    const groupStart = starts[group]!;
     const bounds = tsBounds(metadata, group);
     if (ranged && bounds && (bounds.max < from || bounds.min >= to)) continue;
     const raw = await parquetReadObjects({

@@ -1,5 +1,8 @@
 import { LIMITS } from '../shared/limits';
-import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './raw-events';
+import { ARCHIVE_COLUMN_NAMES, type ArchiveRow } from '../archive';
+import { toStoredEvent, type RawScope } from './raw/filter';
+import { rawOldestFirst } from './raw/ordered';
+import type { RawSource } from './raw/source';
 
 export const EXPORT_COLUMNS = [
   'id', 'type', 'timestamp', 'receivedAt', 'userId', 'sessionId', 'room', 'durationMs', 'bytesIn', 'bytesOut', 'error', 'value', 'properties', 'context',
@@ -23,27 +26,14 @@ export function csvField(v: unknown): string {
 
 export const csvLine = (values: unknown[]) => `${values.map(csvField).join(',')}\r\n`;
 
-export interface ExportQuery {
-  workspaceId: string;
-  from: number;
-  to: number;
-  where: string;
-  binds: unknown[];
-}
-
 /**
- * The range's raw events, oldest first, read in keyset pages of `exportPageRows` as the reader
- * pulls: memory holds one page, whatever the export's size.
+ * The scope's raw events oldest first, read from the archive and the outbox a row group at a time
+ * as the client pulls: memory holds one row group per part of one hour, whatever the export's size.
  */
-export function exportStream(db: D1Database, q: ExportQuery, format: 'csv' | 'ndjson'): ReadableStream<Uint8Array> {
+export function exportStream(src: RawSource, scope: RawScope, format: 'csv' | 'ndjson'): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
-  let cursor = { ts: q.from, seq: 0 };
+  let rows: AsyncGenerator<Partial<ArchiveRow>[]> | undefined;
   let headerSent = format !== 'csv';
-  let done = false;
-  const n = q.binds.length;
-  const sql = `SELECT ${EVENT_COLUMNS}
-    FROM events WHERE ${q.where} AND ts >= ?${n + 1} AND (ts > ?${n + 1} OR rowid >= ?${n + 2})
-    ORDER BY ts, rowid LIMIT ${LIMITS.exportPageRows}`;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -52,18 +42,18 @@ export function exportStream(db: D1Database, q: ExportQuery, format: 'csv' | 'nd
           controller.enqueue(enc.encode(csvLine([...EXPORT_COLUMNS])));
           return;
         }
-        if (done) return controller.close();
-        const { results } = await db.prepare(sql).bind(...q.binds, cursor.ts, cursor.seq).all<EventRow>();
-        if (results.length < LIMITS.exportPageRows) done = true;
-        const last = results[results.length - 1];
-        if (last) cursor = { ts: last.ts, seq: last.seq + 1 };
+        rows ??= rawOldestFirst(src, scope, ARCHIVE_COLUMN_NAMES, LIMITS.exportPageRows);
+        const next = await rows.next();
+        if (next.done) return controller.close();
         let chunk = '';
-        for (const r of results) {
-          const e = toStoredEvent(r);
+        for (const r of next.value) {
+          const e = toStoredEvent(r as ArchiveRow);
           chunk += format === 'csv' ? csvLine(EXPORT_COLUMNS.map((c) => e[c])) : `${JSON.stringify(e)}\n`;
         }
-        if (chunk) controller.enqueue(enc.encode(chunk));
-        if (done) controller.close();
+        controller.enqueue(enc.encode(chunk));
+      },
+      async cancel() {
+        await rows?.return(undefined);
       },
     },
     { highWaterMark: 1 },

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { ArchiveRow } from '../archive';
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import type { DeadLetterList, DeadLetterRetry } from '../shared/dead-letters';
 import type { IngestResult } from '../shared/events';
@@ -8,6 +9,7 @@ import { HubDrain } from './drain';
 import { answerSocket, closeSocket } from './fanout';
 import { GroupCommit } from './group-commit';
 import { HubStore } from './hub-store';
+import { readOutbox, type OutboxQuery } from './outbox-read';
 import { roomHub } from './hubs';
 import type { RoomPresence } from './presence';
 import { type RateLimited, TokenBucket } from './rate-limit';
@@ -229,6 +231,11 @@ export class WorkspaceHub extends DurableObject<Env> {
   async dropDeadLetter(workspace: WorkspaceRef, id: string): Promise<boolean> {
     this.remember(workspace);
     return this.drain.drop(id);
+  }
+
+  /** Acknowledged events not yet drained that fall in a raw question's scope (the archive has the rest). */
+  async outboxEvents(query: OutboxQuery): Promise<Partial<ArchiveRow>[]> {
+    return readOutbox(this.ctx.storage.sql, query);
   }
 
   /** Current stats (tests, the dashboard's first paint). */

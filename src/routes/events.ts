@@ -4,7 +4,8 @@ import { cors } from 'hono/cors';
 import { authenticate, bearerSecret, requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { decodeCursor, listEvents } from '../history/events-query';
+import { decodeCursor, listEvents } from '../history/event-log';
+import { rawSource } from '../history/raw/source';
 import { RANGES, resolveRange } from '../history/range';
 import { db, findWorkspaceById, type WorkspaceRow } from '../history/workspaces';
 import { parseEventPayload, parseJsonBody } from '../ingest/parse';
@@ -12,6 +13,7 @@ import { EventBatchInput, EventInput, EventPage, IngestResult } from '../shared/
 import { LIMITS } from '../shared/limits';
 import { ingestParsed, unwrap } from './ingest-helper';
 import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
+import { propertyFilters } from './property-filters';
 import { checkRange, ReportParams } from './stats';
 
 export const eventRoutes = new OpenAPIHono<AppEnv>();
@@ -135,7 +137,7 @@ eventRoutes.openapi(
 const EventsQuery = ReportParams.extend({
   range: z.enum(RANGES).optional().meta({ description: 'today, yesterday (workspace time zone), 24h, 7d, 30d, 90d. Default: all the stored events' }),
   limit: z.coerce.number().int().min(1).max(LIMITS.eventsPageMax).default(LIMITS.eventsPageDefault),
-  cursor: z.string().max(200).optional(),
+  cursor: z.string().max(400).optional(),
   errorsOnly: z.enum(['true', 'false', '1', '0']).optional(),
 });
 
@@ -143,6 +145,7 @@ eventRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/events', tags: ['Events'], security: bearer,
     summary: 'Raw events, newest first, with cursor paging (read key)',
+    description: 'Read from the R2 archive (hour partitions newest first, row groups skipped by their `ts` statistics) and the hub’s not-yet-drained outbox, so an acknowledged event is listed within seconds and never twice. Ordered by (timestamp, id) descending; `nextCursor` continues after the last event of the page. Every filter, `property.NAME=value` ones too (ANDed, compared as strings), and `errorsOnly` apply before paging.',
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: EventsQuery },
     responses: { 200: json(EventPage, 'A page of events'), ...authErrors },
@@ -155,9 +158,11 @@ eventRoutes.openapi(
     // Without range, from or to: every stored event (the reports default to 30 days instead).
     const { from, to } = resolveRange(checkRange(q), ws.timezone);
     const { type, room, userId, country, platform, device, browser, os } = q;
+    const properties = propertyFilters(c);
+    const filters = Object.fromEntries(Object.entries({ type, room, userId, country, platform, device, browser, os, properties }).filter(([, v]) => v !== undefined));
     const page = await listEvents(
-      c.env.DB,
-      { workspaceId: ws.id, from, to, filters: { type, room, userId, country, platform, device, browser, os }, errorsOnly: q.errorsOnly === 'true' || q.errorsOnly === '1' },
+      rawSource(c.env, ws.id),
+      { workspaceId: ws.id, from: from ?? 0, to: to ?? Number.MAX_SAFE_INTEGER, filters, errorsOnly: q.errorsOnly === 'true' || q.errorsOnly === '1' },
       q.limit,
       cursor,
     );

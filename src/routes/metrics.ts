@@ -5,6 +5,8 @@ import { onlineFromRollups, onlineMatching, renderMetrics, totalsByType, totalsB
 import { toRef, type WorkspaceRow } from '../history/workspaces';
 import { workspaceHub } from '../live/hubs';
 import { authErrors, bearer, WsParams } from './openapi';
+import { rawSource } from '../history/raw/source';
+import { propertyFilters } from './property-filters';
 import { ReportParams, reportQuery } from './stats';
 
 export const metricsRoutes = new OpenAPIHono<AppEnv>();
@@ -39,15 +41,15 @@ metricsRoutes.openapi(
     const ws = c.get('workspace');
     const p = c.req.valid('query');
     // No parameters: all history from day rollups, as scrapers have always had it.
-    if (!Object.values(p).some((v) => v !== undefined)) {
+    if (!Object.values(p).some((v) => v !== undefined) && !propertyFilters(c)) {
       const [totals, g] = await Promise.all([totalsByType(c.env.DB, ws.id), gauges(c.env, ws)]);
       return exposition(renderMetrics(totals, g));
     }
-    const q = reportQuery(ws, p.range === undefined && p.from === undefined ? { ...p, from: 0 } : p);
+    const q = reportQuery(ws, { ...(p.range === undefined && p.from === undefined ? { ...p, from: 0 } : p), properties: propertyFilters(c) });
     const filtered = Object.keys(q.filters).length > 0;
     const [totals, g] = await Promise.all([
-      totalsByTypeIn(c.env.DB, q),
-      filtered ? onlineMatching(c.env.DB, q).then((onlineUsers): Gauges => ({ onlineUsers })) : gauges(c.env, ws),
+      totalsByTypeIn(c.env.DB, rawSource(c.env, ws.id), q),
+      filtered ? onlineMatching(c.env.DB, rawSource(c.env, ws.id), q).then((onlineUsers): Gauges => ({ onlineUsers })) : gauges(c.env, ws),
     ]);
     return exposition(renderMetrics(totals, g));
   },

@@ -3,6 +3,7 @@ import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import type { ReportQuery } from '../history/reports/plan';
+import { rawSource } from '../history/raw/source';
 import { beyondRawRetention, listRooms, listSessions, type SessionKind } from '../history/reports/sessions';
 import type { WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
@@ -17,7 +18,7 @@ const Params = ReportParams.extend({
 });
 
 const RETENTION_RULE =
-  'Filters matched by events read raw events, which the workspace keeps `retentionDays`: such a filter with a range starting earlier is refused with 400 `invalid_request` naming the filter.';
+  'Filters matched by events read raw events (the R2 archive and the hub’s not-yet-drained outbox: room, user and time only), which the workspace keeps `retentionDays`: such a filter with a range starting earlier is refused with 400 `invalid_request` naming the filter.';
 
 /** The report query of a session list; 400 when a filter would need raw events the retention deleted. */
 function sessionQuery(ws: WorkspaceRow, p: z.infer<typeof Params>, kind: SessionKind): ReportQuery {
@@ -41,7 +42,7 @@ historySessionRoutes.openapi(
   }),
   async (c) => {
     const p = c.req.valid('query');
-    return c.json({ sessions: await listSessions(c.env.DB, sessionQuery(c.get('workspace'), p, 'participant'), p.limit) }, 200);
+    return c.json({ sessions: await listSessions(c.env.DB, rawSource(c.env, c.get('workspace').id), sessionQuery(c.get('workspace'), p, 'participant'), p.limit) }, 200);
   },
 );
 
@@ -59,6 +60,6 @@ historySessionRoutes.openapi(
   }),
   async (c) => {
     const p = c.req.valid('query');
-    return c.json({ rooms: await listRooms(c.env.DB, sessionQuery(c.get('workspace'), p, 'room'), p.limit) }, 200);
+    return c.json({ rooms: await listRooms(c.env.DB, rawSource(c.env, c.get('workspace').id), sessionQuery(c.get('workspace'), p, 'room'), p.limit) }, 200);
   },
 );

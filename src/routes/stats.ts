@@ -3,6 +3,7 @@ import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { QueryTime, RANGES, resolveRange } from '../history/range';
+import { rawSource } from '../history/raw/source';
 import { isDim, type GroupBy, type ReportQuery } from '../history/reports/plan';
 import { breakdown, bucketStarts, summary, timeseries } from '../history/reports/stats';
 import type { WorkspaceRow } from '../history/workspaces';
@@ -10,6 +11,7 @@ import { LIMITS } from '../shared/limits';
 import { BREAKDOWN_DIMENSIONS } from '../shared/report-params';
 import { Breakdown, GRANULARITIES, METRICS, Summary, Timeseries, type Metric } from '../shared/reports';
 import { authErrors, bearer, json, WsParams } from './openapi';
+import { propertyFilters } from './property-filters';
 
 export const statsRoutes = new OpenAPIHono<AppEnv>();
 
@@ -22,7 +24,7 @@ export const ReportParams = z.object({
   to: QueryTime.optional().meta({ description: 'ISO 8601 or epoch ms (exclusive); default now', type: 'string' }),
   type: z.string().max(LIMITS.typeMaxLength).optional(),
   room: z.string().max(LIMITS.roomMaxLength).optional(),
-  userId: z.string().max(LIMITS.userIdMaxLength).optional().meta({ description: 'In the stats reports and the event list, answered from raw events (within the raw retention); /sessions checks it on the session row' }),
+  userId: z.string().max(LIMITS.userIdMaxLength).optional().meta({ description: 'In the stats reports and the event list, answered from raw events (the archive and the outbox, within the raw retention); /sessions checks it on the session row' }),
   country: z.string().max(LIMITS.contextStringMaxLength).optional(),
   platform: z.string().max(LIMITS.contextStringMaxLength).optional(),
   device: z.string().max(LIMITS.contextStringMaxLength).optional(),
@@ -41,25 +43,25 @@ export function checkRange<T extends Pick<ReportParams, 'range' | 'from' | 'to'>
 }
 
 /** Query parameters → [from, to) and filters; default the last 30 days. */
-export function reportQuery(ws: WorkspaceRow, p: ReportParams, now = Date.now()): ReportQuery {
+export function reportQuery(ws: WorkspaceRow, p: ReportParams & { properties?: Record<string, string> }, now = Date.now()): ReportQuery {
   const r = resolveRange(checkRange(p), ws.timezone, now);
   const to = r.to ?? now + 1;
   const from = r.from ?? to - 30 * DAY;
   if (from >= to) throw bad('from', 'must be before to');
-  const { type, room, userId, country, platform, device, browser, os } = p;
-  const filters = Object.fromEntries(Object.entries({ type, room, userId, country, platform, device, browser, os }).filter(([, v]) => v !== undefined));
+  const { type, room, userId, country, platform, device, browser, os, properties } = p;
+  const filters = Object.fromEntries(Object.entries({ type, room, userId, country, platform, device, browser, os, properties }).filter(([, v]) => v !== undefined));
   return { workspaceId: ws.id, tz: ws.timezone, from, to, filters, now };
 }
 
 const SOURCES =
   `Reports read rollups (per minute, hour and local day; minute rollups are kept ${LIMITS.minuteRollupHours} hours, hour rollups ${LIMITS.hourRollupDays} days, day rollups as long as the workspace), and raw events for edges finer than a stored bucket and for the filters below. ` +
   `Older than ${LIMITS.hourRollupDays} days, whole local days come from day rollups; hour (and minute) points and partial-day edges that old are counted from raw events, so they only see the raw retention (retentionDays). ` +
-  'A `userId` filter, two or more of room/country/platform/device/browser/os together, or a breakdown by a dimension other than the one filtered, read raw events and so only see the raw retention. ' +
+  'A `userId` filter, a `property.NAME=value` filter (any number, ANDed, compared as strings), two or more of room/country/platform/device/browser/os together, or a breakdown by a dimension other than the one filtered, read raw events — the R2 archive (hour partitions, only the columns the question needs, row groups skipped by `ts` statistics) plus the hub’s not-yet-drained outbox — and so only see the raw retention. ' +
   'Unique users and sessions are HyperLogLog estimates (within 2%); durationMs percentiles come from a DDSketch (within 1% relative error).';
 
 /** Only the summary has avgSessionSeconds. */
 const AVG_SESSION =
-  'avgSessionSeconds is over participant sessions (presence) that started in the range and have ended: `room`, `userId` and `platform` are the session’s own (its platform is that of its join); `type`, `country`, `device`, `browser` and `os` keep a session when its user has, inside the range and during the session, an event naming its room that matches all of them (raw events, so only within the raw retention).';
+  'avgSessionSeconds is over participant sessions (presence) that started in the range and have ended: `room`, `userId` and `platform` are the session’s own (its platform is that of its join); `type`, `country`, `device`, `browser` and `os` keep a session when its user has, inside the range and during the session, an event naming its room that matches all of them (raw events from the archive and the outbox, so only within the raw retention).';
 
 statsRoutes.openapi(
   createRoute({
@@ -70,7 +72,7 @@ statsRoutes.openapi(
     request: { params: WsParams, query: ReportParams },
     responses: { 200: json(Summary, 'Summary of the range'), ...authErrors },
   }),
-  async (c) => c.json(await summary(c.env.DB, reportQuery(c.get('workspace'), c.req.valid('query'))), 200),
+  async (c) => c.json(await summary(c.env.DB, rawSource(c.env, c.get('workspace').id), reportQuery(c.get('workspace'), { ...c.req.valid('query'), properties: propertyFilters(c) })), 200),
 );
 
 const TimeseriesParams = ReportParams.extend({
@@ -102,10 +104,10 @@ statsRoutes.openapi(
   async (c) => {
     const p = c.req.valid('query');
     const ws = c.get('workspace');
-    const q = reportQuery(ws, p);
+    const q = reportQuery(ws, { ...p, properties: propertyFilters(c) });
     const starts = bucketStarts(q.from, q.to, p.granularity, ws.timezone);
     if (!starts) throw bad('granularity', `more than ${LIMITS.timeseriesMaxPoints} ${p.granularity} buckets in this range; pick a coarser granularity or a shorter range`);
-    return c.json(await timeseries(c.env.DB, q, p.granularity, p.metrics, starts), 200);
+    return c.json(await timeseries(c.env.DB, rawSource(c.env, ws.id), q, p.granularity, p.metrics, starts), 200);
   },
 );
 
@@ -128,14 +130,14 @@ statsRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/stats/breakdown', tags: ['Reports'], security: bearer,
     summary: 'Totals per type, room, user, country, platform, device, browser, os, error or property (read key)',
-    description: `Rows sorted by events, most first; events without the key are left out. \`by=userId\` and \`by=property:NAME\` read raw events (within the raw retention). ${SOURCES}`,
+    description: `Rows sorted by events, most first; events without the key are left out. \`by=userId\` and \`by=property:NAME\` read raw events from the archive and the outbox (within the raw retention). ${SOURCES}`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: BreakdownParams },
     responses: { 200: json(Breakdown, 'Rows per key'), ...authErrors },
   }),
   async (c) => {
     const p = c.req.valid('query');
-    const q = reportQuery(c.get('workspace'), p);
-    return c.json(await breakdown(c.env.DB, q, parseBy(p.by)!, p.by, p.limit), 200);
+    const q = reportQuery(c.get('workspace'), { ...p, properties: propertyFilters(c) });
+    return c.json(await breakdown(c.env.DB, rawSource(c.env, q.workspaceId), q, parseBy(p.by)!, p.by, p.limit), 200);
   },
 );

@@ -2,15 +2,17 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { rawSource } from '../history/raw/source';
 import { users } from '../history/reports/people';
 import { LIMITS } from '../shared/limits';
 import { UserDetail, UserList } from '../shared/reports';
 import { authErrors, bearer, json, WsParams } from './openapi';
+import { propertyFilters } from './property-filters';
 import { ReportParams, reportQuery } from './stats';
 
 export const userRoutes = new OpenAPIHono<AppEnv>();
 
-const RAW = 'Read from raw events of the range (exact; only within the workspace’s raw retention). `sessions` counts distinct sessionId values; durationMs percentiles within 1% relative error.';
+const RAW = 'Read from the raw events of the range — the R2 archive (only the columns needed) and the hub’s not-yet-drained outbox — exact, only within the workspace’s raw retention; `property.NAME=value` filters apply. `sessions` counts distinct sessionId values; durationMs percentiles within 1% relative error.';
 
 userRoutes.openapi(
   createRoute({
@@ -29,7 +31,7 @@ userRoutes.openapi(
   }),
   async (c) => {
     const p = c.req.valid('query');
-    return c.json({ users: await users(c.env.DB, reportQuery(c.get('workspace'), p), p.sort, p.limit) }, 200);
+    return c.json({ users: await users(rawSource(c.env, c.get('workspace').id), reportQuery(c.get('workspace'), { ...p, properties: propertyFilters(c) }), p.sort, p.limit) }, 200);
   },
 );
 
@@ -47,8 +49,8 @@ userRoutes.openapi(
   }),
   async (c) => {
     const { userId } = c.req.valid('param');
-    const q = reportQuery(c.get('workspace'), { ...c.req.valid('query'), userId });
-    const [user] = await users(c.env.DB, q, 'events', 1);
+    const q = reportQuery(c.get('workspace'), { ...c.req.valid('query'), userId, properties: propertyFilters(c) });
+    const [user] = await users(rawSource(c.env, q.workspaceId), q, 'events', 1);
     if (!user) throw new ApiError('not_found', `no events of user "${userId}" in this range`);
     return c.json({ user }, 200);
   },

@@ -1,13 +1,11 @@
 import { Agg } from '../agg';
-import { dimValue } from '../rollups';
 import type { Grain, Granularity } from '../time';
 import { bucketStart } from '../time';
-import { foldRawSummed, groupSql } from './raw-sum';
-import { rawWhere } from '../raw-events';
+import type { RawSource } from '../raw/source';
+import { foldRaw, type Groups } from './raw-fold';
 import { planSegments, rollupFloors, rollupSource, type GroupBy, type ReportQuery } from './plan';
 
-/** Aggregates keyed by group (breakdown key, '' without one), then by time point (0 without one). */
-export type Groups = Map<string, Map<number, Agg>>;
+export type { Groups };
 
 export interface LoadOptions {
   by: GroupBy;
@@ -27,23 +25,14 @@ function slot(groups: Groups, group: string, point: number): Agg | undefined {
   return points.get(point);
 }
 
-function add(groups: Groups, group: string, point: number, agg: Agg): void {
-  const cur = slot(groups, group, point);
-  if (cur) cur.merge(agg);
-  else groups.get(group)!.set(point, agg);
-}
-
 const maxGrainFor = (g?: Granularity): Grain => (g === 'minute' ? 'minute' : g === 'hour' ? 'hour' : 'day');
 
-export async function load(db: D1Database, q: ReportQuery, opts: LoadOptions): Promise<Loaded> {
+export async function load(db: D1Database, src: RawSource, q: ReportQuery, opts: LoadOptions): Promise<Loaded> {
   const groups: Groups = new Map();
   const pointOf = (t: number) => (opts.granularity ? bucketStart(t, opts.granularity, q.tz) : 0);
   const source = rollupSource(q.filters, opts.by);
-  // Raw spans inside one time point are summed by SQLite; others are folded row by row.
-  const raw = (from: number, to: number) =>
-    groupSql(opts.by) !== null && pointOf(from) === pointOf(to - 1)
-      ? foldRawSummed(db, q, from, to, opts.by, (group, agg) => add(groups, group, pointOf(from), agg))
-      : foldRaw(db, q, from, to, opts.by, pointOf, groups);
+  // Raw spans (the archive and the hub's outbox) fold row by row into the same groups.
+  const raw = (from: number, to: number) => foldRaw(src, q, from, to, opts.by, pointOf, groups);
   if (!source) {
     await raw(q.from, q.to);
     return { groups, source: 'raw' };
@@ -83,64 +72,5 @@ async function foldRollups(
     const cur = slot(groups, group, point);
     if (cur) cur.mergeRow(r);
     else groups.get(group)!.set(point, Agg.fromRow(r));
-  }
-}
-
-interface RawRow {
-  seq: number; ts: number; type: string; user_id: string | null; session_id: string | null; room: string | null;
-  duration_ms: number | null; bytes_in: number | null; bytes_out: number | null; error: string | null; value: number | null;
-  context: string | null; prop: unknown;
-}
-
-const RAW_PAGE = 5000;
-
-/** Raw events of [from, to) matching the filters, in keyset pages, folded as they come. */
-async function foldRaw(
-  db: D1Database, q: ReportQuery, from: number, to: number, by: GroupBy, pointOf: (t: number) => number, groups: Groups,
-): Promise<void> {
-  const { where, binds } = rawWhere(q, undefined, to); // the keyset cursor below starts at `from`
-  // Property names may hold any character, so they are looked up in JS, not in a JSON path.
-  const prop = by.kind === 'property' ? 'properties' : 'NULL';
-  binds.push(from, 0);
-  const cursorAt = binds.length - 1;
-  const context = by.kind === 'dim' ? 'context' : 'NULL AS context';
-  const sql = `SELECT rowid AS seq, ts, type, user_id, session_id, room, duration_ms, bytes_in, bytes_out, error, value, ${context}, ${prop} AS prop
-    FROM events WHERE ${where} AND ts >= ?${cursorAt} AND (ts > ?${cursorAt} OR rowid >= ?${cursorAt + 1})
-    ORDER BY ts, rowid LIMIT ${RAW_PAGE}`;
-  for (;;) {
-    const { results } = await db.prepare(sql).bind(...binds).all<RawRow>();
-    for (const r of results) {
-      const key = groupKey(r, by);
-      if (key === null) continue;
-      const point = pointOf(r.ts);
-      let agg = slot(groups, key, point);
-      if (!agg) groups.get(key)!.set(point, (agg = new Agg()));
-      agg.addEvent({ userId: r.user_id, sessionId: r.session_id, durationMs: r.duration_ms, bytesIn: r.bytes_in, bytesOut: r.bytes_out, error: r.error, value: r.value });
-    }
-    if (results.length < RAW_PAGE) return;
-    const last = results[results.length - 1];
-    binds[cursorAt - 1] = last.ts;
-    binds[cursorAt] = last.seq + 1;
-  }
-}
-
-function groupKey(r: RawRow, by: GroupBy): string | null {
-  switch (by.kind) {
-    case 'none':
-      return '';
-    case 'type':
-      return r.type;
-    case 'userId':
-      return r.user_id;
-    case 'property': {
-      // Own properties only: "constructor" or "toString" must not find Object.prototype's.
-      const props = r.prop ? (JSON.parse(r.prop as string) as Record<string, unknown>) : undefined;
-      const v = props && Object.hasOwn(props, by.name) ? props[by.name] : undefined;
-      return v === null || v === undefined ? null : String(v);
-    }
-    case 'dim': {
-      const context = r.context ? (JSON.parse(r.context) as Record<string, string>) : {};
-      return dimValue({ room: r.room, error: r.error, context }, by.dim) ?? null;
-    }
   }
 }

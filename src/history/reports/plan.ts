@@ -46,6 +46,7 @@ export type Segment = { grain: Grain | 'raw'; from: number; to: number };
  */
 export function rollupSource(f: ReportFilters, by: GroupBy): { dim: string; key?: string } | null {
   if (f.userId !== undefined || by.kind === 'userId' || by.kind === 'property') return null;
+  if (f.properties && Object.keys(f.properties).length) return null;
   const filtered = FILTER_DIMS.filter((d) => f[d] !== undefined);
   if (filtered.length > 1) return null;
   const fd = filtered[0];

@@ -1,5 +1,6 @@
 import { Agg } from '../agg';
 import { MINUTE } from '../time';
+import type { RawSource } from '../raw/source';
 import { load } from './load';
 import type { ReportQuery } from './plan';
 import { mergeAll } from './stats';
@@ -26,14 +27,14 @@ export async function totalsByType(db: D1Database, workspaceId: string): Promise
 }
 
 /** Totals per type of the events of a report query (the same sources as the summary). */
-export async function totalsByTypeIn(db: D1Database, q: ReportQuery): Promise<Map<string, Agg>> {
-  const { groups } = await load(db, q, { by: { kind: 'type' } });
+export async function totalsByTypeIn(db: D1Database, src: RawSource, q: ReportQuery): Promise<Map<string, Agg>> {
+  const { groups } = await load(db, src, q, { by: { kind: 'type' } });
   return new Map([...groups].map(([type, points]) => [type, mergeAll(points.values())]));
 }
 
 /** Unique users with an event matching the query's filters in the 5 minutes before its `now`. */
-export async function onlineMatching(db: D1Database, q: ReportQuery): Promise<number> {
-  const { groups } = await load(db, { ...q, from: q.now - 5 * MINUTE, to: q.now + 1 }, { by: { kind: 'none' } });
+export async function onlineMatching(db: D1Database, src: RawSource, q: ReportQuery): Promise<number> {
+  const { groups } = await load(db, src, { ...q, from: q.now - 5 * MINUTE, to: q.now + 1 }, { by: { kind: 'none' } });
   return mergeAll(groups.get('')?.values()).users.estimate();
 }
 

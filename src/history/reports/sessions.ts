@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ParticipantSession, RoomSession } from '../../shared/reports';
-import { rawWhere } from '../raw-events';
+import type { ArchiveColumn } from '../../archive';
+import { scanRaw, type RawSource } from '../raw/source';
 import { DAY } from '../time';
 import { FILTER_DIMS, type ReportFilters, type ReportQuery } from './plan';
 
@@ -18,11 +19,11 @@ const ALL_FILTERS: FilterName[] = ['type', 'userId', ...FILTER_DIMS];
  */
 const KINDS = {
   participant: {
-    alias: 'p', table: 'participant_sessions', start: 'joined_at', end: 'left_at', sharedWithEvents: ['room', 'user_id'],
+    alias: 'p', table: 'participant_sessions', start: 'joined_at', end: 'left_at',
     rowFilters: { room: 'room', userId: 'user_id', platform: 'platform' } as Partial<Record<FilterName, string>>, rowOnly: ['platform'] as FilterName[],
   },
   room: {
-    alias: 's', table: 'room_sessions', start: 'started_at', end: 'ended_at', sharedWithEvents: ['room'],
+    alias: 's', table: 'room_sessions', start: 'started_at', end: 'ended_at',
     rowFilters: { room: 'room' } as Partial<Record<FilterName, string>>, rowOnly: [] as FilterName[],
   },
 };
@@ -51,16 +52,25 @@ export function beyondRawRetention(kind: SessionKind, q: ReportQuery, retentionD
 /** Which sessions count: those overlapping [from, to), or those that started in it and have ended. */
 type SessionWindow = 'overlap' | 'startedAndEnded';
 
+/** Whether a sorted list of times has one in [start, end] (end null: still open). */
+function hasTimeIn(sorted: number[], start: number, end: number | null): boolean {
+  let lo = 0, hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sorted.length && (end === null || sorted[lo]! <= end);
+}
+
 /**
  * FROM … WHERE over one kind of session matching `q` (see KINDS). When a filter needs events, the
- * matching events of the range are read once and each looks up its sessions by index (`hit`).
+ * candidate sessions are read first, then the matching raw events (archive and outbox: room, user
+ * and time only) of the keys those sessions have, and the sessions holding one are kept by id.
  */
-function sessionMatch(kind: SessionKind, q: ReportQuery, window: SessionWindow): { with: string; from: string; binds: unknown[] } {
-  const { alias: a, table, start, end, sharedWithEvents, rowFilters, rowOnly } = KINDS[kind];
-  // The row filters narrow the events too (a session's events share its room and user), except rowOnly ones.
-  const eventFilters = Object.fromEntries(Object.entries(q.filters).filter(([name]) => !rowOnly.includes(name as FilterName)));
-  const raw = eventFilterNames(kind, q.filters).length ? rawWhere({ workspaceId: q.workspaceId, filters: eventFilters }, q.from, q.to) : null;
-  const binds: unknown[] = raw ? raw.binds : [q.workspaceId];
+async function sessionMatch(db: D1Database, src: RawSource, kind: SessionKind, q: ReportQuery, window: SessionWindow): Promise<{ from: string; binds: unknown[] }> {
+  const { alias: a, table, start, end, rowFilters, rowOnly } = KINDS[kind];
+  const binds: unknown[] = [q.workspaceId];
   const arg = (v: unknown) => `?${binds.push(v)}`;
   const where = [`${a}.workspace_id = ?1`];
   if (window === 'overlap') where.push(`${a}.${start} < ${arg(q.to)}`, `(${a}.${end} IS NULL OR ${a}.${end} >= ${arg(q.from)})`);
@@ -69,24 +79,36 @@ function sessionMatch(kind: SessionKind, q: ReportQuery, window: SessionWindow):
     const v = q.filters[name as FilterName];
     if (v !== undefined) where.push(`${a}.${column} = ${arg(v)}`);
   }
-  let cte = '';
-  if (raw) {
-    const same = sharedWithEvents.map((c) => `x.${c} = m.${c}`).join(' AND ');
-    // Events outer (CROSS JOIN fixes the order); unary + keeps SQLite off the start-time index, so the (room[, user]) index finds an event's sessions.
-    cte = `WITH m AS MATERIALIZED (SELECT ${sharedWithEvents.join(', ')}, ts FROM events WHERE ${raw.where} AND room IS NOT NULL),
-      hit AS (SELECT x.id FROM m CROSS JOIN ${table} x ON x.workspace_id = ?1 AND ${same} AND +x.${start} <= m.ts AND (x.${end} IS NULL OR x.${end} >= m.ts))`;
-    where.push(`${a}.id IN hit`);
+  if (eventFilterNames(kind, q.filters).length) {
+    const keyOf = (room: string, user: string | null | undefined) => (kind === 'participant' ? `${room}\u0000${user}` : room);
+    const { results: candidates } = await db
+      .prepare(`SELECT ${a}.id AS id, ${a}.room AS room, ${kind === 'participant' ? `${a}.user_id` : 'NULL'} AS user_id, ${a}.${start} AS s, ${a}.${end} AS e
+        FROM ${table} ${a} WHERE ${where.join(' AND ')}`)
+      .bind(...binds)
+      .all<{ id: number; room: string; user_id: string | null; s: number; e: number | null }>();
+    // The row filters narrow the events too (a session's events share its room and user), except rowOnly ones.
+    const filters = Object.fromEntries(Object.entries(q.filters).filter(([name]) => !rowOnly.includes(name as FilterName)));
+    const times = new Map(candidates.map((c) => [keyOf(c.room, c.user_id), [] as number[]]));
+    const columns: ArchiveColumn[] = kind === 'participant' ? ['ts', 'room', 'user_id'] : ['ts', 'room'];
+    if (times.size) {
+      for await (const rows of scanRaw(src, { workspaceId: q.workspaceId, from: q.from, to: q.to, filters }, columns)) {
+        for (const r of rows) if (r.room !== null && r.room !== undefined) times.get(keyOf(r.room, r.user_id))?.push(r.ts!);
+      }
+    }
+    for (const list of times.values()) list.sort((x, y) => x - y);
+    const hit = candidates.filter((c) => hasTimeIn(times.get(keyOf(c.room, c.user_id))!, c.s, c.e)).map((c) => c.id);
+    where.push(`${a}.id IN (SELECT value FROM json_each(${arg(JSON.stringify(hit))}))`);
   }
-  return { with: cte, from: `FROM ${table} ${a} WHERE ${where.join(' AND ')}`, binds };
+  return { from: `FROM ${table} ${a} WHERE ${where.join(' AND ')}`, binds };
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /** Participant sessions overlapping [from, to) that match the filters, newest first. */
-export async function listSessions(db: D1Database, q: ReportQuery, limit: number): Promise<Array<z.infer<typeof ParticipantSession>>> {
-  const m = sessionMatch('participant', q, 'overlap');
+export async function listSessions(db: D1Database, src: RawSource, q: ReportQuery, limit: number): Promise<Array<z.infer<typeof ParticipantSession>>> {
+  const m = await sessionMatch(db, src, 'participant', q, 'overlap');
   const { results } = await db
-    .prepare(`${m.with} SELECT p.user_id, p.room, p.joined_at, p.left_at, p.platform, p.connection_type ${m.from}
+    .prepare(`SELECT p.user_id, p.room, p.joined_at, p.left_at, p.platform, p.connection_type ${m.from}
       ORDER BY p.joined_at DESC, p.id DESC LIMIT ${Math.trunc(limit)}`)
     .bind(...m.binds)
     .all<{ user_id: string; room: string; joined_at: number; left_at: number | null; platform: string | null; connection_type: string | null }>();
@@ -102,10 +124,10 @@ export async function listSessions(db: D1Database, q: ReportQuery, limit: number
 }
 
 /** Room sessions overlapping [from, to) that match the filters, newest first; their figures are the whole session's. */
-export async function listRooms(db: D1Database, q: ReportQuery, limit: number): Promise<Array<z.infer<typeof RoomSession>>> {
-  const m = sessionMatch('room', q, 'overlap');
+export async function listRooms(db: D1Database, src: RawSource, q: ReportQuery, limit: number): Promise<Array<z.infer<typeof RoomSession>>> {
+  const m = await sessionMatch(db, src, 'room', q, 'overlap');
   const { results } = await db
-    .prepare(`${m.with} SELECT s.room, s.started_at, s.ended_at, s.max_participants,
+    .prepare(`SELECT s.room, s.started_at, s.ended_at, s.max_participants,
         (SELECT count(DISTINCT x.user_id) FROM participant_sessions x WHERE x.workspace_id = s.workspace_id AND x.room = s.room
           AND x.joined_at >= s.started_at AND (s.ended_at IS NULL OR x.joined_at <= s.ended_at)) AS participants
       ${m.from} ORDER BY s.started_at DESC, s.id DESC LIMIT ${Math.trunc(limit)}`)
@@ -121,8 +143,8 @@ export async function listRooms(db: D1Database, q: ReportQuery, limit: number): 
 }
 
 /** Mean length (s) of the participant sessions that started in [from, to), have ended, and match the filters. */
-export async function avgSessionSeconds(db: D1Database, q: ReportQuery): Promise<number | null> {
-  const m = sessionMatch('participant', q, 'startedAndEnded');
-  const row = await db.prepare(`${m.with} SELECT avg(p.left_at - p.joined_at) / 1000.0 AS s ${m.from}`).bind(...m.binds).first<{ s: number | null }>();
+export async function avgSessionSeconds(db: D1Database, src: RawSource, q: ReportQuery): Promise<number | null> {
+  const m = await sessionMatch(db, src, 'participant', q, 'startedAndEnded');
+  const row = await db.prepare(`SELECT avg(p.left_at - p.joined_at) / 1000.0 AS s ${m.from}`).bind(...m.binds).first<{ s: number | null }>();
   return row?.s ?? null;
 }

@@ -2,6 +2,7 @@ import type { Breakdown, Metric, Summary, Timeseries } from '../../shared/report
 import { LIMITS } from '../../shared/limits';
 import { Agg } from '../agg';
 import { bucketStart, nextBucket, type Granularity } from '../time';
+import type { RawSource } from '../raw/source';
 import { load } from './load';
 import type { GroupBy, ReportQuery } from './plan';
 import { avgSessionSeconds } from './sessions';
@@ -14,8 +15,8 @@ export function mergeAll(points: Iterable<Agg> | undefined): Agg {
   return total;
 }
 
-export async function summary(db: D1Database, q: ReportQuery): Promise<Summary> {
-  const [{ groups }, avg] = await Promise.all([load(db, q, { by: { kind: 'none' } }), avgSessionSeconds(db, q)]);
+export async function summary(db: D1Database, src: RawSource, q: ReportQuery): Promise<Summary> {
+  const [{ groups }, avg] = await Promise.all([load(db, src, q, { by: { kind: 'none' } }), avgSessionSeconds(db, src, q)]);
   const a = mergeAll(groups.get('')?.values());
   return {
     events: a.events,
@@ -59,8 +60,8 @@ export function bucketStarts(from: number, to: number, g: Granularity, tz: strin
   return out;
 }
 
-export async function timeseries(db: D1Database, q: ReportQuery, granularity: Granularity, metrics: Metric[], starts: number[]): Promise<Timeseries> {
-  const { groups } = await load(db, q, { by: { kind: 'none' }, granularity });
+export async function timeseries(db: D1Database, src: RawSource, q: ReportQuery, granularity: Granularity, metrics: Metric[], starts: number[]): Promise<Timeseries> {
+  const { groups } = await load(db, src, q, { by: { kind: 'none' }, granularity });
   const points = groups.get('') ?? new Map<number, Agg>();
   return {
     granularity,
@@ -71,8 +72,8 @@ export async function timeseries(db: D1Database, q: ReportQuery, granularity: Gr
   };
 }
 
-export async function breakdown(db: D1Database, q: ReportQuery, by: GroupBy, byName: string, limit: number): Promise<Breakdown> {
-  const { groups } = await load(db, q, { by });
+export async function breakdown(db: D1Database, src: RawSource, q: ReportQuery, by: GroupBy, byName: string, limit: number): Promise<Breakdown> {
+  const { groups } = await load(db, src, q, { by });
   const rows = [...groups].map(([key, points]) => ({ key, agg: mergeAll(points.values()) }));
   rows.sort((x, y) => y.agg.events - x.agg.events || (x.key < y.key ? -1 : 1));
   return {
