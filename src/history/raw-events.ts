@@ -19,6 +19,12 @@ export function rawWhere(
   add((n) => `room = ?${n}`, f.room);
   add((n) => `user_id = ?${n}`, f.userId);
   for (const d of FILTER_DIMS) if (d !== 'room') add((n) => `context ->> '$.${d}' = ?${n}`, f[d]);
+  for (const [name, value] of Object.entries(f.properties ?? {})) {
+    // Matched as rollups key it: the value as text, booleans as true/false.
+    const n = binds.push(name, value);
+    where.push(`EXISTS (SELECT 1 FROM json_each(properties) p WHERE p.key = ?${n - 1}
+      AND (CASE p.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(p.value AS TEXT) END) = ?${n})`);
+  }
   if (scope.errorsOnly) where.push('error IS NOT NULL');
   return { where: where.join(' AND '), binds };
 }

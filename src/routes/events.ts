@@ -12,7 +12,7 @@ import { EventBatchInput, EventInput, EventPage, IngestResult } from '../shared/
 import { LIMITS } from '../shared/limits';
 import { ingestParsed, unwrap } from './ingest-helper';
 import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
-import { checkRange, ReportParams } from './stats';
+import { checkRange, propertyFilters, ReportParams } from './stats';
 
 export const eventRoutes = new OpenAPIHono<AppEnv>();
 
@@ -157,7 +157,7 @@ eventRoutes.openapi(
     const { type, room, userId, country, platform, device, browser, os } = q;
     const page = await listEvents(
       c.env.DB,
-      { workspaceId: ws.id, from, to, filters: { type, room, userId, country, platform, device, browser, os }, errorsOnly: q.errorsOnly === 'true' || q.errorsOnly === '1' },
+      { workspaceId: ws.id, from, to, filters: { type, room, userId, country, platform, device, browser, os, properties: propertyFilters(q) }, errorsOnly: q.errorsOnly === 'true' || q.errorsOnly === '1' },
       q.limit,
       cursor,
     );

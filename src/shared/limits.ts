@@ -62,6 +62,12 @@ export const LIMITS = {
   hourRollupDays: 35,
   /** Property names a workspace may keep in rollups (PATCH rollupProperties). */
   rollupPropertiesMax: 10,
+  /** A property name in rollupProperties, `by=property:NAME` or `property.NAME=`. */
+  propertyNameMaxLength: 64,
+  /** A rollup property's value is kept in rollups up to this many characters (longer ones: cut, ending in …). */
+  rollupPropertyValueMaxLength: 200,
+  /** `property.NAME=value` filters one query may carry. */
+  propertyFiltersMax: 10,
   /** Rows an export reads per D1 query. */
   exportPageRows: 1000,
   defaultRetentionDays: 90,

@@ -5,6 +5,7 @@ import { bucketStart } from '../time';
 import { foldRawSummed, groupSql } from './raw-sum';
 import { rawWhere } from '../raw-events';
 import { MINUTE_ROLLUP_MS, planSegments, rollupSource, type GroupBy, type ReportQuery } from './plan';
+import { daySegments, foldUserDays, rolledUpFor, userDaysAnswer } from './user-days';
 
 /** Aggregates keyed by group (breakdown key, '' without one), then by time point (0 without one). */
 export type Groups = Map<string, Map<number, Agg>>;
@@ -38,12 +39,18 @@ const maxGrainFor = (g?: Granularity): Grain => (g === 'minute' ? 'minute' : g =
 export async function load(db: D1Database, q: ReportQuery, opts: LoadOptions): Promise<Loaded> {
   const groups: Groups = new Map();
   const pointOf = (t: number) => (opts.granularity ? bucketStart(t, opts.granularity, q.tz) : 0);
-  const source = rollupSource(q.filters, opts.by);
   // Raw spans inside one time point are summed by SQLite; others are folded row by row.
   const raw = (from: number, to: number) =>
     groupSql(opts.by) !== null && pointOf(from) === pointOf(to - 1)
       ? foldRawSummed(db, q, from, to, opts.by, (group, agg) => add(groups, group, pointOf(from), agg))
       : foldRaw(db, q, from, to, opts.by, pointOf, groups);
+  if (userDaysAnswer(q, opts.by, opts.granularity)) {
+    await Promise.all(daySegments(q.from, q.to, q.tz).map((seg) => seg.grain === 'raw'
+      ? raw(seg.from, seg.to)
+      : foldUserDays(db, q, seg.from, seg.to, pointOf, (point, agg) => add(groups, '', point, agg))));
+    return { groups, source: 'rollups' };
+  }
+  const source = rollupSource(q.filters, opts.by, await rolledUpFor(db, q, opts.by));
   if (!source) {
     await raw(q.from, q.to);
     return { groups, source: 'raw' };
@@ -78,7 +85,7 @@ async function foldRollups(
   }
   const { results } = await db.prepare(sql).bind(...binds).all<Parameters<typeof Agg.fromRow>[0] & { bucket: number; type: string; key: string }>();
   for (const r of results) {
-    const group = by.kind === 'type' ? r.type : by.kind === 'dim' ? r.key : '';
+    const group = by.kind === 'type' ? r.type : by.kind === 'dim' || by.kind === 'property' ? r.key : '';
     const point = pointOf(r.bucket);
     const cur = slot(groups, group, point);
     if (cur) cur.mergeRow(r);
