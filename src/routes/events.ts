@@ -12,7 +12,7 @@ import { EventBatchInput, EventInput, EventPage, IngestResult } from '../shared/
 import { LIMITS } from '../shared/limits';
 import { ingestParsed, unwrap } from './ingest-helper';
 import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
-import { checkRange, propertyFilters, ReportParams } from './stats';
+import { checkRange, PROPERTY_FILTERS, propertyFilters, ReportParams } from './stats';
 
 export const eventRoutes = new OpenAPIHono<AppEnv>();
 
@@ -143,6 +143,7 @@ eventRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/events', tags: ['Events'], security: bearer,
     summary: 'Raw events, newest first, with cursor paging (read key)',
+    description: PROPERTY_FILTERS,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: EventsQuery },
     responses: { 200: json(EventPage, 'A page of events'), ...authErrors },

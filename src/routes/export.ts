@@ -5,7 +5,7 @@ import { EXPORT_COLUMNS, exportStream } from '../history/export';
 import { rawWhere } from '../history/raw-events';
 import { LIMITS } from '../shared/limits';
 import { authErrors, bearer, WsParams } from './openapi';
-import { ReportParams, reportQuery } from './stats';
+import { PROPERTY_FILTERS, ReportParams, reportQuery } from './stats';
 
 export const exportRoutes = new OpenAPIHono<AppEnv>();
 
@@ -13,7 +13,7 @@ exportRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/export', tags: ['Reports'], security: bearer,
     summary: 'The raw events of the range as CSV or NDJSON, streamed (read key)',
-    description: `Oldest first, read ${LIMITS.exportPageRows} rows at a time as the client reads, so an export of millions of rows never sits in memory. CSV is RFC 4180 with a header row (${EXPORT_COLUMNS.join(', ')}); properties and context are JSON text. For spreadsheets: a text cell that would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, tab or carriage return) is written with a leading \`'\` so it stays text, numeric columns stay plain numbers (negative ones too), and NUL characters are stripped from every cell. NDJSON has one stored event per line. Only events within the raw retention exist.`,
+    description: `Oldest first, read ${LIMITS.exportPageRows} rows at a time as the client reads, so an export of millions of rows never sits in memory. CSV is RFC 4180 with a header row (${EXPORT_COLUMNS.join(', ')}); properties and context are JSON text. For spreadsheets: a text cell that would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, tab or carriage return) is written with a leading \`'\` so it stays text, numeric columns stay plain numbers (negative ones too), and NUL characters are stripped from every cell. NDJSON has one stored event per line. Only events within the raw retention exist. ${PROPERTY_FILTERS}`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: ReportParams.extend({ format: z.enum(['csv', 'ndjson']).default('ndjson') }) },
     responses: {

@@ -72,8 +72,11 @@ export function reportQuery(ws: WorkspaceRow, p: ReportParams, now = Date.now())
   return { workspaceId: ws.id, tz: ws.timezone, from, to, filters, now, rollupProperties: ws.rollupProperties ?? [] };
 }
 
+/** The free-named query parameters every report, the event log and export take. */
+export const PROPERTY_FILTERS = `Filters also include \`property.NAME=value\` (any property name of 1–${LIMITS.propertyNameMaxLength} characters, at most ${LIMITS.propertyFiltersMax}, ANDed; the value compared as text, booleans as true/false).`;
+
 const SOURCES =
-  `Filters also include \`property.NAME=value\` (any property name of 1–${LIMITS.propertyNameMaxLength} characters, at most ${LIMITS.propertyFiltersMax}, ANDed; the value compared as text, booleans as true/false). ` +
+  `${PROPERTY_FILTERS} ` +
   `Reports read rollups (per minute, hour and local day; minute rollups are kept ${LIMITS.minuteRollupHours} hours), and raw events (the archive) for edges finer than a stored bucket and for what rollups cannot answer. ` +
   'Rollups answer at most one filter on room, country, platform, device, browser, os or a property named in the workspace’s `rollupProperties` (rolled up since before the range starts; values up to ' +
   `${LIMITS.rollupPropertyValueMaxLength} characters), with or without \`type\`, broken down by nothing, type, or the filtered dimension or property itself (\`by=property:NAME\` for a rollup property). ` +
