@@ -166,7 +166,7 @@ describe('rollup properties answer like brute force', () => {
     // As if the properties were added long ago: their rollups cover every range.
     await env.DB.prepare('UPDATE job_state SET state = ?2 WHERE name = ?1').bind(jobName(ws.id), JSON.stringify({ plan: 0, tier: 0, beta: 0 })).run();
     await load(ws, events);
-  });
+  }, 120_000);
 
   it('the drain rolls up each listed property (values cut), and no other', async () => {
     const dims = await env.DB.prepare(`SELECT DISTINCT dim FROM rollups WHERE workspace_id = ?1 AND dim LIKE 'property:%' ORDER BY dim`).bind(ws.id).all<{ dim: string }>();
@@ -220,8 +220,11 @@ describe('a property added later', () => {
     await load(ws, events.slice(0, 200));
     expect((await patch(ws, { rollupProperties: ['plan'] })).status).toBe(200);
     await load(ws, events.slice(200));
+    // The PATCH reached the hub: the events drained after it are in the property's rollups, the earlier ones are not.
+    const rolled = await env.DB.prepare(`SELECT total(events) AS n FROM rollups WHERE workspace_id = ?1 AND grain = 'day' AND dim = 'property:plan'`).bind(ws.id).first<{ n: number }>();
+    expect(rolled!.n).toBe(events.slice(200).filter((e) => Object.hasOwn(e.properties, 'plan')).length);
     // Only part of the events are in its rollups; the answer is still whole (raw: values uncut).
     await expectBreakdown(ws, { by: 'property:plan' }, brute(events, () => true, prop('plan', true)));
     await expectSummary(ws, { 'property.plan': 'free' }, brute(events, has('plan', 'free')).get(''));
-  });
+  }, 60_000);
 });

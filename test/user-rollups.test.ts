@@ -91,7 +91,7 @@ describe('per-user daily rollups', () => {
     await load(ws, events);
     // The whole days a–b now exist only in rollups: anything right about them below was read from rollups.
     await env.DB.prepare('DELETE FROM events WHERE workspace_id = ?1 AND ts >= ?2 AND ts < ?3').bind(ws.id, a, b).run();
-  });
+  }, 120_000);
 
   it('the drain writes one row per user and local day, with the day totals', async () => {
     const rows = await env.DB.prepare('SELECT user_id, day, events, first_seen, last_seen FROM user_rollups WHERE workspace_id = ?1').bind(ws.id).all<{ user_id: string; day: number; events: number; first_seen: number; last_seen: number }>();

@@ -178,8 +178,8 @@ function WorkspaceForm({ w, save }: { w: Workspace; save: (patch: Record<string,
         <label for="ws-origins">Allowed origins for the browser tracker (one a line; empty allows any)</label>
         <textarea id="ws-origins" rows={3} value={origins} placeholder="https://example.com" onInput={(e) => setOrigins(e.currentTarget.value)} />
       </div>
-      <fieldset class="field" id="ws-rollup-properties">
-        <legend>Rollup properties (up to {LIMITS.rollupPropertiesMax}): breakdowns and filters on them read rollups, from the next hour on</legend>
+      <fieldset class="field" id="ws-rollup-properties" style={{ border: 'none', padding: 0, margin: 0 }}>
+        <legend class="label">Rollup properties (up to {LIMITS.rollupPropertiesMax}): breakdowns and filters on them read rollups, from the next hour on</legend>
         {props.map((p, i) => (
           <div class="row" key={i}>
             <input
