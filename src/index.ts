@@ -15,7 +15,7 @@ export default {
    */
   async scheduled(controller, env, _ctx) {
     const result = await applyRetention(env.DB, controller.scheduledTime);
-    const removed = result.events + result.minuteRollups + result.hourRollups + result.drainLog + result.viewersTimedOut;
+    const removed = result.events + result.minuteRollups + result.hourRollups + result.userRollups + result.drainLog + result.viewersTimedOut;
     if (!result.complete) console.warn('retention ran out of time; the next run continues', result);
     else if (removed > 0) console.log('retention', result);
     const archive = await runArchiveJobs(env.ARCHIVE, env.DB, controller.scheduledTime);

@@ -2,6 +2,7 @@ import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import { packJsonArrays } from './json-chunks';
 import { aggregate, mergeStoredSketches, rollupStatements, type RollupRow } from './rollups';
 import { sessionStatements } from './sessions-drain';
+import { aggregateUsers, mergeStoredUserSketches, userRollupStatements } from './user-rollups';
 
 export interface DrainBatch {
   batchId: string;
@@ -41,14 +42,16 @@ export function insertEventStatements(db: D1Database, workspaceId: string, event
   return chunkEvents(events).map((json) => db.prepare(INSERT_EVENTS).bind(workspaceId, json));
 }
 
-/** Raw events, rollups and sessions of the batches, all in one D1 batch so they never disagree. */
+/** Raw events, rollups (per-user daily ones too) and sessions of the batches, all in one D1 batch so they never disagree. */
 async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now: number, keys: string[]): Promise<D1PreparedStatement[]> {
   const events = batches.flatMap((b) => b.events);
-  const rows: RollupRow[] = aggregate(events, workspace.timezone);
-  await mergeStoredSketches(db, workspace.id, rows);
+  const rows: RollupRow[] = aggregate(events, workspace.timezone, workspace.rollupProperties);
+  const userRows = aggregateUsers(events, workspace.timezone);
+  await Promise.all([mergeStoredSketches(db, workspace.id, rows), mergeStoredUserSketches(db, workspace.id, userRows)]);
   return [
     ...statementsFor(db, workspace, keys, events, now),
     ...rollupStatements(db, workspace, rows),
+    ...userRollupStatements(db, workspace.id, userRows),
     ...sessionStatements(db, workspace.id, events),
   ];
 }

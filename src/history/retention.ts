@@ -10,6 +10,7 @@ export interface RetentionResult {
   events: number;
   minuteRollups: number;
   hourRollups: number;
+  userRollups: number;
   drainLog: number;
   endedSessions: number;
   complete: boolean;
@@ -30,13 +31,13 @@ async function chunked(db: D1Database, sql: string, binds: unknown[], deadline: 
 /**
  * The cron: first browser viewers that went quiet leave (cheap, and a late backlog must not hold
  * them present), then pruning workspace by workspace: raw events older than its retentionDays,
- * minute rollups older than 48 hours, hour rollups older than 35 days (day rollups answer those ranges); then drain_log rows older than 8 days (longer than any outbox
+ * minute rollups older than 48 hours, hour rollups older than 35 days (day rollups answer those ranges), per-user daily rollups of days wholly past its retentionDays; then drain_log rows older than 8 days (longer than any outbox
  * batch waits), across workspaces; then signed-out sessions past their expiry.
  */
 export async function applyRetention(db: D1Database, now = Date.now(), budgetMs = 20_000): Promise<RetentionResult> {
   const deadline = Date.now() + budgetMs;
   const { results: workspaces } = await db.prepare(`SELECT id, retention_days FROM workspaces`).all<{ id: string; retention_days: number }>();
-  const out: RetentionResult = { viewersTimedOut: 0, events: 0, minuteRollups: 0, hourRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
+  const out: RetentionResult = { viewersTimedOut: 0, events: 0, minuteRollups: 0, hourRollups: 0, userRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
   out.viewersTimedOut = await endQuietViewers(db, now);
   for (const ws of workspaces) {
     const ev = await chunked(
@@ -51,9 +52,17 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
       [ws.id, now - LIMITS.minuteRollupHours * HOUR],
       deadline,
     );
+    // A user's day row goes once the whole day is past the retention (raw events go by the millisecond).
+    const ur = await chunked(
+      db,
+      `DELETE FROM user_rollups WHERE rowid IN (SELECT rowid FROM user_rollups WHERE workspace_id = ?1 AND day <= ?2 LIMIT ${RETENTION_CHUNK})`,
+      [ws.id, now - ws.retention_days * DAY - DAY],
+      deadline,
+    );
     out.events += ev.n;
     out.minuteRollups += mr.n;
-    if (!ev.complete || !mr.complete) return { ...out, complete: false };
+    out.userRollups += ur.n;
+    if (!ev.complete || !mr.complete || !ur.complete) return { ...out, complete: false };
     const hr = await chunked(
       db,
       `DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE workspace_id = ?1 AND grain = 'hour' AND bucket < ?2 LIMIT ${RETENTION_CHUNK})`,

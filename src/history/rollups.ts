@@ -1,6 +1,7 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import { Agg, hashesOf } from './agg';
 import { decodeDurations, HyperLogLog, mergeDurations, encodeDurations } from './sketches';
+import { propertyDim, propertyKey } from './rollup-properties';
 import { bucketStart, type Grain } from './time';
 
 export const GRAINS: Grain[] = ['minute', 'hour', 'day'];
@@ -31,11 +32,23 @@ const rowKey = (r: { grain: string; bucket: number; type: string; dim: string; k
 
 interface Node {
   total: Agg;
-  dims: Map<Dim, Map<string, Agg>>;
+  dims: Map<string, Map<string, Agg>>;
 }
 
-/** Folds events into rollup rows in memory: a drain of thousands of events becomes a few rows. */
-export function aggregate(events: NormalizedEvent[], tz: string): RollupRow[] {
+function addTo(node: Node, dim: string, v: string, e: NormalizedEvent, hashes: ReturnType<typeof hashesOf>): void {
+  let values = node.dims.get(dim);
+  if (!values) node.dims.set(dim, (values = new Map()));
+  let agg = values.get(v);
+  if (!agg) values.set(v, (agg = new Agg()));
+  agg.addEvent(e, hashes);
+}
+
+/**
+ * Folds events into rollup rows in memory: a drain of thousands of events becomes a few rows.
+ * `properties` (the workspace's rollupProperties) are kept as dims `property:NAME` like the built-in ones.
+ */
+export function aggregate(events: NormalizedEvent[], tz: string, properties: readonly string[] = []): RollupRow[] {
+  const propertyDims = properties.map(propertyDim);
   // grain → bucket → type → node; nested maps so no key string is built per event.
   const tree = GRAINS.map(() => new Map<number, Map<string, Node>>());
   for (const e of events) {
@@ -56,12 +69,11 @@ export function aggregate(events: NormalizedEvent[], tz: string): RollupRow[] {
       if (grain === 'minute') continue;
       for (const dim of DIMS) {
         const v = dimValue(e, dim);
-        if (v === null || v === undefined) continue;
-        let values = node.dims.get(dim);
-        if (!values) node.dims.set(dim, (values = new Map()));
-        let agg = values.get(v);
-        if (!agg) values.set(v, (agg = new Agg()));
-        agg.addEvent(e, hashes);
+        if (v !== null && v !== undefined) addTo(node, dim, v, e, hashes);
+      }
+      for (let p = 0; p < properties.length; p++) {
+        const v = propertyKey(e, properties[p]);
+        if (v !== null) addTo(node, propertyDims[p], v, e, hashes);
       }
     }
   }

@@ -53,10 +53,14 @@ export function toWorkspace(row: WorkspaceRow): Workspace {
     livekitConfigured: Boolean(row.livekitApiKey && row.livekitApiSecret),
     webhookSecretConfigured: Boolean(row.webhookSecret),
     rateLimit: { eventsPerSecond: row.rateLimitEps ?? LIMITS.defaultEventsPerSecond, burstSeconds: LIMITS.rateLimitBurstSeconds },
+    rollupProperties: row.rollupProperties ?? [],
     createdAt: new Date(row.createdAt).toISOString(),
   };
 }
 
 export function toRef(row: WorkspaceRow): WorkspaceRef {
-  return { id: row.id, slug: row.slug, timezone: row.timezone, eventsPerSecond: row.rateLimitEps ?? LIMITS.defaultEventsPerSecond };
+  return {
+    id: row.id, slug: row.slug, timezone: row.timezone, eventsPerSecond: row.rateLimitEps ?? LIMITS.defaultEventsPerSecond,
+    rollupProperties: row.rollupProperties ?? [],
+  };
 }

@@ -30,6 +30,14 @@ export interface WorkspaceRef {
   timezone: string;
   /** Ingestion rate limit in events a second (absent: LIMITS.defaultEventsPerSecond). */
   eventsPerSecond?: number;
+  /** Property names the drain rolls up like the built-in dimensions (absent: none). */
+  rollupProperties?: string[];
+}
+
+/** Whether a hub must store a newer ref: anything the drain or the live state reads changed. */
+export function refChanged(known: WorkspaceRef | undefined, ref: WorkspaceRef): boolean {
+  return !known || known.id !== ref.id || known.slug !== ref.slug || known.timezone !== ref.timezone
+    || (known.rollupProperties ?? []).join('\u0000') !== (ref.rollupProperties ?? []).join('\u0000');
 }
 
 /** What the server knows of the request that carried the events. */

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ArchiveRow } from '../archive';
-import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+import { refChanged, type NormalizedEvent, type WorkspaceRef } from '../ingest/types';
 import type { DeadLetterList, DeadLetterRetry } from '../shared/dead-letters';
 import type { IngestResult } from '../shared/events';
 import { LIMITS } from '../shared/limits';
@@ -150,7 +150,7 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   private remember(workspace: WorkspaceRef): void {
     const known = this.workspace;
-    if (known && known.id === workspace.id && known.slug === workspace.slug && known.timezone === workspace.timezone) return;
+    if (!refChanged(known, workspace)) return;
     this.workspace = workspace;
     this.live.setTimezone(workspace.timezone);
     this.store.setMeta('workspace', workspace);

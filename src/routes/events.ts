@@ -13,8 +13,7 @@ import { EventBatchInput, EventInput, EventPage, IngestResult } from '../shared/
 import { LIMITS } from '../shared/limits';
 import { ingestParsed, unwrap } from './ingest-helper';
 import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
-import { propertyFilters } from './property-filters';
-import { checkRange, ReportParams } from './stats';
+import { checkRange, PROPERTY_FILTERS, propertyFilters, ReportParams } from './stats';
 
 export const eventRoutes = new OpenAPIHono<AppEnv>();
 
@@ -145,7 +144,7 @@ eventRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/events', tags: ['Events'], security: bearer,
     summary: 'Raw events, newest first, with cursor paging (read key)',
-    description: 'Read from the R2 archive (hour partitions newest first, row groups skipped by their `ts` statistics) and the hub’s not-yet-drained outbox, so an acknowledged event is listed within seconds and never twice. Ordered by (timestamp, id) descending; `nextCursor` continues after the last event of the page. Every filter, `property.NAME=value` ones too (ANDed, compared as strings), and `errorsOnly` apply before paging.',
+    description: `Read from the R2 archive (hour partitions newest first, row groups skipped by their \`ts\` statistics) and the hub’s not-yet-drained outbox, so an acknowledged event is listed within seconds and never twice. Ordered by (timestamp, id) descending; \`nextCursor\` continues after the last event of the page. Every filter and \`errorsOnly\` apply before paging. ${PROPERTY_FILTERS}`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: EventsQuery },
     responses: { 200: json(EventPage, 'A page of events'), ...authErrors },
@@ -158,7 +157,7 @@ eventRoutes.openapi(
     // Without range, from or to: every stored event (the reports default to 30 days instead).
     const { from, to } = resolveRange(checkRange(q), ws.timezone);
     const { type, room, userId, country, platform, device, browser, os } = q;
-    const properties = propertyFilters(c);
+    const properties = propertyFilters(q);
     const filters = Object.fromEntries(Object.entries({ type, room, userId, country, platform, device, browser, os, properties }).filter(([, v]) => v !== undefined));
     const page = await listEvents(
       rawSource(c.env, ws.id),

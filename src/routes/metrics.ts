@@ -6,8 +6,7 @@ import { toRef, type WorkspaceRow } from '../history/workspaces';
 import { workspaceHub } from '../live/hubs';
 import { authErrors, bearer, WsParams } from './openapi';
 import { rawSource } from '../history/raw/source';
-import { propertyFilters } from './property-filters';
-import { ReportParams, reportQuery } from './stats';
+import { propertyFilters, ReportParams, reportQuery } from './stats';
 
 export const metricsRoutes = new OpenAPIHono<AppEnv>();
 
@@ -41,11 +40,11 @@ metricsRoutes.openapi(
     const ws = c.get('workspace');
     const p = c.req.valid('query');
     // No parameters: all history from day rollups, as scrapers have always had it.
-    if (!Object.values(p).some((v) => v !== undefined) && !propertyFilters(c)) {
+    if (!Object.values(p).some((v) => v !== undefined) && !propertyFilters(p)) {
       const [totals, g] = await Promise.all([totalsByType(c.env.DB, ws.id), gauges(c.env, ws)]);
       return exposition(renderMetrics(totals, g));
     }
-    const q = reportQuery(ws, { ...(p.range === undefined && p.from === undefined ? { ...p, from: 0 } : p), properties: propertyFilters(c) });
+    const q = reportQuery(ws, { ...(p.range === undefined && p.from === undefined ? { ...p, from: 0 } : p) });
     const filtered = Object.keys(q.filters).length > 0;
     const [totals, g] = await Promise.all([
       totalsByTypeIn(c.env.DB, rawSource(c.env, ws.id), q),

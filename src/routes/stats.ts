@@ -4,14 +4,13 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { QueryTime, RANGES, resolveRange } from '../history/range';
 import { rawSource } from '../history/raw/source';
-import { isDim, type GroupBy, type ReportQuery } from '../history/reports/plan';
+import { isDim, type GroupBy, type ReportFilters, type ReportQuery } from '../history/reports/plan';
 import { breakdown, bucketStarts, summary, timeseries } from '../history/reports/stats';
 import type { WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
 import { BREAKDOWN_DIMENSIONS } from '../shared/report-params';
 import { Breakdown, GRANULARITIES, METRICS, Summary, Timeseries, type Metric } from '../shared/reports';
 import { authErrors, bearer, json, WsParams } from './openapi';
-import { propertyFilters } from './property-filters';
 
 export const statsRoutes = new OpenAPIHono<AppEnv>();
 
@@ -24,13 +23,15 @@ export const ReportParams = z.object({
   to: QueryTime.optional().meta({ description: 'ISO 8601 or epoch ms (exclusive); default now', type: 'string' }),
   type: z.string().max(LIMITS.typeMaxLength).optional(),
   room: z.string().max(LIMITS.roomMaxLength).optional(),
-  userId: z.string().max(LIMITS.userIdMaxLength).optional().meta({ description: 'In the stats reports and the event list, answered from raw events (the archive and the outbox, within the raw retention); /sessions checks it on the session row' }),
+  userId: z.string().max(LIMITS.userIdMaxLength).optional().meta({ description: 'Alone, on the summary, day-or-coarser timeseries and /users, answered from per-user daily rollups (raw events for partial edge days); with other filters, from raw events (within the raw retention); /sessions checks it on the session row' }),
   country: z.string().max(LIMITS.contextStringMaxLength).optional(),
   platform: z.string().max(LIMITS.contextStringMaxLength).optional(),
   device: z.string().max(LIMITS.contextStringMaxLength).optional(),
   browser: z.string().max(LIMITS.contextStringMaxLength).optional(),
   os: z.string().max(LIMITS.contextStringMaxLength).optional(),
-});
+})
+  // `property.NAME=value` parameters have free names: kept here, checked by propertyFilters.
+  .loose();
 export type ReportParams = z.infer<typeof ReportParams>;
 
 const bad = (path: string, message: string) => new ApiError('invalid_request', `${path}: ${message}`, [{ path, message }]);
@@ -42,21 +43,47 @@ export function checkRange<T extends Pick<ReportParams, 'range' | 'from' | 'to'>
   return p;
 }
 
+const PROPERTY_PREFIX = 'property.';
+
+/** The `property.NAME=value` parameters of a query (ANDed), or undefined without any; bad ones are a 400 naming them. */
+export function propertyFilters(p: Record<string, unknown>): Record<string, string> | undefined {
+  const entries: [string, string][] = [];
+  for (const [param, value] of Object.entries(p)) {
+    if (!param.startsWith(PROPERTY_PREFIX)) continue;
+    const name = param.slice(PROPERTY_PREFIX.length);
+    if (!name.length || name.length > LIMITS.propertyNameMaxLength) throw bad(param, `the property name must be 1–${LIMITS.propertyNameMaxLength} characters`);
+    if (typeof value !== 'string') throw bad(param, 'give each property filter once');
+    if (value.length > LIMITS.propertyStringMaxLength) throw bad(param, `at most ${LIMITS.propertyStringMaxLength} characters`);
+    entries.push([name, value]);
+  }
+  if (entries.length > LIMITS.propertyFiltersMax) throw bad(PROPERTY_PREFIX, `at most ${LIMITS.propertyFiltersMax} property filters`);
+  return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
 /** Query parameters → [from, to) and filters; default the last 30 days. */
 export function reportQuery(ws: WorkspaceRow, p: ReportParams & { properties?: Record<string, string> }, now = Date.now()): ReportQuery {
   const r = resolveRange(checkRange(p), ws.timezone, now);
   const to = r.to ?? now + 1;
   const from = r.from ?? to - 30 * DAY;
   if (from >= to) throw bad('from', 'must be before to');
-  const { type, room, userId, country, platform, device, browser, os, properties } = p;
-  const filters = Object.fromEntries(Object.entries({ type, room, userId, country, platform, device, browser, os, properties }).filter(([, v]) => v !== undefined));
-  return { workspaceId: ws.id, tz: ws.timezone, from, to, filters, now };
+  const { type, room, userId, country, platform, device, browser, os } = p;
+  const filters: ReportFilters = Object.fromEntries(Object.entries({ type, room, userId, country, platform, device, browser, os }).filter(([, v]) => v !== undefined));
+  const properties = propertyFilters(p);
+  if (properties) filters.properties = properties;
+  return { workspaceId: ws.id, tz: ws.timezone, from, to, filters, now, rollupProperties: ws.rollupProperties ?? [] };
 }
 
+/** The free-named query parameters every report, the event log and export take. */
+export const PROPERTY_FILTERS = `Filters also include \`property.NAME=value\` (any property name of 1–${LIMITS.propertyNameMaxLength} characters, at most ${LIMITS.propertyFiltersMax}, ANDed; the value compared as text, booleans as true/false).`;
+
 const SOURCES =
-  `Reports read rollups (per minute, hour and local day; minute rollups are kept ${LIMITS.minuteRollupHours} hours, hour rollups ${LIMITS.hourRollupDays} days, day rollups as long as the workspace), and raw events for edges finer than a stored bucket and for the filters below. ` +
+  `${PROPERTY_FILTERS} ` +
+  `Reports read rollups (per minute, hour and local day; minute rollups are kept ${LIMITS.minuteRollupHours} hours, hour rollups ${LIMITS.hourRollupDays} days, day rollups as long as the workspace), and raw events for edges finer than a stored bucket and for what rollups cannot answer. ` +
   `Older than ${LIMITS.hourRollupDays} days, whole local days come from day rollups; hour (and minute) points and partial-day edges that old are counted from raw events, so they only see the raw retention (retentionDays). ` +
-  'A `userId` filter, a `property.NAME=value` filter (any number, ANDed, compared as strings), two or more of room/country/platform/device/browser/os together, or a breakdown by a dimension other than the one filtered, read raw events — the R2 archive (hour partitions, only the columns the question needs, row groups skipped by `ts` statistics) plus the hub’s not-yet-drained outbox — and so only see the raw retention. ' +
+  'Rollups answer at most one filter on room, country, platform, device, browser, os or a property named in the workspace’s `rollupProperties` (rolled up since before the range starts; values up to ' +
+  `${LIMITS.rollupPropertyValueMaxLength} characters), with or without \`type\`, broken down by nothing, type, or the filtered dimension or property itself (\`by=property:NAME\` for a rollup property). ` +
+  'A `userId` filter alone (no other filter) on the summary, a timeseries by day, week or month, or a breakdown by nothing reads per-user daily rollups for the whole local days in the range and raw events for the partial days at its edges. ' +
+  'Everything else reads raw events — the R2 archive (hour partitions, only the columns the question needs, row groups skipped by `ts` statistics) plus the hub’s not-yet-drained outbox — within the raw retention: a property outside `rollupProperties`, two or more dimension/property filters, `userId` with another filter or with minute/hour points, a breakdown by `userId` or by a dimension other than the one filtered. ' +
   'Unique users and sessions are HyperLogLog estimates (within 2%); durationMs percentiles come from a DDSketch (within 1% relative error).';
 
 /** Only the summary has avgSessionSeconds. */
@@ -72,7 +99,7 @@ statsRoutes.openapi(
     request: { params: WsParams, query: ReportParams },
     responses: { 200: json(Summary, 'Summary of the range'), ...authErrors },
   }),
-  async (c) => c.json(await summary(c.env.DB, rawSource(c.env, c.get('workspace').id), reportQuery(c.get('workspace'), { ...c.req.valid('query'), properties: propertyFilters(c) })), 200),
+  async (c) => c.json(await summary(c.env.DB, rawSource(c.env, c.get('workspace').id), reportQuery(c.get('workspace'), { ...c.req.valid('query')})), 200),
 );
 
 const TimeseriesParams = ReportParams.extend({
@@ -104,7 +131,7 @@ statsRoutes.openapi(
   async (c) => {
     const p = c.req.valid('query');
     const ws = c.get('workspace');
-    const q = reportQuery(ws, { ...p, properties: propertyFilters(c) });
+    const q = reportQuery(ws, { ...p});
     const starts = bucketStarts(q.from, q.to, p.granularity, ws.timezone);
     if (!starts) throw bad('granularity', `more than ${LIMITS.timeseriesMaxPoints} ${p.granularity} buckets in this range; pick a coarser granularity or a shorter range`);
     return c.json(await timeseries(c.env.DB, rawSource(c.env, ws.id), q, p.granularity, p.metrics, starts), 200);
@@ -130,14 +157,14 @@ statsRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/stats/breakdown', tags: ['Reports'], security: bearer,
     summary: 'Totals per type, room, user, country, platform, device, browser, os, error or property (read key)',
-    description: `Rows sorted by events, most first; events without the key are left out. \`by=userId\` and \`by=property:NAME\` read raw events from the archive and the outbox (within the raw retention). ${SOURCES}`,
+    description: `Rows sorted by events, most first; events without the key are left out. \`by=userId\` reads raw events from the archive and the outbox (within the raw retention); \`by=property:NAME\` reads rollups for a property in the workspace’s \`rollupProperties\` (values cut to ${LIMITS.rollupPropertyValueMaxLength} characters, ending in …), raw events for any other. ${SOURCES}`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: BreakdownParams },
     responses: { 200: json(Breakdown, 'Rows per key'), ...authErrors },
   }),
   async (c) => {
     const p = c.req.valid('query');
-    const q = reportQuery(c.get('workspace'), { ...p, properties: propertyFilters(c) });
+    const q = reportQuery(c.get('workspace'), { ...p});
     return c.json(await breakdown(c.env.DB, rawSource(c.env, q.workspaceId), q, parseBy(p.by)!, p.by, p.limit), 200);
   },
 );

@@ -6,7 +6,8 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { apiKeys, drainLog, events, jobState, workspaces } from '../history/schema';
 import { archiveDeletionJob, eraseWorkspaceArchive } from '../archive/archive-jobs';
-import { participantSessions, rollups, roomSessions } from '../history/schema-rollups';
+import { participantSessions, rollups, roomSessions, userRollups } from '../history/schema-rollups';
+import { jobName, loadRollupSince, nextRollupSince, saveRollupSinceStatement } from '../history/rollup-properties';
 import { db, forgetWorkspace, toWorkspace, type WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
 
@@ -106,9 +107,16 @@ workspaceRoutes.openapi(
     }
     if (input.webhookSecret !== undefined) changes.webhookSecret = input.webhookSecret;
     if (input.rateLimit !== undefined) changes.rateLimitEps = input.rateLimit?.eventsPerSecond ?? null;
+    if (input.rollupProperties !== undefined) changes.rollupProperties = input.rollupProperties;
     const row = Object.keys(changes).length
       ? await db(c.env.DB).update(workspaces).set(changes).where(eq(workspaces.id, current.id)).returning().get()
       : current;
+    if (input.rollupProperties !== undefined) {
+      // After the list: a name without a since-time reads the archive, so a failure here never reads incomplete rollups.
+      const now = Date.now();
+      const since = nextRollupSince(await loadRollupSince(c.env.DB, current.id), input.rollupProperties, now);
+      await saveRollupSinceStatement(c.env.DB, current.id, since, now).run();
+    }
     forgetWorkspace(current);
     return c.json({ workspace: toWorkspace(row ?? current) }, 200);
   },
@@ -132,6 +140,8 @@ workspaceRoutes.openapi(
       d.delete(events).where(eq(events.workspaceId, ws.id)),
       d.delete(drainLog).where(eq(drainLog.workspaceId, ws.id)),
       d.delete(rollups).where(eq(rollups.workspaceId, ws.id)),
+      d.delete(userRollups).where(eq(userRollups.workspaceId, ws.id)),
+      d.delete(jobState).where(eq(jobState.name, jobName(ws.id))),
       d.delete(participantSessions).where(eq(participantSessions.workspaceId, ws.id)),
       d.delete(roomSessions).where(eq(roomSessions.workspaceId, ws.id)),
       d.delete(apiKeys).where(eq(apiKeys.workspaceId, ws.id)),

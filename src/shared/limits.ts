@@ -74,6 +74,12 @@ export const LIMITS = {
   archiveMergeRowsMax: 50_000,
   /** A compacted file is rewritten in memory: past this size an hour keeps its further parts beside it. */
   archiveCompactedMaxBytes: 48 * 1024 * 1024,
+  /** A property name in rollupProperties, `by=property:NAME` or `property.NAME=`. */
+  propertyNameMaxLength: 64,
+  /** A rollup property's value is kept in rollups up to this many characters (longer ones: cut, ending in …). */
+  rollupPropertyValueMaxLength: 200,
+  /** `property.NAME=value` filters one query may carry. */
+  propertyFiltersMax: 10,
   /** Rows an export reads per D1 query. */
   exportPageRows: 1000,
   defaultRetentionDays: 90,

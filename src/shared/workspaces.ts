@@ -29,6 +29,7 @@ export const Workspace = z
     livekitConfigured: z.boolean(),
     webhookSecretConfigured: z.boolean(),
     rateLimit: z.object({ eventsPerSecond: z.number().int(), burstSeconds: z.number().int() }).meta({ description: rateLimitText }),
+    rollupProperties: z.array(z.string()).meta({ description: 'Property names rolled up like the built-in dimensions (see PATCH).' }),
     createdAt: z.string(),
   })
   .meta({ id: 'Workspace' });
@@ -84,6 +85,18 @@ const AllowedOrigin = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+const rollupPropertiesText = `Up to ${LIMITS.rollupPropertiesMax} event property names (1–${LIMITS.propertyNameMaxLength} characters, no duplicates) rolled up per hour and local day like the built-in dimensions, so \`by=property:NAME\` and \`property.NAME=\` on them read rollups instead of the archive. Values are kept as text (\`true\`, \`42\`), cut to ${LIMITS.rollupPropertyValueMaxLength} characters (ending in …). A property is rolled up from the hour after it is added (plus the allowed clock skew); ranges starting earlier keep reading the archive. The change reaches ingestion within a few seconds.`;
+
+export const RollupProperties = z
+  .array(z.string().min(1).max(LIMITS.propertyNameMaxLength))
+  .max(LIMITS.rollupPropertiesMax)
+  .superRefine((names, ctx) => {
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `"${n}" is listed twice` });
+    });
+  })
+  .meta({ description: rollupPropertiesText });
+
 export const UpdateWorkspaceInput = z
   .object({
     name: z.string().min(1).max(200),
@@ -104,6 +117,7 @@ export const UpdateWorkspaceInput = z
       .strict()
       .nullable()
       .meta({ description: `${rateLimitText} \`null\` goes back to the default. A change reaches every edge location within a few seconds.` }),
+    rollupProperties: RollupProperties,
   })
   .partial()
   .strict();

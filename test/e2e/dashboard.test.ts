@@ -222,6 +222,24 @@ describe('dashboard', () => {
     await shot('08-settings-key-revoked');
   });
 
+  it('lets an admin edit the rollup properties in settings', async () => {
+    await signIn(keys.admin);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const list = page.locator('#ws-rollup-properties');
+    await list.waitFor();
+    const save = page.locator('form', { has: list }).getByRole('button', { name: 'Save', exact: true });
+    await list.getByRole('button', { name: 'Add property' }).click();
+    await page.getByLabel('Rollup property 1').fill('plan');
+    await list.getByRole('button', { name: 'Add property' }).click();
+    await page.getByLabel('Rollup property 2').fill('tier');
+    await save.click();
+    await expect.poll(async () => (await api('GET', `/workspaces/${SLUG}`, keys.read)).json.workspace.rollupProperties, { timeout: 5_000 }).toEqual(['plan', 'tier']);
+    await list.getByRole('button', { name: 'Remove' }).first().click();
+    await save.click();
+    await expect.poll(async () => (await api('GET', `/workspaces/${SLUG}`, keys.read)).json.workspace.rollupProperties, { timeout: 5_000 }).toEqual(['tier']);
+    await shot('08b-settings-rollup-properties');
+  });
+
   it('fits a phone screen in dark mode', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', deviceScaleFactor: 2 });
     await phone.addCookies((await context.cookies()).map((c) => ({ ...c })));

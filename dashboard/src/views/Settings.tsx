@@ -136,6 +136,10 @@ function WorkspaceForm({ w, save }: { w: Workspace; save: (patch: Record<string,
   const [retention, setRetention] = useState(String(w.retentionDays));
   const [origins, setOrigins] = useState(w.allowedOrigins.join('\n'));
   const [eps, setEps] = useState(String(w.rateLimit.eventsPerSecond));
+  const [props, setProps] = useState<string[]>(w.rollupProperties);
+  const cleanProps = () => props.map((p) => p.trim()).filter(Boolean);
+  // Sent only when changed: an unchanged list keeps every property's rollups as they are.
+  const rollupProperties = () => (cleanProps().join('\n') !== w.rollupProperties.join('\n') ? { rollupProperties: cleanProps() } : {});
   // Sent only when changed, so that a workspace on the default stays on it; empty goes back to the default.
   const rateLimit = () => (eps.trim() === '' ? { rateLimit: null } : Number(eps) !== w.rateLimit.eventsPerSecond ? { rateLimit: { eventsPerSecond: Number(eps) } } : {});
   return (
@@ -144,7 +148,7 @@ function WorkspaceForm({ w, save }: { w: Workspace; save: (patch: Record<string,
       style={{ gap: '10px' }}
       onSubmit={(e) => {
         e.preventDefault();
-        void save({ name, timezone: tz, retentionDays: Number(retention), allowedOrigins: origins.split(/\s+/).filter(Boolean), ...rateLimit() });
+        void save({ name, timezone: tz, retentionDays: Number(retention), allowedOrigins: origins.split(/\s+/).filter(Boolean), ...rateLimit(), ...rollupProperties() });
       }}
     >
       <div class="field">
@@ -174,6 +178,30 @@ function WorkspaceForm({ w, save }: { w: Workspace; save: (patch: Record<string,
         <label for="ws-origins">Allowed origins for the browser tracker (one a line; empty allows any)</label>
         <textarea id="ws-origins" rows={3} value={origins} placeholder="https://example.com" onInput={(e) => setOrigins(e.currentTarget.value)} />
       </div>
+      <fieldset class="field" id="ws-rollup-properties" style={{ border: 'none', padding: 0, margin: 0 }}>
+        <legend class="label">Rollup properties (up to {LIMITS.rollupPropertiesMax}): breakdowns and filters on them read rollups, from the next hour on</legend>
+        {props.map((p, i) => (
+          <div class="row" key={i}>
+            <input
+              aria-label={`Rollup property ${i + 1}`}
+              value={p}
+              maxLength={LIMITS.propertyNameMaxLength}
+              placeholder="plan"
+              onInput={(e) => setProps(props.map((x, j) => (j === i ? e.currentTarget.value : x)))}
+            />
+            <button class="btn" type="button" onClick={() => setProps(props.filter((_, j) => j !== i))}>
+              Remove
+            </button>
+          </div>
+        ))}
+        {props.length < LIMITS.rollupPropertiesMax && (
+          <div>
+            <button class="btn" type="button" onClick={() => setProps([...props, ''])}>
+              Add property
+            </button>
+          </div>
+        )}
+      </fieldset>
       <div>
         <button class="btn primary" type="submit">
           Save

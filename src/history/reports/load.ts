@@ -4,6 +4,7 @@ import { bucketStart } from '../time';
 import type { RawSource } from '../raw/source';
 import { foldRaw, type Groups } from './raw-fold';
 import { planSegments, rollupFloors, rollupSource, type GroupBy, type ReportQuery } from './plan';
+import { daySegments, foldUserDays, rolledUpFor, userDaysAnswer } from './user-days';
 
 export type { Groups };
 
@@ -25,14 +26,26 @@ function slot(groups: Groups, group: string, point: number): Agg | undefined {
   return points.get(point);
 }
 
+function add(groups: Groups, group: string, point: number, agg: Agg): void {
+  const cur = slot(groups, group, point);
+  if (cur) cur.merge(agg);
+  else groups.get(group)!.set(point, agg);
+}
+
 const maxGrainFor = (g?: Granularity): Grain => (g === 'minute' ? 'minute' : g === 'hour' ? 'hour' : 'day');
 
 export async function load(db: D1Database, src: RawSource, q: ReportQuery, opts: LoadOptions): Promise<Loaded> {
   const groups: Groups = new Map();
   const pointOf = (t: number) => (opts.granularity ? bucketStart(t, opts.granularity, q.tz) : 0);
-  const source = rollupSource(q.filters, opts.by);
   // Raw spans (the archive and the hub's outbox) fold row by row into the same groups.
   const raw = (from: number, to: number) => foldRaw(src, q, from, to, opts.by, pointOf, groups);
+  if (userDaysAnswer(q, opts.by, opts.granularity)) {
+    await Promise.all(daySegments(q.from, q.to, q.tz).map((seg) => seg.grain === 'raw'
+      ? raw(seg.from, seg.to)
+      : foldUserDays(db, q, seg.from, seg.to, pointOf, (point, agg) => add(groups, '', point, agg))));
+    return { groups, source: 'rollups' };
+  }
+  const source = rollupSource(q.filters, opts.by, await rolledUpFor(db, q, opts.by));
   if (!source) {
     await raw(q.from, q.to);
     return { groups, source: 'raw' };
@@ -67,7 +80,7 @@ async function foldRollups(
   }
   const { results } = await db.prepare(sql).bind(...binds).all<Parameters<typeof Agg.fromRow>[0] & { bucket: number; type: string; key: string }>();
   for (const r of results) {
-    const group = by.kind === 'type' ? r.type : by.kind === 'dim' ? r.key : '';
+    const group = by.kind === 'type' ? r.type : by.kind === 'dim' || by.kind === 'property' ? r.key : '';
     const point = pointOf(r.bucket);
     const cur = slot(groups, group, point);
     if (cur) cur.mergeRow(r);

@@ -1,4 +1,5 @@
 import { LIMITS } from '../../shared/limits';
+import { fitsRollups, propertyDim } from '../rollup-properties';
 import { DIMS, type Dim } from '../rollups';
 import { bucketStart, ceilBucket, DAY, HOUR, type Grain } from '../time';
 
@@ -24,6 +25,8 @@ export interface ReportQuery {
   to: number;
   filters: ReportFilters;
   now: number;
+  /** The workspace's rollupProperties: filters and breakdowns on them may read rollups. */
+  rollupProperties?: readonly string[];
 }
 
 /** What a report groups by besides time: nothing, type, a rollup dimension, or a raw-only key. */
@@ -40,21 +43,37 @@ export const rollupFloors = (now: number): RollupFloors => ({ minute: now - MINU
 
 export type Segment = { grain: Grain | 'raw'; from: number; to: number };
 
+/** A property rolled up for this query: in rollupProperties, and complete from the query's start. */
+export type RolledUp = (property: string) => boolean;
+
+/** The properties a query names, in its filters or its breakdown. */
+export function queriedProperties(f: ReportFilters, by: GroupBy): string[] {
+  const names = Object.keys(f.properties ?? {});
+  return by.kind === 'property' ? [...names, by.name] : names;
+}
+
 /**
- * Rollups can answer: no userId filter, at most one dimension filter, and a breakdown by type,
- * by nothing, or by the filtered dimension itself. Anything else reads raw events.
+ * Rollups can answer: no userId filter, at most one filter on a dimension or rolled-up property,
+ * and a breakdown by type, by nothing, or by the filtered dimension (or property) itself.
+ * Anything else reads raw events.
  */
-export function rollupSource(f: ReportFilters, by: GroupBy): { dim: string; key?: string } | null {
-  if (f.userId !== undefined || by.kind === 'userId' || by.kind === 'property') return null;
-  if (f.properties && Object.keys(f.properties).length) return null;
-  const filtered = FILTER_DIMS.filter((d) => f[d] !== undefined);
+export function rollupSource(f: ReportFilters, by: GroupBy, rolledUp: RolledUp = () => false): { dim: string; key?: string } | null {
+  if (f.userId !== undefined || by.kind === 'userId') return null;
+  if (by.kind === 'property' && !rolledUp(by.name)) return null;
+  const properties = Object.entries(f.properties ?? {});
+  if (properties.some(([name, value]) => !rolledUp(name) || !fitsRollups(value))) return null;
+  const filtered = [
+    ...FILTER_DIMS.filter((d) => f[d] !== undefined).map((d) => ({ dim: d as string, key: f[d] })),
+    ...properties.map(([name, value]) => ({ dim: propertyDim(name), key: value as string | undefined })),
+  ];
   if (filtered.length > 1) return null;
   const fd = filtered[0];
-  if (by.kind === 'dim') {
-    if (fd && fd !== by.dim) return null;
-    return { dim: by.dim, key: fd ? f[fd] : undefined };
+  const byDim = by.kind === 'dim' ? by.dim : by.kind === 'property' ? propertyDim(by.name) : null;
+  if (byDim !== null) {
+    if (fd && fd.dim !== byDim) return null;
+    return { dim: byDim, key: fd?.key };
   }
-  return fd ? { dim: fd, key: f[fd] } : { dim: '', key: '' };
+  return fd ?? { dim: '', key: '' };
 }
 
 /**

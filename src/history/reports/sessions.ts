@@ -7,7 +7,8 @@ import { FILTER_DIMS, type ReportFilters, type ReportQuery } from './plan';
 
 type FilterName = keyof ReportFilters;
 
-const ALL_FILTERS: FilterName[] = ['type', 'userId', ...FILTER_DIMS];
+// Property filters too: a session matches them through its events, like type.
+const ALL_FILTERS: FilterName[] = ['type', 'userId', ...FILTER_DIMS, 'properties'];
 
 /**
  * How the report filters apply to sessions. A filter that the session row carries (`rowFilters`)
