@@ -1,20 +1,38 @@
 import { app } from './app';
+import { runArchiveMigration } from './history/archive-migration';
 import { applyRetention } from './history/retention';
 
 export { WorkspaceHub } from './live/workspace-hub';
 export { RoomHub } from './live/room-hub';
 
+/** Wall time per cron run for the archive migration (the cron fires every 5 minutes). */
+const MIGRATION_BUDGET_MS = 20_000;
+
 export default {
   fetch: app.fetch,
   /**
-   * The cron: quiet browser viewers leave their rooms, then retention (raw events, minute rollups,
-   * drain_log) in bounded chunks. Awaited rather than left to waitUntil, so that a failed run is a
-   * failed invocation (Cloudflare's cron log, and the status npm start's trigger sees).
+   * The cron: quiet browser viewers leave their rooms, then retention (minute rollups, drain_log)
+   * in bounded chunks; beside it, the one-time move of D1 raw events to the archive, in its own
+   * budget. Awaited rather than left to waitUntil, so that a failed run is a failed invocation
+   * (Cloudflare's cron log, and the status npm start's trigger sees); one job failing does not stop the other.
    */
   async scheduled(controller, env, _ctx) {
-    const result = await applyRetention(env.DB, controller.scheduledTime);
-    const removed = result.events + result.minuteRollups + result.drainLog + result.viewersTimedOut;
-    if (!result.complete) console.warn('retention ran out of time; the next run continues', result);
-    else if (removed > 0) console.log('retention', result);
+    const [retention, migration] = await Promise.allSettled([
+      applyRetention(env.DB, controller.scheduledTime),
+      runArchiveMigration(env.DB, env.ARCHIVE, { budgetMs: MIGRATION_BUDGET_MS }),
+    ]);
+    if (retention.status === 'fulfilled') {
+      const result = retention.value;
+      const removed = result.minuteRollups + result.drainLog + result.viewersTimedOut;
+      if (!result.complete) console.warn('retention ran out of time; the next run continues', result);
+      else if (removed > 0) console.log('retention', result);
+    }
+    if (migration.status === 'fulfilled') {
+      const m = migration.value;
+      if (m.dropped) console.log('archive migration done: the D1 events table is dropped', m);
+      else if (!m.done) console.log('archive migration: the next run continues', m);
+    }
+    const failed = [retention, migration].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length) throw new AggregateError(failed.map((r) => r.reason), 'cron job failed');
   },
 } satisfies ExportedHandler<Env>;

@@ -25,14 +25,33 @@ function chunkEvents(events: NormalizedEvent[]): string[] {
   return packJsonArrays(events.map(row), CHUNK_BYTES);
 }
 
-/** The batches' raw events in as few statements as the chunk size allows (one outbox batch per single-event request adds up). */
+/**
+ * Set once this isolate met the raw events table gone (the archive migration dropped it): the drain
+ * then writes no raw rows (they are in the archive already). Goes away with the raw insert.
+ */
+let rawEventsTableDropped = false;
+const isRawEventsTableGone = (err: unknown) => /no such table: events\b/.test(String((err as Error)?.message ?? err));
+
+/** Runs a drain write again without the raw insert when the table turned out to be dropped (a failed D1 batch committed nothing). */
+async function toleratingDroppedEvents<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (rawEventsTableDropped || !isRawEventsTableGone(err)) throw err;
+    rawEventsTableDropped = true;
+    return write();
+  }
+}
+
+/** The drain_log rows, and the batches' raw events in as few statements as the chunk size allows (one outbox batch per single-event request adds up). */
 function statementsFor(db: D1Database, workspace: WorkspaceRef, keys: string[], events: NormalizedEvent[], now: number): D1PreparedStatement[] {
   return [
     // Fails with a UNIQUE violation when this drain (or any of these batches) was drained before, rolling back the rest.
     db
       .prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) SELECT value, ?2, ?3 FROM json_each(?1)`)
       .bind(JSON.stringify(keys), workspace.id, now),
-    ...insertEventStatements(db, workspace.id, events),
+    // The raw rows, until the readers read the archive: the only statement touching `events` (removed at merge).
+    ...(rawEventsTableDropped ? [] : insertEventStatements(db, workspace.id, events)),
   ];
 }
 
@@ -41,16 +60,17 @@ export function insertEventStatements(db: D1Database, workspaceId: string, event
   return chunkEvents(events).map((json) => db.prepare(INSERT_EVENTS).bind(workspaceId, json));
 }
 
-/** Raw events, rollups and sessions of the batches, all in one D1 batch so they never disagree. */
+/** Drain log, rollups and sessions of the batches (and their raw rows, see statementsFor), all in one D1 batch so they never disagree. */
 async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now: number, keys: string[]): Promise<D1PreparedStatement[]> {
   const events = batches.flatMap((b) => b.events);
+  return [...statementsFor(db, workspace, keys, events, now), ...(await historyStatements(db, workspace, events))];
+}
+
+/** Rollups and sessions of the events: what the drain writes to D1 besides the drain log. */
+async function historyStatements(db: D1Database, workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<D1PreparedStatement[]> {
   const rows: RollupRow[] = aggregate(events, workspace.timezone);
   await mergeStoredSketches(db, workspace.id, rows);
-  return [
-    ...statementsFor(db, workspace, keys, events, now),
-    ...rollupStatements(db, workspace, rows),
-    ...sessionStatements(db, workspace.id, events),
-  ];
+  return [...rollupStatements(db, workspace, rows), ...sessionStatements(db, workspace.id, events)];
 }
 
 /** Drains of one workspace run one at a time (its hub is in this isolate): sketch merges read then write. */
@@ -93,7 +113,7 @@ export function writeDrain(
   now = Date.now(),
   drainId?: string,
 ): Promise<{ rowsWritten: number; fenced?: boolean }> {
-  return serialized(workspace.id, async () => {
+  return serialized(workspace.id, () => toleratingDroppedEvents(async () => {
     try {
       const keys = drainId ? [drainId] : batches.map((b) => b.batchId);
       return { rowsWritten: await runBatch(db, await drainStatements(db, workspace, batches, now, keys)) };
@@ -111,13 +131,13 @@ export function writeDrain(
       }
     }
     return { rowsWritten };
-  });
+  }));
 }
 
 /**
- * Proves that D1 takes a drain right now without committing anything: the whole drain of one
- * synthetic event (raw row, rollups, drain_log), rolled back by inserting its drain_log key twice.
- * Throws D1's error when any statement fails for another reason (D1 down, a table gone).
+ * Proves that D1 takes a drain right now without committing anything: the drain log, rollups and
+ * sessions of one synthetic event (never a raw row: the raw table is the archive migration's), rolled back by
+ * inserting its drain_log key twice. Throws D1's error when any statement fails for another reason (D1 down, a table gone).
  */
 export function probeDrain(db: D1Database, workspace: WorkspaceRef, now = Date.now()): Promise<void> {
   return serialized(workspace.id, async () => {
@@ -126,10 +146,11 @@ export function probeDrain(db: D1Database, workspace: WorkspaceRef, now = Date.n
       id: key, type: 'edgepulse.probe', ts: now, receivedAt: now, userId: null, sessionId: null, room: null,
       durationMs: null, bytesIn: null, bytesOut: null, error: null, value: null, properties: {}, context: {},
     };
-    const statements = await drainStatements(db, workspace, [{ batchId: key, events: [probe] }], now, [key]);
-    const rollback = db.prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) VALUES (?1, ?2, ?3)`).bind(key, workspace.id, now);
+    const logged = db.prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) VALUES (?1, ?2, ?3)`).bind(key, workspace.id, now);
+    const statements = [logged, ...(await historyStatements(db, workspace, [probe]))];
     try {
-      await db.batch([...statements, rollback]);
+      // The drain log twice: the UNIQUE violation at the end rolls everything back.
+      await db.batch([...statements, logged]);
     } catch (err) {
       if (isAlreadyDrained(err)) return;
       throw err;

@@ -4,7 +4,7 @@ import { forgetWorkspaceKeys, newKey } from '../auth/keys';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { apiKeys, drainLog, events, workspaces } from '../history/schema';
+import { apiKeys, drainLog, workspaces } from '../history/schema';
 import { participantSessions, rollups, roomSessions } from '../history/schema-rollups';
 import { db, forgetWorkspace, toWorkspace, type WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
@@ -125,7 +125,6 @@ workspaceRoutes.openapi(
     const d = db(c.env.DB);
     const forgetKeys = await forgetWorkspaceKeys(d, ws.id);
     await d.batch([
-      d.delete(events).where(eq(events.workspaceId, ws.id)),
       d.delete(drainLog).where(eq(drainLog.workspaceId, ws.id)),
       d.delete(rollups).where(eq(rollups.workspaceId, ws.id)),
       d.delete(participantSessions).where(eq(participantSessions.workspaceId, ws.id)),

@@ -62,6 +62,9 @@ export const LIMITS = {
   hourRollupDays: 35,
   /** Property names a workspace may keep in rollups (PATCH rollupProperties). */
   rollupPropertiesMax: 10,
+  /** The archive migration moves D1 raw rows in chunks of at most this many rows and this many bytes of row text (a Worker has 128 MB). */
+  migrationChunkRows: 10_000,
+  migrationChunkBytes: 8 * 1024 * 1024,
   /** Rows an export reads per D1 query. */
   exportPageRows: 1000,
   defaultRetentionDays: 90,
