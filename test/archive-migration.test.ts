@@ -230,6 +230,22 @@ describe('archive migration (D1 raw events to R2, once)', () => {
     expect(await archived(a.id)).toEqual(aEvents);
   });
 
+  it('an erased user’s rows are not moved (those received before the request); the user’s later events and everyone else’s are', async () => {
+    const ws = await createWorkspace('mig-erase');
+    const target = 'user-erased';
+    const events = realisticEvents(300, T0, SPAN, 31).map((e, i) => asStored(i % 30 === 0 ? { ...e, userId: target } : e));
+    const requestedAt = T0 + SPAN + HOUR;
+    const after = { ...events[1]!, id: 'after-erasure', userId: target, ts: requestedAt + 1000, receivedAt: requestedAt + 1000 };
+    await seedTable(ws.id, [...events, after]);
+    await env.DB.prepare(`INSERT INTO erasures (id, workspace_id, user_id, status, requested_at) VALUES (?, ?, ?, 'pending', ?)`)
+      .bind('er-1', ws.id, target, requestedAt).run();
+    const runs = await runUntilDone(env.ARCHIVE, { budgetMs: 0, chunkRows: 100 });
+    expect(runs.at(-1)).toMatchObject({ migrated: 301, remaining: 0, done: true });
+    const expected = [...events, after].filter((e) => e.userId !== target || e.receivedAt > requestedAt).sort(byId);
+    expect(expected.length).toBe(291);
+    expect(await archived(ws.id)).toEqual(expected);
+  });
+
   it('the progress route is for the root token only', async () => {
     const ws = await createWorkspace('mig-auth');
     expect((await call('GET', '/api/v1/admin/migration')).status).toBe(401);

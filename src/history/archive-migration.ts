@@ -21,9 +21,9 @@ interface MigrationState {
   cursor: number;
   /** The highest rowid the job knows of: rows up to it form a fixed set (grown when rows arrive later). */
   end: number;
-  /** Rows done (archived, or skipped because their workspace was deleted). */
+  /** Rows done (archived, or skipped: their workspace deleted or their user erased). */
   migrated: number;
-  /** Rows of a workspace deleted before they were moved: not archived. */
+  /** Rows not archived: of a workspace deleted, or of a user erased, before they were moved. */
   skipped: number;
   /** Rows the job has to move: counted when it began, grown when rows arrive after. */
   total: number;
@@ -130,6 +130,22 @@ async function chunkEnd(db: D1Database, state: MigrationState, rows: number, byt
   return results[results.length - 1]!.rid;
 }
 
+const userKey = (workspaceId: string, userId: string) => `${workspaceId}\u0000${userId}`;
+
+/** Users with an erasure request (DELETE …/users/{id}), and when the last was made: every event received before it is erased. */
+async function erasedUsers(db: D1Database): Promise<Map<string, number>> {
+  const { results } = await db
+    .prepare(`SELECT workspace_id, user_id, max(requested_at) AS at FROM erasures GROUP BY workspace_id, user_id`)
+    .all<{ workspace_id: string; user_id: string; at: number }>();
+  return new Map(results.map((r) => [userKey(r.workspace_id, r.user_id), r.at]));
+}
+
+function isErased(erased: Map<string, number>, row: RawRow): boolean {
+  if (row.user_id === null || erased.size === 0) return false;
+  const at = erased.get(userKey(row.workspace_id, row.user_id));
+  return at !== undefined && row.received_at <= at;
+}
+
 /** The part name of a chunk: the same rows always get the same name (a re-put overwrites; compaction's covers list keeps it out). */
 export const migratedPartName = (firstRowid: number, lastRowid: number) => `migrated-${firstRowid}-${lastRowid}`;
 
@@ -222,6 +238,7 @@ export async function runArchiveMigration(db: D1Database, bucket: Pick<ArchiveBu
     await insertState(db, state, now()).run();
   }
   const live = new Set((await db.prepare(`SELECT id FROM workspaces`).all<{ id: string }>()).results.map((w) => w.id));
+  const erased = await erasedUsers(db);
 
   for (let first = true; first || Date.now() < deadline; first = false) {
     const last = await chunkEnd(db, state, chunkRows, chunkBytes);
@@ -252,8 +269,8 @@ export async function runArchiveMigration(db: D1Database, bucket: Pick<ArchiveBu
     const byWorkspace = new Map<string, NormalizedEvent[]>();
     let skipped = 0;
     for (const row of rows) {
-      // A deleted workspace's history is gone: its rows are not resurrected in the archive.
-      if (!live.has(row.workspace_id)) {
+      // A deleted workspace's history is gone, and so is an erased user's: such rows are not resurrected in the archive.
+      if (!live.has(row.workspace_id) || isErased(erased, row)) {
         skipped++;
         continue;
       }
