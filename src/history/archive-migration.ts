@@ -176,6 +176,11 @@ const progressOf = (s: MigrationState): MigrationProgress => ({ migrated: s.migr
 
 const DONE_EMPTY: MigrationState = { cursor: 0, end: 0, migrated: 0, skipped: 0, total: 0, done: true };
 
+/** True once the job dropped the raw table. */
+export async function isArchiveMigrationDone(db: D1Database): Promise<boolean> {
+  return (await readState(db))?.done === true;
+}
+
 /** Where the migration stands, for the progress route: from job_state, or the table itself before the first run. */
 export async function migrationProgress(db: D1Database): Promise<MigrationProgress> {
   const state = await readState(db);

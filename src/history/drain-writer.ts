@@ -1,4 +1,5 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+import { isArchiveMigrationDone } from './archive-migration';
 import { packJsonArrays } from './json-chunks';
 import { aggregate, mergeStoredSketches, rollupStatements, type RollupRow } from './rollups';
 import { sessionStatements } from './sessions-drain';
@@ -32,12 +33,15 @@ function chunkEvents(events: NormalizedEvent[]): string[] {
 let rawEventsTableDropped = false;
 const isRawEventsTableGone = (err: unknown) => /no such table: events\b/.test(String((err as Error)?.message ?? err));
 
-/** Runs a drain write again without the raw insert when the table turned out to be dropped (a failed D1 batch committed nothing). */
-async function toleratingDroppedEvents<T>(write: () => Promise<T>): Promise<T> {
+/**
+ * Runs a drain write again without the raw insert when the table turned out to be dropped by the
+ * archive migration (a failed D1 batch committed nothing); a table gone otherwise is D1 failing.
+ */
+async function toleratingDroppedEvents<T>(db: D1Database, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
-    if (rawEventsTableDropped || !isRawEventsTableGone(err)) throw err;
+    if (rawEventsTableDropped || !isRawEventsTableGone(err) || !(await isArchiveMigrationDone(db))) throw err;
     rawEventsTableDropped = true;
     return write();
   }
@@ -113,7 +117,7 @@ export function writeDrain(
   now = Date.now(),
   drainId?: string,
 ): Promise<{ rowsWritten: number; fenced?: boolean }> {
-  return serialized(workspace.id, () => toleratingDroppedEvents(async () => {
+  return serialized(workspace.id, () => toleratingDroppedEvents(db, async () => {
     try {
       const keys = drainId ? [drainId] : batches.map((b) => b.batchId);
       return { rowsWritten: await runBatch(db, await drainStatements(db, workspace, batches, now, keys)) };
