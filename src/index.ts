@@ -1,25 +1,46 @@
 import { app } from './app';
 import { runArchiveJobs } from './archive/archive-jobs';
+import { runArchiveMigration } from './history/archive-migration';
 import { applyRetention } from './history/retention';
 
 export { WorkspaceHub } from './live/workspace-hub';
 export { RoomHub } from './live/room-hub';
 
+/** Wall time per cron run for the archive migration (the cron fires every 5 minutes). */
+const MIGRATION_BUDGET_MS = 20_000;
+
 export default {
   fetch: app.fetch,
   /**
-   * The cron: quiet browser viewers leave their rooms, then retention (raw events, minute and old hour
-   * rollups, drain_log) in bounded chunks, then the archive's jobs (deleted workspaces, partitions past
-   * retention, compaction) with a budget of their own. Awaited rather than left to waitUntil, so that a failed run is a
-   * failed invocation (Cloudflare's cron log, and the status npm start's trigger sees).
+   * The cron: quiet browser viewers leave their rooms, then retention (minute and old hour rollups,
+   * per-user rollups, drain_log) in bounded chunks; beside it, the one-time move of D1 raw events to
+   * the archive, in its own budget; then the archive's jobs (deleted workspaces, partitions past
+   * retention, compaction) with a budget of their own. Awaited rather than left to waitUntil, so that
+   * a failed run is a failed invocation (Cloudflare's cron log, and the status npm start's trigger
+   * sees); one job failing does not stop the others.
    */
   async scheduled(controller, env, _ctx) {
-    const result = await applyRetention(env.DB, controller.scheduledTime);
-    const removed = result.events + result.minuteRollups + result.hourRollups + result.userRollups + result.drainLog + result.viewersTimedOut;
-    if (!result.complete) console.warn('retention ran out of time; the next run continues', result);
-    else if (removed > 0) console.log('retention', result);
-    const archive = await runArchiveJobs(env.ARCHIVE, env.DB, controller.scheduledTime);
-    if (!archive.complete) console.warn('archive jobs ran out of time; the next run continues', archive);
-    else if (archive.objectsDeleted + archive.compaction.partsMerged > 0) console.log('archive jobs', archive);
+    const [retention, migration] = await Promise.allSettled([
+      applyRetention(env.DB, controller.scheduledTime),
+      runArchiveMigration(env.DB, env.ARCHIVE, { budgetMs: MIGRATION_BUDGET_MS }),
+    ]);
+    if (retention.status === 'fulfilled') {
+      const result = retention.value;
+      const removed = result.minuteRollups + result.hourRollups + result.userRollups + result.drainLog + result.viewersTimedOut;
+      if (!result.complete) console.warn('retention ran out of time; the next run continues', result);
+      else if (removed > 0) console.log('retention', result);
+    }
+    if (migration.status === 'fulfilled') {
+      const m = migration.value;
+      if (m.dropped) console.log('archive migration done: the D1 events table is dropped', m);
+      else if (!m.done) console.log('archive migration: the next run continues', m);
+    }
+    const [archive] = await Promise.allSettled([runArchiveJobs(env.ARCHIVE, env.DB, controller.scheduledTime)]);
+    if (archive.status === 'fulfilled') {
+      if (!archive.value.complete) console.warn('archive jobs ran out of time; the next run continues', archive.value);
+      else if (archive.value.objectsDeleted + archive.value.compaction.partsMerged > 0) console.log('archive jobs', archive.value);
+    }
+    const failed = [retention, migration, archive].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length) throw new AggregateError(failed.map((r) => r.reason), 'cron job failed');
   },
 } satisfies ExportedHandler<Env>;

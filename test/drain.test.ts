@@ -38,9 +38,9 @@ async function drainGauges(ws: TestWorkspace): Promise<Record<string, number>> {
 }
 
 describe('a failed drain is retried and ends with every event in D1 exactly once', () => {
-  it('survives D1 being unavailable (events table gone), backs off, and drains by itself once it is back', async () => {
+  it('survives D1 being unavailable (a table gone: drain_log, which every drain and the probe write), backs off, and drains by itself once it is back', async () => {
     const ws = await createWorkspace('drain-down');
-    await env.DB.prepare('ALTER TABLE events RENAME TO events_off').run();
+    await env.DB.prepare('ALTER TABLE drain_log RENAME TO drain_log_off').run();
     let restored = false;
     try {
       for (let i = 0; i < 3; i++) {
@@ -71,15 +71,16 @@ describe('a failed drain is retried and ends with every event in D1 exactly once
       expect(afterSecond.alarm! - Date.now()).toBeGreaterThan(1000);
 
       // Nothing reached D1, not even the drain log: the failed transaction left no trace.
-      expect(await rowsOf(ws, 'events_off')).toBe(0);
-      expect(await rowsOf(ws, 'drain_log')).toBe(0);
+      expect(await rowsOf(ws, 'events')).toBe(0);
+      expect(await rowsOf(ws, 'drain_log_off')).toBe(0);
+      expect(await rowsOf(ws, 'rollups')).toBe(0);
 
-      await env.DB.prepare('ALTER TABLE events_off RENAME TO events').run();
+      await env.DB.prepare('ALTER TABLE drain_log_off RENAME TO drain_log').run();
       restored = true;
       // No flush: the backed-off alarm retries on its own.
       await vi.waitFor(async () => expect(await rowsOf(ws)).toBe(300), { timeout: 15_000, interval: 200 });
     } finally {
-      if (!restored) await env.DB.prepare('ALTER TABLE events_off RENAME TO events').run();
+      if (!restored) await env.DB.prepare('ALTER TABLE drain_log_off RENAME TO drain_log').run();
     }
     expect(await distinctOf(ws)).toBe(300);
     expect((await hub(ws.id).usage()).pendingBatches).toBe(0);

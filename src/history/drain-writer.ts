@@ -1,5 +1,4 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
-import { packJsonArrays } from './json-chunks';
 import { aggregate, mergeStoredSketches, rollupStatements, type RollupRow } from './rollups';
 import { sessionStatements } from './sessions-drain';
 import { aggregateUsers, mergeStoredUserSketches, userRollupStatements } from './user-rollups';
@@ -9,47 +8,28 @@ export interface DrainBatch {
   events: NormalizedEvent[];
 }
 
-/** Bound JSON per statement stays well under D1's 2 MB value limit. */
-const CHUNK_BYTES = 700_000;
-
-/** Each event travels as an array (positions below): no key names to send, and SQLite reads by index, not by key. */
-const INSERT_EVENTS = `INSERT INTO events (workspace_id, ts, id, type, received_at, user_id, session_id, room,
-  duration_ms, bytes_in, bytes_out, error, value, properties, context)
-SELECT ?1, e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5, e.value ->> 6,
-  e.value ->> 7, e.value ->> 8, e.value ->> 9, e.value ->> 10, e.value ->> 11, json(e.value -> 12), json(e.value -> 13)
-FROM json_each(?2) e`;
-
-const row = (e: NormalizedEvent) =>
-  JSON.stringify([e.ts, e.id, e.type, e.receivedAt, e.userId, e.sessionId, e.room, e.durationMs, e.bytesIn, e.bytesOut, e.error, e.value, e.properties, e.context]);
-
-function chunkEvents(events: NormalizedEvent[]): string[] {
-  return packJsonArrays(events.map(row), CHUNK_BYTES);
-}
-
-/** The batches' raw events in as few statements as the chunk size allows (one outbox batch per single-event request adds up). */
-function statementsFor(db: D1Database, workspace: WorkspaceRef, keys: string[], events: NormalizedEvent[], now: number): D1PreparedStatement[] {
+/** The drain_log rows of a drain: the first statement of its D1 batch. */
+function statementsFor(db: D1Database, workspace: WorkspaceRef, keys: string[], now: number): D1PreparedStatement[] {
   return [
     // Fails with a UNIQUE violation when this drain (or any of these batches) was drained before, rolling back the rest.
     db
       .prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) SELECT value, ?2, ?3 FROM json_each(?1)`)
       .bind(JSON.stringify(keys), workspace.id, now),
-    ...insertEventStatements(db, workspace.id, events),
   ];
 }
 
-/** The raw rows alone, as the drain writes them: one INSERT per chunk of events. */
-export function insertEventStatements(db: D1Database, workspaceId: string, events: NormalizedEvent[]): D1PreparedStatement[] {
-  return chunkEvents(events).map((json) => db.prepare(INSERT_EVENTS).bind(workspaceId, json));
-}
-
-/** Raw events, rollups (per-user daily ones too) and sessions of the batches, all in one D1 batch so they never disagree. */
+/** Drain log, rollups and sessions of the batches, all in one D1 batch so they never disagree (raw events are in the archive, not D1). */
 async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now: number, keys: string[]): Promise<D1PreparedStatement[]> {
   const events = batches.flatMap((b) => b.events);
+  return [...statementsFor(db, workspace, keys, now), ...(await historyStatements(db, workspace, events))];
+}
+
+/** Rollups (per-user daily ones too) and sessions of the events: what the drain writes to D1 besides the drain log. */
+async function historyStatements(db: D1Database, workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<D1PreparedStatement[]> {
   const rows: RollupRow[] = aggregate(events, workspace.timezone, workspace.rollupProperties);
   const userRows = aggregateUsers(events, workspace.timezone);
   await Promise.all([mergeStoredSketches(db, workspace.id, rows), mergeStoredUserSketches(db, workspace.id, userRows)]);
   return [
-    ...statementsFor(db, workspace, keys, events, now),
     ...rollupStatements(db, workspace, rows),
     ...userRollupStatements(db, workspace.id, userRows),
     ...sessionStatements(db, workspace.id, events),
@@ -118,9 +98,9 @@ export function writeDrain(
 }
 
 /**
- * Proves that D1 takes a drain right now without committing anything: the whole drain of one
- * synthetic event (raw row, rollups, drain_log), rolled back by inserting its drain_log key twice.
- * Throws D1's error when any statement fails for another reason (D1 down, a table gone).
+ * Proves that D1 takes a drain right now without committing anything: the drain log, rollups and
+ * sessions of one synthetic event (raw events are the archive's), rolled back by
+ * inserting its drain_log key twice. Throws D1's error when any statement fails for another reason (D1 down, a table gone).
  */
 export function probeDrain(db: D1Database, workspace: WorkspaceRef, now = Date.now()): Promise<void> {
   return serialized(workspace.id, async () => {
@@ -129,10 +109,11 @@ export function probeDrain(db: D1Database, workspace: WorkspaceRef, now = Date.n
       id: key, type: 'edgepulse.probe', ts: now, receivedAt: now, userId: null, sessionId: null, room: null,
       durationMs: null, bytesIn: null, bytesOut: null, error: null, value: null, properties: {}, context: {},
     };
-    const statements = await drainStatements(db, workspace, [{ batchId: key, events: [probe] }], now, [key]);
-    const rollback = db.prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) VALUES (?1, ?2, ?3)`).bind(key, workspace.id, now);
+    const logged = db.prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) VALUES (?1, ?2, ?3)`).bind(key, workspace.id, now);
+    const statements = [logged, ...(await historyStatements(db, workspace, [probe]))];
     try {
-      await db.batch([...statements, rollback]);
+      // The drain log twice: the UNIQUE violation at the end rolls everything back.
+      await db.batch([...statements, logged]);
     } catch (err) {
       if (isAlreadyDrained(err)) return;
       throw err;

@@ -7,7 +7,6 @@ const DRAIN_LOG_DAYS = 8;
 
 export interface RetentionResult {
   viewersTimedOut: number;
-  events: number;
   minuteRollups: number;
   hourRollups: number;
   userRollups: number;
@@ -30,22 +29,19 @@ async function chunked(db: D1Database, sql: string, binds: unknown[], deadline: 
 
 /**
  * The cron: first browser viewers that went quiet leave (cheap, and a late backlog must not hold
- * them present), then pruning workspace by workspace: raw events older than its retentionDays,
- * minute rollups older than 48 hours, hour rollups older than 35 days (day rollups answer those ranges), per-user daily rollups of days wholly past its retentionDays; then drain_log rows older than 8 days (longer than any outbox
- * batch waits), across workspaces; then signed-out sessions past their expiry.
+ * them present), then pruning workspace by workspace: minute rollups older than 48 hours, hour
+ * rollups older than 35 days (day rollups answer those ranges), per-user daily rollups of days wholly
+ * past its retentionDays; then drain_log rows older than 8 days (longer than any outbox batch
+ * waits), across workspaces; then signed-out sessions past their expiry. Raw events live in the
+ * archive (its retention deletes whole partitions); the D1 table of older installations is the
+ * archive migration's alone.
  */
 export async function applyRetention(db: D1Database, now = Date.now(), budgetMs = 20_000): Promise<RetentionResult> {
   const deadline = Date.now() + budgetMs;
   const { results: workspaces } = await db.prepare(`SELECT id, retention_days FROM workspaces`).all<{ id: string; retention_days: number }>();
-  const out: RetentionResult = { viewersTimedOut: 0, events: 0, minuteRollups: 0, hourRollups: 0, userRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
+  const out: RetentionResult = { viewersTimedOut: 0, minuteRollups: 0, hourRollups: 0, userRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
   out.viewersTimedOut = await endQuietViewers(db, now);
   for (const ws of workspaces) {
-    const ev = await chunked(
-      db,
-      `DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE workspace_id = ?1 AND ts < ?2 LIMIT ${RETENTION_CHUNK})`,
-      [ws.id, now - ws.retention_days * DAY],
-      deadline,
-    );
     const mr = await chunked(
       db,
       `DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE workspace_id = ?1 AND grain = 'minute' AND bucket < ?2 LIMIT ${RETENTION_CHUNK})`,
@@ -59,10 +55,9 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
       [ws.id, now - ws.retention_days * DAY - DAY],
       deadline,
     );
-    out.events += ev.n;
     out.minuteRollups += mr.n;
     out.userRollups += ur.n;
-    if (!ev.complete || !mr.complete || !ur.complete) return { ...out, complete: false };
+    if (!mr.complete || !ur.complete) return { ...out, complete: false };
     const hr = await chunked(
       db,
       `DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE workspace_id = ?1 AND grain = 'hour' AND bucket < ?2 LIMIT ${RETENTION_CHUNK})`,

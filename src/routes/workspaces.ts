@@ -4,7 +4,7 @@ import { forgetWorkspaceKeys, newKey } from '../auth/keys';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { apiKeys, drainLog, events, jobState, workspaces } from '../history/schema';
+import { apiKeys, drainLog, jobState, workspaces } from '../history/schema';
 import { archiveDeletionJob, eraseWorkspaceArchive } from '../archive/archive-jobs';
 import { participantSessions, rollups, roomSessions, userRollups } from '../history/schema-rollups';
 import { jobName, loadRollupSince, nextRollupSince, saveRollupSinceStatement } from '../history/rollup-properties';
@@ -137,7 +137,6 @@ workspaceRoutes.openapi(
     const d = db(c.env.DB);
     const forgetKeys = await forgetWorkspaceKeys(d, ws.id);
     await d.batch([
-      d.delete(events).where(eq(events.workspaceId, ws.id)),
       d.delete(drainLog).where(eq(drainLog.workspaceId, ws.id)),
       d.delete(rollups).where(eq(rollups.workspaceId, ws.id)),
       d.delete(userRollups).where(eq(userRollups.workspaceId, ws.id)),

@@ -80,6 +80,9 @@ export const LIMITS = {
   rollupPropertyValueMaxLength: 200,
   /** `property.NAME=value` filters one query may carry. */
   propertyFiltersMax: 10,
+  /** The archive migration moves D1 raw rows in chunks of at most this many rows and this many bytes of row text (a Worker has 128 MB). */
+  migrationChunkRows: 10_000,
+  migrationChunkBytes: 8 * 1024 * 1024,
   /** Rows an export reads per D1 query. */
   exportPageRows: 1000,
   defaultRetentionDays: 90,
