@@ -20,6 +20,7 @@ import { historySessionRoutes } from './routes/sessions';
 import { exportRoutes } from './routes/export';
 import { metricsRoutes } from './routes/metrics';
 import { deadLetterRoutes } from './routes/dead-letters';
+import { erasureRoutes } from './routes/erasures';
 import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -49,6 +50,7 @@ app.route('/api/v1', historySessionRoutes);
 app.route('/api/v1', exportRoutes);
 app.route('/api/v1', metricsRoutes);
 app.route('/api/v1', deadLetterRoutes);
+app.route('/api/v1', erasureRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
   type: 'http',
