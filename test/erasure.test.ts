@@ -47,17 +47,39 @@ async function archiveRows(ws: TestWorkspace): Promise<ArchiveRow[]> {
 const idsOf = (rows: { id: string }[]) => rows.map((r) => r.id).sort();
 const objectCount = async (ws: TestWorkspace) => (await env.ARCHIVE.list({ prefix: workspacePrefix(ws.id) })).objects.length;
 
+type TestHost = DrainHost & { real?: ArchiveBucket; open?: () => void };
+const hostOf = (instance: unknown) => (instance as { drain: { host: TestHost } }).drain.host;
+
+/** The hub's bucket with another `put`. */
+function withPut(real: ArchiveBucket, put: R2Bucket['put']): ArchiveBucket {
+  return { put, get: real.get.bind(real), head: real.head.bind(real), list: real.list.bind(real), delete: real.delete.bind(real) };
+}
+
 /** Drains fail (R2 refuses puts) until `restore`: acknowledged events stay in the hub's outbox. */
 function holdDrains(ws: TestWorkspace) {
   return runInDurableObject(hub(ws.id) as DurableObjectStub<WorkspaceHub>, (instance) => {
-    const host = (instance as unknown as { drain: { host: DrainHost & { real?: ArchiveBucket } } }).drain.host;
+    const host = hostOf(instance);
     host.real ??= host.bucket;
-    host.bucket = { ...host.real, put: () => Promise.reject(new Error('test: R2 refuses puts')) } as unknown as ArchiveBucket;
+    host.bucket = withPut(host.real, (() => Promise.reject(new Error('test: R2 refuses puts'))) as R2Bucket['put']);
   });
 }
+
+/** The drain's archive puts wait until `openGate` (a drain stays in flight, holding its batches). */
+function gateDrains(ws: TestWorkspace) {
+  return runInDurableObject(hub(ws.id) as DurableObjectStub<WorkspaceHub>, (instance) => {
+    const host = hostOf(instance);
+    const real = (host.real ??= host.bucket);
+    const gate = new Promise<void>((resolve) => (host.open = resolve));
+    host.bucket = withPut(real, (async (...args: Parameters<R2Bucket['put']>) => {
+      await gate;
+      return real.put(...args);
+    }) as R2Bucket['put']);
+  });
+}
+const openGate = (ws: TestWorkspace) => runInDurableObject(hub(ws.id) as DurableObjectStub<WorkspaceHub>, (instance) => hostOf(instance).open?.());
 function restoreDrains(ws: TestWorkspace) {
   return runInDurableObject(hub(ws.id) as DurableObjectStub<WorkspaceHub>, (instance) => {
-    const host = (instance as unknown as { drain: { host: DrainHost & { real?: ArchiveBucket } } }).drain.host;
+    const host = hostOf(instance);
     if (host.real) host.bucket = host.real;
   });
 }
@@ -154,6 +176,27 @@ describe('erasure (DELETE …/users/{userId})', () => {
     expect(idsOf(final)).toEqual(idsOf([...keptRows, ...k3]));
   });
 
+  it('waits for a drain in flight: the batch it writes holding the user is rewritten, not left behind', async () => {
+    const ws = await createWorkspace('erase-inflight');
+    await gateDrains(ws);
+    await send(ws, [...events('g', GONE, 6, 3), ...events('o', 'other', 6, 3)]);
+    // The drain has planned its batch (the user in it) and waits on R2.
+    const flushing = flush(ws);
+    await until('the drain to start', () => runInDurableObject(hub(ws.id) as DurableObjectStub<WorkspaceHub>, (_i, state) =>
+      state.storage.sql.exec(`SELECT 1 FROM meta WHERE key = 'drain'`).toArray().length), (n) => n > 0);
+    const res = await erase(ws, GONE);
+    expect(res.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await erasure(ws, res.json.erasure.id)).json.erasure).toMatchObject({ status: 'pending', eventsErased: 0 });
+    await openGate(ws);
+    expect(await flushing).toBe(0);
+    const done = await until('the erasure', () => erasure(ws, res.json.erasure.id), (r) => r.json.erasure.status === 'done');
+    expect(done.json.erasure.eventsErased).toBe(6);
+    const rows = await archiveRows(ws);
+    expect(rows.map((r) => r.user_id)).toEqual(Array(6).fill('other'));
+    await restoreDrains(ws);
+  });
+
   it('resumes where a run cut off by its budget stopped, counting every row once', async () => {
     const ws = await createWorkspace('erase-resume');
     for (let round = 0; round < 3; round++) {
@@ -179,6 +222,22 @@ describe('erasure (DELETE …/users/{userId})', () => {
     const after = await archiveRows(ws);
     expect(after.filter((r) => r.user_id === GONE)).toEqual([]);
     expect(idsOf(after)).toEqual(idsOf(others));
+  });
+
+  it('sweeps the objects put after its archive pass began (a compaction that read a file before it was rewritten)', async () => {
+    const ws = await createWorkspace('erase-sweep');
+    await send(ws, [...events('g', GONE, 4, 2), ...events('o', 'other', 4, 2)]);
+    expect(await flush(ws)).toBe(0);
+    const { row } = await requestErasure(env.DB, ws.id, GONE);
+    const phase = async () => JSON.parse((await env.DB.prepare(`SELECT progress FROM erasures WHERE id = ?`).bind(row.id).first<{ progress: string | null }>())!.progress ?? '{"phase":"hub"}').phase;
+    while ((await phase()) !== 'sweep') expect(await runErasure(env, row.id, 0)).toBe('pending');
+    expect((await archiveRows(ws)).filter((r) => r.user_id === GONE)).toEqual([]);
+    // A compacted file written from parts read before they were rewritten: the user is back in it.
+    const late = partKey(ws.id, Date.now(), 'compacted');
+    await env.ARCHIVE.put(late, compactedFile([{ id: 'g-0', user_id: GONE, ts: Date.now() - 5000 }, { id: 'o-0', user_id: 'other', ts: Date.now() - 4000 }]));
+    while ((await runErasure(env, row.id, 0)) !== 'done');
+    expect((await archiveRows(ws)).filter((r) => r.user_id === GONE)).toEqual([]);
+    expect((await erasure(ws, row.id)).json.erasure.eventsErased).toBe(5);
   });
 
   it('is continued by the cron; a second DELETE while pending answers the pending one; one run at a time', async () => {
@@ -223,6 +282,7 @@ describe('erasure (DELETE …/users/{userId})', () => {
     expect((await erasure(other, made.json.erasure.id)).status).toBe(404);
     const doc = await call('GET', '/api/v1/openapi.json');
     expect(doc.json.paths['/api/v1/workspaces/{ws}/users/{userId}'].delete.description).toMatch(/archive/);
+    expect(doc.json.paths['/api/v1/workspaces/{ws}/users/{userId}'].get).toBeDefined();
     expect(doc.json.paths['/api/v1/workspaces/{ws}/erasures/{id}'].get.description).toMatch(/eventsErased/);
   });
 });
