@@ -252,6 +252,10 @@ describe('erasure (DELETE …/users/{userId})', () => {
     expect(again.json.erasure).toMatchObject({ id: first.row.id, status: 'pending' });
     expect((await requestErasure(env.DB, ws.id, GONE)).created).toBe(false);
     expect(await runErasure(env, first.row.id, 1000)).toBe('busy');
+    // Another user's erasure in the same workspace waits too (both would rewrite the same files).
+    const second = await requestErasure(env.DB, ws.id, 'other');
+    expect(await runErasure(env, second.row.id, 1000)).toBe('busy');
+    await env.DB.prepare(`DELETE FROM erasures WHERE id = ?`).bind(second.row.id).run();
     expect((await erasure(ws, first.row.id)).json.erasure).toMatchObject({ status: 'pending', eventsErased: 0 });
     // The holder died: once its lease is over, the cron takes the erasure up.
     await env.DB.prepare(`UPDATE erasures SET progress = json_object('phase', 'hub', 'leaseUntil', ?) WHERE id = ?`).bind(Date.now() - 1, first.row.id).run();

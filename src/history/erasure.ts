@@ -92,7 +92,7 @@ export interface ErasureEnv {
   ROOM_HUB: Env['ROOM_HUB'];
 }
 
-/** How a run ended: `busy` when another run holds the erasure. */
+/** How a run ended: `busy` when another run holds the erasure, or another erasure of the workspace. */
 export type RunOutcome = 'done' | 'pending' | 'busy';
 
 /**
@@ -103,8 +103,12 @@ export async function runErasure(env: ErasureEnv, id: string, budgetMs: number):
   const started = Date.now();
   const deadline = started + budgetMs;
   const claimed = await env.DB.prepare(
+    // One run per workspace at a time: runs of two users would rewrite the same files against each other.
     `UPDATE erasures SET progress = json_set(coalesce(progress, '{"phase":"hub"}'), '$.leaseUntil', ?1)
-     WHERE id = ?2 AND status = 'pending' AND coalesce(progress ->> '$.leaseUntil', 0) < ?3 RETURNING *`,
+     WHERE id = ?2 AND status = 'pending' AND coalesce(progress ->> '$.leaseUntil', 0) < ?3
+       AND NOT EXISTS (SELECT 1 FROM erasures o WHERE o.workspace_id = erasures.workspace_id AND o.id != erasures.id
+                       AND o.status = 'pending' AND coalesce(o.progress ->> '$.leaseUntil', 0) >= ?3)
+     RETURNING *`,
   )
     .bind(deadline + LEASE_MARGIN_MS, id, started)
     .first<ErasureRow>();
