@@ -1,4 +1,4 @@
-import { parquetMetadataAsync, parquetReadObjects, type FileMetaData, type KeyValue } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer, type FileMetaData, type KeyValue } from 'hyparquet';
 import { ByteWriter, ParquetWriter, type ColumnSource } from 'hyparquet-writer';
 import { ARCHIVE_COLUMNS, ARCHIVE_COLUMN_NAMES, ARCHIVE_SCHEMA } from './columns';
 import { r2AsyncBuffer } from './parquet-read';
@@ -22,18 +22,13 @@ export type ObjectErasure =
  * the object was read at, so an object deleted or replaced meanwhile is never brought back or undone.
  * A file left with no rows stays as an empty file: deleting a `compacted.parquet` would uncover its parts.
  */
-export async function eraseUserFromObject(bucket: ArchiveBucket, key: string, userId: string): Promise<ObjectErasure> {
-  const head = await bucket.head(key);
+export async function eraseUserFromObject(bucket: ArchiveBucket, key: string, userId: string, version?: ObjectVersion): Promise<ObjectErasure> {
+  const head = version ?? (await bucket.head(key));
   if (!head) return { outcome: 'gone' };
-  const file = r2AsyncBuffer(pinned(bucket, head.etag), key, head.size);
-  let metadata: FileMetaData;
   try {
-    metadata = await parquetMetadataAsync(file, { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES });
-  } catch (err) {
-    if (err instanceof ObjectChanged) return { outcome: 'changed' };
-    throw err;
-  }
-  try {
+    const file = head.size <= WHOLE_FILE_BYTES ? await wholeFile(bucket, key, head.etag) : r2AsyncBuffer(pinned(bucket, head.etag), key, head.size);
+    if (!file) return { outcome: 'gone' };
+    const metadata = await parquetMetadataAsync(file, { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES });
     // First only the user_id column: most files never hold the user and are left untouched.
     const groups = rowGroupRanges(metadata);
     let hits = 0;
@@ -70,6 +65,21 @@ export async function eraseUserFromObject(bucket: ArchiveBucket, key: string, us
 }
 
 class ObjectChanged extends Error {}
+
+/** What `list` (with metadata included) or `head` tells of an object: enough to read and rewrite it without another HEAD. */
+export type ObjectVersion = Pick<R2Object, 'size' | 'etag' | 'httpMetadata' | 'customMetadata'>;
+
+/** Objects up to this size are read in one GET (most drain parts): their footer and columns come from memory. */
+const WHOLE_FILE_BYTES = 256 * 1024;
+
+/** The whole object at `etag` in memory, or null when it is gone; throws ObjectChanged when it was replaced. */
+async function wholeFile(bucket: ArchiveBucket, key: string, etag: string): Promise<AsyncBuffer | null> {
+  const object = await bucket.get(key, { onlyIf: { etagMatches: etag } });
+  if (!object) return null;
+  if (!('body' in object)) throw new ObjectChanged(`archive: ${key} changed before it was read`);
+  const bytes = await object.arrayBuffer();
+  return { byteLength: bytes.byteLength, slice: (start: number, end?: number) => bytes.slice(start, end) };
+}
 
 /** Ranged reads of the version with `etag` only: a replaced or deleted object fails the read instead of mixing versions. */
 function pinned(bucket: ArchiveBucket, etag: string): Pick<R2Bucket, 'get'> {

@@ -233,13 +233,14 @@ class ErasureRun {
   private async eraseArchive(ref: WorkspaceRef, user: string, since: number): Promise<boolean> {
     const bucket = this.env.ARCHIVE;
     for (;;) {
-      const page = await bucket.list({ prefix: workspacePrefix(ref.id), startAfter: this.progress.after, limit: LIST_PAGE });
+      // With their metadata: each object is read (pinned to the etag listed) and rewritten without a HEAD.
+      const page = await bucket.list({ prefix: workspacePrefix(ref.id), startAfter: this.progress.after, limit: LIST_PAGE, include: ['httpMetadata', 'customMetadata'] } as R2ListOptions);
       for (const object of page.objects) {
         if (this.outOfTime) {
           await this.save(0);
           return false;
         }
-        const removed = object.uploaded.getTime() >= since ? await this.eraseObject(object.key, user) : 0;
+        const removed = object.uploaded.getTime() >= since ? await this.eraseObject(object, user) : 0;
         this.progress.after = object.key;
         this.steps++;
         // Saved with the key it came from: a run cut off after this counts none of them twice or never.
@@ -251,9 +252,11 @@ class ErasureRun {
   }
 
   /** Rows removed from one object (tried again when it changed while it was read). */
-  private async eraseObject(key: string, user: string): Promise<number> {
+  private async eraseObject(object: R2Object, user: string): Promise<number> {
+    const key = object.key;
     for (let attempt = 1; ; attempt++) {
-      const result = await eraseUserFromObject(this.env.ARCHIVE, key, user);
+      // Tried again from a fresh HEAD: the listed version is gone.
+      const result = await eraseUserFromObject(this.env.ARCHIVE, key, user, attempt === 1 ? object : undefined);
       if (result.outcome === 'rewritten') return result.removed;
       if (result.outcome !== 'changed') return 0;
       if (attempt >= OBJECT_TRIES) throw new Error(`erasure: ${key} kept changing while it was rewritten`);
