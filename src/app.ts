@@ -21,6 +21,7 @@ import { exportRoutes } from './routes/export';
 import { metricsRoutes } from './routes/metrics';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { migrationRoutes } from './routes/migration';
+import { erasureRoutes } from './routes/erasures';
 import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -51,6 +52,7 @@ app.route('/api/v1', exportRoutes);
 app.route('/api/v1', metricsRoutes);
 app.route('/api/v1', deadLetterRoutes);
 app.route('/api/v1', migrationRoutes);
+app.route('/api/v1', erasureRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
   type: 'http',

@@ -1,6 +1,7 @@
 import { app } from './app';
 import { runArchiveJobs } from './archive/archive-jobs';
 import { runArchiveMigration } from './history/archive-migration';
+import { continueErasures } from './history/erasure';
 import { applyRetention } from './history/retention';
 
 export { WorkspaceHub } from './live/workspace-hub';
@@ -14,10 +15,10 @@ export default {
   /**
    * The cron: quiet browser viewers leave their rooms, then retention (minute and old hour rollups,
    * per-user rollups, drain_log) in bounded chunks; beside it, the one-time move of D1 raw events to
-   * the archive, in its own budget; then the archive's jobs (deleted workspaces, partitions past
-   * retention, compaction) with a budget of their own. Awaited rather than left to waitUntil, so that
-   * a failed run is a failed invocation (Cloudflare's cron log, and the status npm start's trigger
-   * sees); one job failing does not stop the others.
+   * the archive, in its own budget; then pending erasures; then the archive's jobs (deleted
+   * workspaces, partitions past retention, compaction), each with a budget of its own. Awaited rather
+   * than left to waitUntil, so that a failed run is a failed invocation (Cloudflare's cron log, and
+   * the status npm start's trigger sees); one job failing does not stop the others.
    */
   async scheduled(controller, env, _ctx) {
     const [retention, migration] = await Promise.allSettled([
@@ -35,12 +36,14 @@ export default {
       if (m.dropped) console.log('archive migration done: the D1 events table is dropped', m);
       else if (!m.done) console.log('archive migration: the next run continues', m);
     }
+    const [erasures] = await Promise.allSettled([continueErasures(env)]);
+    if (erasures.status === 'fulfilled' && (erasures.value.done || erasures.value.pending)) console.log('erasures', erasures.value);
     const [archive] = await Promise.allSettled([runArchiveJobs(env.ARCHIVE, env.DB, controller.scheduledTime)]);
     if (archive.status === 'fulfilled') {
       if (!archive.value.complete) console.warn('archive jobs ran out of time; the next run continues', archive.value);
       else if (archive.value.objectsDeleted + archive.value.compaction.partsMerged > 0) console.log('archive jobs', archive.value);
     }
-    const failed = [retention, migration, archive].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failed = [retention, migration, erasures, archive].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length) throw new AggregateError(failed.map((r) => r.reason), 'cron job failed');
   },
 } satisfies ExportedHandler<Env>;

@@ -78,6 +78,11 @@ export class HubDrain {
     return run;
   }
 
+  /** Runs `fn` between drain steps (erasure): a step in flight finishes first, and none starts until it is done. */
+  between<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(fn);
+  }
+
   /** One step, and the alarm for the next when batches wait (the alarm handler). */
   async run(): Promise<void> {
     const step = await this.exclusive(() => this.step());

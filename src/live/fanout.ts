@@ -131,6 +131,11 @@ export class Fanout {
     }
   }
 
+  /** Erasure: events of the user not yet sent to subscribers are not sent. */
+  forgetUser(userId: string): void {
+    this.pending = this.pending.filter((e) => e.userId !== userId);
+  }
+
   /** Queues events for the next `events` message and marks the stats changed. */
   publish(events: LiveEvent[]): void {
     if (this.connections() === 0) return;

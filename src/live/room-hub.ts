@@ -112,6 +112,13 @@ export class RoomHub extends DurableObject<Env> {
     closeSocket(ws, code);
   }
 
+  /** Erasure: the user's events leave this room's recent lists and the events not yet streamed. */
+  async eraseUser(userId: string): Promise<void> {
+    this.state.eraseUser(userId);
+    this.fanout.forgetUser(userId);
+    this.save();
+  }
+
   async closeAll(): Promise<number> {
     return this.fanout.closeAll();
   }

@@ -119,6 +119,21 @@ export class LiveState {
     touch(this.users, userId, entry, LIMITS.liveUsersMax);
   }
 
+  /** Erasure: the user leaves the recent lists and the per-user entries (top users); anonymous counters stay. Returns the rooms of the events removed. */
+  eraseUser(userId: string): Set<string> {
+    const rooms = new Set<string>();
+    const keep = (list: LiveEvent[]) =>
+      list.filter((e) => {
+        if (e.userId !== userId) return true;
+        if (e.room) rooms.add(e.room);
+        return false;
+      });
+    this.recentEvents = keep(this.recentEvents);
+    this.recentErrors = keep(this.recentErrors);
+    this.users.delete(userId);
+    return rooms;
+  }
+
   snapshot(now: number, extra: { connections: number; rooms: Stats['rooms'] }): Stats {
     const today = this.rollDay(now);
     const nowSec = Math.floor(now / 1000);

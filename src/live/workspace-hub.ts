@@ -6,6 +6,7 @@ import type { IngestResult } from '../shared/events';
 import { LIMITS } from '../shared/limits';
 import type { LiveSnapshot, Stats } from '../shared/live';
 import { HubDrain } from './drain';
+import { eraseFromHubStorage, type HubErasure } from './erase-user';
 import { answerSocket, closeSocket } from './fanout';
 import { GroupCommit } from './group-commit';
 import { HubStore } from './hub-store';
@@ -236,6 +237,15 @@ export class WorkspaceHub extends DurableObject<Env> {
   /** Acknowledged events not yet drained that fall in a raw question's scope (the archive has the rest). */
   async outboxEvents(query: OutboxQuery): Promise<Partial<ArchiveRow>[]> {
     return readOutbox(this.ctx.storage.sql, query);
+  }
+
+  /** Erasure: the user's events leave the outbox, dead letters and live lists (here, in rooms), between drain steps. */
+  async eraseUser(workspace: WorkspaceRef, userId: string): Promise<HubErasure> {
+    this.remember(workspace);
+    const erased = await this.drain.between(async () => eraseFromHubStorage(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn), userId));
+    const rooms = new Set([...erased.rooms, ...this.live.eraseUser(userId), ...this.live.watchedRooms]);
+    await Promise.all([...rooms].map((room) => roomHub(this.env, workspace.id, room).eraseUser(userId)));
+    return erased;
   }
 
   /** Current stats (tests, the dashboard's first paint). */

@@ -98,6 +98,15 @@ export class WorkspaceLive {
     this.roomsDirty = false;
   }
 
+  /** Erasure: the user leaves the recent lists, the per-user entries and the events not yet streamed; saved at once. Returns the rooms of the events removed. */
+  eraseUser(userId: string): Set<string> {
+    const rooms = this.state.eraseUser(userId);
+    this.fanout.forgetUser(userId);
+    this.dirty = true;
+    this.saveIfDue(true);
+    return rooms;
+  }
+
   watchRoom(room: string): void {
     if (this.watchedRooms.has(room)) return;
     this.watchedRooms.add(room);
