@@ -142,10 +142,10 @@ describe('erasure (DELETE …/users/{userId})', () => {
     const res = await erase(ws, GONE);
     expect(res.status).toBe(202);
     expect(res.json.erasure).toMatchObject({ id: expect.any(String), status: 'pending' });
-    const done = await until('the erasure', () => erasure(ws, res.json.erasure.id), (r) => r.json.erasure.status === 'done');
+    const done = await until('the erasure', () => erasure(ws, res.json.erasure.id), (r) => r.json.status === 'done');
     expect(done.status).toBe(200);
     // Every event of the user counted once: 24 from archive files, 6 from the outbox.
-    expect(done.json.erasure).toMatchObject({ id: res.json.erasure.id, userId: GONE, status: 'done', eventsErased: 30, doneAt: expect.any(String) });
+    expect(done.json).toMatchObject({ id: res.json.erasure.id, userId: GONE, status: 'done', eventsErased: 30, doneAt: expect.any(String) });
 
     // The archive: every file read in full holds none of the user's rows, and every other row as it was.
     const after = await archiveRows(ws);
@@ -187,11 +187,11 @@ describe('erasure (DELETE …/users/{userId})', () => {
     const res = await erase(ws, GONE);
     expect(res.status).toBe(202);
     await new Promise((r) => setTimeout(r, 500));
-    expect((await erasure(ws, res.json.erasure.id)).json.erasure).toMatchObject({ status: 'pending', eventsErased: 0 });
+    expect((await erasure(ws, res.json.erasure.id)).json).toMatchObject({ status: 'pending', eventsErased: 0 });
     await openGate(ws);
     expect(await flushing).toBe(0);
-    const done = await until('the erasure', () => erasure(ws, res.json.erasure.id), (r) => r.json.erasure.status === 'done');
-    expect(done.json.erasure.eventsErased).toBe(6);
+    const done = await until('the erasure', () => erasure(ws, res.json.erasure.id), (r) => r.json.status === 'done');
+    expect(done.json.eventsErased).toBe(6);
     const rows = await archiveRows(ws);
     expect(rows.map((r) => r.user_id)).toEqual(Array(6).fill('other'));
     await restoreDrains(ws);
@@ -218,7 +218,7 @@ describe('erasure (DELETE …/users/{userId})', () => {
     // hub, legacy, rollups, then one object at a time (12 objects), then the sweep.
     expect(runs).toBeGreaterThan(12);
     const res = await erasure(ws, row.id);
-    expect(res.json.erasure).toMatchObject({ status: 'done', eventsErased: 24 });
+    expect(res.json).toMatchObject({ status: 'done', eventsErased: 24 });
     const after = await archiveRows(ws);
     expect(after.filter((r) => r.user_id === GONE)).toEqual([]);
     expect(idsOf(after)).toEqual(idsOf(others));
@@ -237,7 +237,7 @@ describe('erasure (DELETE …/users/{userId})', () => {
     await env.ARCHIVE.put(late, compactedFile([{ id: 'g-0', user_id: GONE, ts: Date.now() - 5000 }, { id: 'o-0', user_id: 'other', ts: Date.now() - 4000 }]));
     while ((await runErasure(env, row.id, 0)) !== 'done');
     expect((await archiveRows(ws)).filter((r) => r.user_id === GONE)).toEqual([]);
-    expect((await erasure(ws, row.id)).json.erasure.eventsErased).toBe(5);
+    expect((await erasure(ws, row.id)).json.eventsErased).toBe(5);
   });
 
   it('is continued by the cron; a second DELETE while pending answers the pending one; one run at a time', async () => {
@@ -256,14 +256,14 @@ describe('erasure (DELETE …/users/{userId})', () => {
     const second = await requestErasure(env.DB, ws.id, 'other');
     expect(await runErasure(env, second.row.id, 1000)).toBe('busy');
     await env.DB.prepare(`DELETE FROM erasures WHERE id = ?`).bind(second.row.id).run();
-    expect((await erasure(ws, first.row.id)).json.erasure).toMatchObject({ status: 'pending', eventsErased: 0 });
+    expect((await erasure(ws, first.row.id)).json).toMatchObject({ status: 'pending', eventsErased: 0 });
     // The holder died: once its lease is over, the cron takes the erasure up.
     await env.DB.prepare(`UPDATE erasures SET progress = json_object('phase', 'hub', 'leaseUntil', ?) WHERE id = ?`).bind(Date.now() - 1, first.row.id).run();
     await until('the cron to finish it', async () => {
       await continueErasures(env, 5_000);
-      return (await erasure(ws, first.row.id)).json.erasure;
+      return (await erasure(ws, first.row.id)).json;
     }, (e) => e.status === 'done');
-    expect((await erasure(ws, first.row.id)).json.erasure.eventsErased).toBe(5);
+    expect((await erasure(ws, first.row.id)).json.eventsErased).toBe(5);
     expect((await archiveRows(ws)).map((r) => r.user_id)).toEqual(Array(5).fill('other'));
     // Done: a new DELETE is a new erasure (events sent since).
     const later = await erase(ws, GONE);

@@ -3,7 +3,7 @@ import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { ERASURE_REQUEST_BUDGET_MS, getErasure, requestErasure, runErasure, toErasure } from '../history/erasure';
-import { ErasureAnswer } from '../shared/erasures';
+import { Erasure, ErasureAnswer } from '../shared/erasures';
 import { LIMITS } from '../shared/limits';
 import { authErrors, bearer, json, WsParams } from './openapi';
 
@@ -44,12 +44,12 @@ erasureRoutes.openapi(
     description: '`pending` while the job runs, `done` once none of the user’s raw events is readable anywhere; `eventsErased` counts the raw events removed.',
     middleware: [requireAccess('admin')] as const,
     request: { params: WsParams.extend({ id: z.string().min(1).max(100).meta({ param: { name: 'id', in: 'path' }, description: 'The erasure’s id' }) }) },
-    responses: { 200: json(ErasureAnswer, 'The erasure'), ...authErrors },
+    responses: { 200: json(Erasure, 'The erasure: `status` and `eventsErased` as API.md says, with its id, user and times'), ...authErrors },
   }),
   async (c) => {
     const { id } = c.req.valid('param');
     const row = await getErasure(c.env.DB, c.get('workspace').id, id);
     if (!row) throw new ApiError('not_found', `no erasure "${id}" in this workspace`);
-    return c.json({ erasure: toErasure(row) }, 200);
+    return c.json(toErasure(row), 200);
   },
 );
