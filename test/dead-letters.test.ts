@@ -7,6 +7,7 @@ import type { NormalizedEvent } from '../src/ingest/types';
 import { isTransient } from '../src/live/drain';
 import { HubStore } from '../src/live/hub-store';
 import type { WorkspaceHub } from '../src/live/workspace-hub';
+import { archivedCount, archivedDistinct } from './archived';
 import { call, countRows, createWorkspace, hub, makeEvents, type TestWorkspace } from './helpers';
 
 const send = (ws: TestWorkspace, events: unknown[]) =>
@@ -15,15 +16,17 @@ const deadLetters = (ws: TestWorkspace, token = ws.keys.admin) => call('GET', `/
 const retry = (ws: TestWorkspace, id: string) => call('POST', `/api/v1/workspaces/${ws.slug}/dead-letters/${id}/retry`, { token: ws.keys.admin });
 const drop = (ws: TestWorkspace, id: string) => call('DELETE', `/api/v1/workspaces/${ws.slug}/dead-letters/${id}`, { token: ws.keys.admin });
 
-const rowsOf = (ws: TestWorkspace, table = 'events') => countRows(`SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?`, ws.id);
-const distinctOf = (ws: TestWorkspace) => countRows('SELECT count(DISTINCT id) AS n FROM events WHERE workspace_id = ?', ws.id);
-const rowsLike = (ws: TestWorkspace, prefix: string) => countRows(`SELECT count(*) AS n FROM events WHERE workspace_id = ? AND id LIKE ?`, ws.id, `${prefix}-%`);
+/** Events counted in D1 (the day rollups' all-types total), or the rows of `table`. */
+const rowsOf = (ws: TestWorkspace, table?: string) =>
+  countRows(table ? `SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?` : `SELECT total(events) AS n FROM rollups WHERE workspace_id = ? AND grain = 'day' AND type = '' AND dim = ''`, ws.id);
+const distinctOf = (ws: TestWorkspace) => archivedDistinct(ws.id);
+const rowsLike = (ws: TestWorkspace, prefix: string) => archivedCount(ws.id, (r) => r.id!.startsWith(`${prefix}-`));
 
 /** A trigger that makes D1 refuse any batch holding an event of this workspace of type `poison.type`. */
 async function poison(ws: TestWorkspace): Promise<() => Promise<void>> {
   const name = `poison_${ws.id.replace(/\W/g, '')}`;
   await env.DB.prepare(
-    `CREATE TRIGGER ${name} BEFORE INSERT ON events WHEN NEW.workspace_id = '${ws.id}' AND NEW.type = 'poison.type' BEGIN SELECT RAISE(ABORT, 'poisoned for the test'); END`,
+    `CREATE TRIGGER ${name} BEFORE INSERT ON rollups WHEN NEW.workspace_id = '${ws.id}' AND NEW.type = 'poison.type' BEGIN SELECT RAISE(ABORT, 'poisoned for the test'); END`,
   ).run();
   return async () => {
     await env.DB.prepare(`DROP TRIGGER IF EXISTS ${name}`).run();
@@ -188,7 +191,7 @@ describe('a batch that cannot be written never blocks', () => {
 
   it('D1 down for every batch sets nothing aside: all of them wait in the outbox and drain once D1 is back', async () => {
     const ws = await createWorkspace('dl-down');
-    await env.DB.prepare('ALTER TABLE events RENAME TO events_gone').run();
+    await env.DB.prepare('ALTER TABLE rollups RENAME TO rollups_gone').run();
     let restored = false;
     try {
       for (let i = 0; i < 3; i++) expect((await send(ws, makeEvents(40, `down${i}`))).status).toBe(202);
@@ -202,12 +205,12 @@ describe('a batch that cannot be written never blocks', () => {
       expect(await gauge(ws, 'edgepulse_dead_letter_batches')).toBe(0);
       // Nothing in D1, not even a fence: the drain was never given up.
       expect(await rowsOf(ws, 'drain_log')).toBe(0);
-      await env.DB.prepare('ALTER TABLE events_gone RENAME TO events').run();
+      await env.DB.prepare('ALTER TABLE rollups_gone RENAME TO rollups').run();
       restored = true;
       // (drain.test.ts shows the backed-off alarm retrying by itself; here the retry is not waited for.)
       expect(await stub.flush()).toBe(0);
     } finally {
-      if (!restored) await env.DB.prepare('ALTER TABLE events_gone RENAME TO events').run();
+      if (!restored) await env.DB.prepare('ALTER TABLE rollups_gone RENAME TO rollups').run();
     }
     expect(await rowsOf(ws)).toBe(120);
     expect(await distinctOf(ws)).toBe(120);
@@ -274,7 +277,7 @@ describe('setting a drain apart never loses or doubles a batch', () => {
     });
     expect(await rowsOf(ws)).toBe(40);
     expect(await distinctOf(ws)).toBe(40);
-    expect(await countRows(`SELECT count(*) AS n FROM events WHERE type = 'edgepulse.probe'`)).toBe(0);
+    expect(await archivedCount(null, (r) => r.type === 'edgepulse.probe')).toBe(0);
     expect(await countRows(`SELECT count(*) AS n FROM rollups WHERE workspace_id = ? AND type = 'edgepulse.probe'`, ws.id)).toBe(0);
     expect(await summaryEvents(ws)).toBe(40);
     // The fence (its key and the key that marks it a fence) and the two batches; no probe.
