@@ -42,9 +42,9 @@ async function drainGauges(ws: TestWorkspace): Promise<Record<string, number>> {
 }
 
 describe('a failed drain is retried and ends with every event in D1 exactly once', () => {
-  it('survives D1 being unavailable (rollups table gone), backs off, and drains by itself once it is back', async () => {
+  it('survives D1 being unavailable (drain_log table gone), backs off, and drains by itself once it is back', async () => {
     const ws = await createWorkspace('drain-down');
-    await env.DB.prepare('ALTER TABLE rollups RENAME TO rollups_off').run();
+    await env.DB.prepare('ALTER TABLE drain_log RENAME TO drain_log_off').run();
     let restored = false;
     try {
       for (let i = 0; i < 3; i++) {
@@ -75,15 +75,15 @@ describe('a failed drain is retried and ends with every event in D1 exactly once
       expect(afterSecond.alarm! - Date.now()).toBeGreaterThan(1000);
 
       // Nothing reached D1, not even the drain log: the failed transaction left no trace.
-      expect(await rowsOf(ws, 'rollups_off')).toBe(0);
-      expect(await rowsOf(ws, 'drain_log')).toBe(0);
+      expect(await rowsOf(ws)).toBe(0);
+      expect(await rowsOf(ws, 'drain_log_off')).toBe(0);
 
-      await env.DB.prepare('ALTER TABLE rollups_off RENAME TO rollups').run();
+      await env.DB.prepare('ALTER TABLE drain_log_off RENAME TO drain_log').run();
       restored = true;
       // No flush: the backed-off alarm retries on its own.
       await vi.waitFor(async () => expect(await rowsOf(ws)).toBe(300), { timeout: 15_000, interval: 200 });
     } finally {
-      if (!restored) await env.DB.prepare('ALTER TABLE rollups_off RENAME TO rollups').run();
+      if (!restored) await env.DB.prepare('ALTER TABLE drain_log_off RENAME TO drain_log').run();
     }
     expect(await distinctOf(ws)).toBe(300);
     expect((await hub(ws.id).usage()).pendingBatches).toBe(0);
