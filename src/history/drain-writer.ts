@@ -32,7 +32,6 @@ function statementsFor(db: D1Database, workspace: WorkspaceRef, keys: string[], 
     db
       .prepare(`INSERT INTO drain_log (batch_id, workspace_id, drained_at) SELECT value, ?2, ?3 FROM json_each(?1)`)
       .bind(JSON.stringify(keys), workspace.id, now),
-    ...insertEventStatements(db, workspace.id, events),
   ];
 }
 
