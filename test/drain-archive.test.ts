@@ -15,7 +15,9 @@ const send = (ws: TestWorkspace, events: unknown[]) =>
 const deadLetters = (ws: TestWorkspace) => call('GET', `/api/v1/workspaces/${ws.slug}/dead-letters`, { token: ws.keys.admin });
 const retry = (ws: TestWorkspace, id: string) => call('POST', `/api/v1/workspaces/${ws.slug}/dead-letters/${id}/retry`, { token: ws.keys.admin });
 const drop = (ws: TestWorkspace, id: string) => call('DELETE', `/api/v1/workspaces/${ws.slug}/dead-letters/${id}`, { token: ws.keys.admin });
-const rowsOf = (ws: TestWorkspace) => countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id);
+/** Events counted in D1 (the day rollups' all-types total). */
+const rowsOf = (ws: TestWorkspace) =>
+  countRows(`SELECT total(events) AS n FROM rollups WHERE workspace_id = ? AND grain = 'day' AND type = '' AND dim = ''`, ws.id);
 
 /** Every event the archive holds for the workspace (the last three days), as the event log shows one. */
 async function archived(ws: TestWorkspace) {
@@ -82,7 +84,7 @@ function failingPuts(bucket: ArchiveBucket, failures: number) {
 async function poison(ws: TestWorkspace): Promise<() => Promise<void>> {
   const name = `poison_${ws.id.replace(/\W/g, '')}`;
   await env.DB.prepare(
-    `CREATE TRIGGER ${name} BEFORE INSERT ON events WHEN NEW.workspace_id = '${ws.id}' AND NEW.type = 'poison.type' BEGIN SELECT RAISE(ABORT, 'poisoned for the test'); END`,
+    `CREATE TRIGGER ${name} BEFORE INSERT ON rollups WHEN NEW.workspace_id = '${ws.id}' AND NEW.type = 'poison.type' BEGIN SELECT RAISE(ABORT, 'poisoned for the test'); END`,
   ).run();
   return async () => {
     await env.DB.prepare(`DROP TRIGGER IF EXISTS ${name}`).run();

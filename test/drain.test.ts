@@ -6,13 +6,17 @@ import { normalizeEvents } from '../src/ingest/normalize';
 import type { NormalizedEvent } from '../src/ingest/types';
 import { DRAIN_MAX_BYTES, HubStore } from '../src/live/hub-store';
 import type { WorkspaceHub } from '../src/live/workspace-hub';
+import { archivedDistinct } from './archived';
 import { call, countRows, createWorkspace, flush, hub, makeEvents, type TestWorkspace } from './helpers';
 
 const send = (ws: TestWorkspace, events: unknown[]) =>
   call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { events } });
 
-const rowsOf = (ws: TestWorkspace, table = 'events') => countRows(`SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?`, ws.id);
-const distinctOf = (ws: TestWorkspace) => countRows('SELECT count(DISTINCT id) AS n FROM events WHERE workspace_id = ?', ws.id);
+/** Events counted in D1 (the day rollups' all-types total): exactly once means this equals the events sent. */
+const countedOf = (ws: TestWorkspace) =>
+  countRows(`SELECT total(events) AS n FROM rollups WHERE workspace_id = ? AND grain = 'day' AND type = '' AND dim = ''`, ws.id);
+const rowsOf = (ws: TestWorkspace, table?: string) => (table ? countRows(`SELECT count(*) AS n FROM ${table} WHERE workspace_id = ?`, ws.id) : countedOf(ws));
+const distinctOf = (ws: TestWorkspace) => archivedDistinct(ws.id);
 
 /** The hub's own view: scheduled alarm and outbox attempts, read inside the object. */
 async function hubState(ws: TestWorkspace) {
@@ -71,9 +75,8 @@ describe('a failed drain is retried and ends with every event in D1 exactly once
       expect(afterSecond.alarm! - Date.now()).toBeGreaterThan(1000);
 
       // Nothing reached D1, not even the drain log: the failed transaction left no trace.
-      expect(await rowsOf(ws, 'events')).toBe(0);
+      expect(await rowsOf(ws)).toBe(0);
       expect(await rowsOf(ws, 'drain_log_off')).toBe(0);
-      expect(await rowsOf(ws, 'rollups')).toBe(0);
 
       await env.DB.prepare('ALTER TABLE drain_log_off RENAME TO drain_log').run();
       restored = true;
@@ -94,11 +97,11 @@ describe('a failed drain is retried and ends with every event in D1 exactly once
     const ws = await createWorkspace('drain-poison');
     const trigger = `poison_${ws.id.replace(/\W/g, '')}`;
     await env.DB.prepare(
-      `CREATE TRIGGER ${trigger} BEFORE INSERT ON events WHEN NEW.id = 'poison-99' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END`,
+      `CREATE TRIGGER ${trigger} BEFORE INSERT ON rollups WHEN NEW.workspace_id = '${ws.id}' AND NEW.type = 'poison.type' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END`,
     ).run();
     try {
       expect((await send(ws, makeEvents(400, 'clean'))).status).toBe(202);
-      expect((await send(ws, makeEvents(100, 'poison'))).status).toBe(202);
+      expect((await send(ws, makeEvents(100, 'poison', { type: 'poison.type' }))).status).toBe(202);
       expect(await flush(ws)).toBe(2);
       expect(await rowsOf(ws)).toBe(0);
       expect(await rowsOf(ws, 'drain_log')).toBe(0);
@@ -119,7 +122,7 @@ describe('a drain never doubles anything', () => {
     const a: DrainBatch = { batchId: crypto.randomUUID(), events: normalized(250, 'wa') };
     const b: DrainBatch = { batchId: crypto.randomUUID(), events: normalized(150, 'wb') };
     const first = await writeDrain(env.DB, ref, [a]);
-    expect(first.rowsWritten).toBeGreaterThanOrEqual(250);
+    expect(first.rowsWritten).toBeGreaterThan(0);
     const again = await writeDrain(env.DB, ref, [a]);
     expect(again.rowsWritten).toBe(0);
     expect(await rowsOf(ws)).toBe(250);
@@ -127,9 +130,7 @@ describe('a drain never doubles anything', () => {
     await writeDrain(env.DB, ref, [a, b]);
     await writeDrain(env.DB, ref, [b, a]);
     expect(await rowsOf(ws)).toBe(400);
-    expect(await distinctOf(ws)).toBe(400);
-    const stored = await env.DB.prepare(`SELECT properties ->> '$.i' AS i, id FROM events WHERE workspace_id = ? AND id = 'wb-7'`).bind(ws.id).first<{ i: string }>();
-    expect(stored?.i).toBe('wb-7');
+    expect(await countRows(`SELECT count(*) AS n FROM drain_log WHERE workspace_id = ?`, ws.id)).toBe(2);
   });
 
   it('the hub’s own outbox, drained to D1 behind its back, is not written again by the next drain', async () => {

@@ -1,3 +1,4 @@
+import { mirrorArchiveForSql } from './archived';
 import { env } from 'cloudflare:test';
 import { expect } from 'vitest';
 import { call, flush, type TestWorkspace } from './helpers';
@@ -76,7 +77,7 @@ export function makeDataset(tz: string, now: number, n = 2400): Dataset {
   return { events, from: monthStart - 30 * HOUR, to: now, monthStart };
 }
 
-/** POSTs in batches of 500, draining after each so rollups merge across several drains. */
+/** POSTs in batches of 500, draining after each so rollups merge across several drains; then mirrors the archive for SQL oracles. */
 export async function load(ws: TestWorkspace, events: Array<Record<string, unknown>>): Promise<void> {
   for (let i = 0; i < events.length; i += 500) {
     const res = await call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { events: events.slice(i, i + 500) } });
@@ -84,6 +85,8 @@ export async function load(ws: TestWorkspace, events: Array<Record<string, unkno
     if ((i / 500) % 2 === 1) expect(await flush(ws)).toBe(0);
   }
   expect(await flush(ws)).toBe(0);
+  // The SQL oracles below read raw events from a table: the archive's rows, copied there.
+  await mirrorArchiveForSql(ws.id);
 }
 
 export async function sql<T = Record<string, unknown>>(query: string, ...binds: unknown[]): Promise<T[]> {

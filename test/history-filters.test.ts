@@ -1,3 +1,4 @@
+import { mirrorArchiveForSql } from './archived';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, createWorkspace, flush, type TestWorkspace } from './helpers';
@@ -95,6 +96,7 @@ describe('session reports honour every documented filter', () => {
       expect(res.status).toBe(202);
       expect(await flush(ws)).toBe(0);
     }
+    await mirrorArchiveForSql(ws.id);
   });
 
   it('sessions: room, userId and platform select by the row; the others by a matching event of the session in the range', async () => {

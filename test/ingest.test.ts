@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../src/ingest/types';
 import { HubStore } from '../src/live/hub-store';
 import type { WorkspaceHub } from '../src/live/workspace-hub';
-import { call, countRows, createWorkspace, flush, makeEvents } from './helpers';
+import { archivedCount, archivedDistinct } from './archived';
+import { call, createWorkspace, flush, makeEvents } from './helpers';
 
 describe('ingestion', () => {
   it('accepts a single event and reads it back after the drain', async () => {
@@ -35,13 +36,13 @@ describe('ingestion', () => {
     const again = await Promise.all([0, 1, 0, 1].map((i) => send(events.slice(i * 500, i * 500 + 500))));
     expect(again.every((r) => r.status === 202 && r.json.accepted === 0 && r.json.duplicates === 500)).toBe(true);
     await flush(ws);
-    expect(await countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
-    expect(await countRows('SELECT count(DISTINCT id) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
+    expect(await archivedCount(ws.id)).toBe(1000);
+    expect(await archivedDistinct(ws.id)).toBe(1000);
     // Still duplicates once drained: de-duplication does not live in the outbox.
     const late = await Promise.all([send(events.slice(0, 500)), send(events.slice(250, 750))]);
     expect(late.map((r) => r.json)).toEqual([{ accepted: 0, duplicates: 500 }, { accepted: 0, duplicates: 500 }]);
     await flush(ws);
-    expect(await countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
+    expect(await archivedCount(ws.id)).toBe(1000);
   });
 
   it('counts each of 1,000 ids once across overlapping concurrent requests, in-batch repeats and the collector', async () => {
@@ -64,8 +65,8 @@ describe('ingestion', () => {
     const beacon = await call('POST', `/api/v1/collect?key=${ws.keys.ingest}`, { body: events[42] });
     expect(beacon.json).toEqual({ accepted: 0, duplicates: 1 });
     expect(await flush(ws)).toBe(0);
-    expect(await countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
-    expect(await countRows('SELECT count(DISTINCT id) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(1000);
+    expect(await archivedCount(ws.id)).toBe(1000);
+    expect(await archivedDistinct(ws.id)).toBe(1000);
   });
 
   it('splits a large group commit into outbox rows under the 2 MB SQLite value limit, and checks ids in bounded chunks', async () => {

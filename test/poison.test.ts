@@ -4,7 +4,8 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WorkspaceHub } from '../src/live/workspace-hub';
-import { call, countRows, createWorkspace, flush, hub, type TestWorkspace } from './helpers';
+import { archivedCount } from './archived';
+import { call, createWorkspace, flush, hub, type TestWorkspace } from './helpers';
 
 // The bounds of API.md, and what a client may send right at them.
 const MAX_BYTES = 2 ** 53 - 1;
@@ -51,7 +52,7 @@ async function poisonWorkspace(prefix: string): Promise<TestWorkspace> {
   return ws;
 }
 
-const rowsOf = (ws: TestWorkspace) => countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id);
+const rowsOf = (ws: TestWorkspace) => archivedCount(ws.id);
 const close = (got: number, want: number, scale = Math.abs(want)) => expect(Math.abs(got - want), `${got} vs ${want}`).toBeLessThanOrEqual(scale * 1e-9);
 
 /** Every number in an answer is finite, and no prototype value (a function, "[object Object]") leaked into it. */

@@ -1,8 +1,9 @@
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, countRows, createWorkspace, flush, hub, makeEvents, type TestWorkspace } from './helpers';
+import { archivedCount } from './archived';
+import { call, createWorkspace, flush, hub, makeEvents, type TestWorkspace } from './helpers';
 
-const rawRows = (ws: TestWorkspace) => countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id);
+const rawRows = (ws: TestWorkspace) => archivedCount(ws.id);
 
 // The benchmarks' references live in the bench entry Worker (bench/worker.ts, test/e2e/bench-entry.test.ts);
 // the production Worker has none of them, whatever a request says.

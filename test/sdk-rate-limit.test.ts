@@ -1,7 +1,8 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { EdgePulse } from '../src/client/index';
-import { call, countRows, createWorkspace, flush } from './helpers';
+import { archivedCount } from './archived';
+import { call, createWorkspace, flush } from './helpers';
 
 const workerFetch: typeof fetch = (input, init) => exports.default.fetch(new Request(input as string, init));
 
@@ -28,7 +29,7 @@ describe('edgepulse/client and 429', () => {
     expect(statuses[1].retryAfter).toMatch(/^[12]$/);
     expect(statuses[2].at - statuses[1].at).toBeGreaterThanOrEqual(Number(statuses[1].retryAfter) * 1000);
     await flush(ws);
-    expect(await countRows('SELECT count(*) AS n FROM events WHERE workspace_id = ?', ws.id)).toBe(60);
+    expect(await archivedCount(ws.id)).toBe(60);
   });
 
   it('keeps a batch through any number of 429s with Retry-After, but counts a 429 without it as a retry', async () => {

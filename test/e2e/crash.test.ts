@@ -2,11 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyLocalArchive } from './local-archive';
 import { createWorkspace, startDevServer, type DevServer } from './server';
 
 // 20,000 events from 8 clients that retry until acknowledged, while wrangler dev and its workerd
-// child are SIGKILLed twice: every acknowledged event must end up in D1 exactly once.
+// child are SIGKILLed twice: every acknowledged event must end up in the archive exactly once (checked with DuckDB).
 const CLIENTS = 8;
 const TOTAL = 20_000;
 const PER_CLIENT = TOTAL / CLIENTS;
@@ -145,12 +147,27 @@ describe('crash safety under wrangler dev', () => {
     expect(ids.length, 'duplicates in GET …/events').toBe(unique.size);
     expect(unique.size).toBe(TOTAL);
 
-    // And in D1 itself, read from the on-disk database after the server is gone: each id exactly once.
+    // And in the archive itself, copied out of the on-disk bucket after the server is gone and read
+    // with DuckDB as a user would: each acknowledged id in exactly one file, once.
     await server.stop();
-    const [counts] = d1Query(
-      `SELECT count(*) AS n, count(DISTINCT e.id) AS d FROM events e JOIN workspaces w ON w.id = e.workspace_id WHERE w.slug = '${SLUG}'`,
-    );
-    expect(counts).toEqual({ n: TOTAL, d: TOTAL });
+    const [{ id: workspaceId }] = d1Query(`SELECT id FROM workspaces WHERE slug = '${SLUG}'`);
+    const archiveDir = mkdtempSync(join(tmpdir(), 'edgepulse-crash-archive-'));
+    try {
+      expect(await copyLocalArchive(persistDir, archiveDir)).toBeGreaterThan(0);
+      const duck = await (await DuckDBInstance.create(':memory:')).connect();
+      try {
+        const files = `read_parquet('${archiveDir}/events/workspace=${workspaceId}/**/*.parquet', hive_partitioning = true)`;
+        const [counts] = (await duck.runAndReadAll(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d FROM ${files}`)).getRowObjectsJS();
+        expect(counts).toEqual({ n: TOTAL, d: TOTAL });
+        const ids = (await duck.runAndReadAll(`SELECT id FROM ${files}`)).getRowObjectsJS().map((r) => String(r.id));
+        const inArchive = new Set(ids);
+        expect([...p.acked].filter((id) => !inArchive.has(id)).slice(0, 10)).toEqual([]);
+      } finally {
+        duck.closeSync();
+      }
+    } finally {
+      rmSync(archiveDir, { recursive: true, force: true });
+    }
     console.log(
       `crash test: ${TOTAL} events acknowledged in ${(sendMs / 1000).toFixed(1)} s with 2 SIGKILLs; ${p.attempts} requests, ` +
         `${p.retries} retried, ${p.duplicates} events answered as duplicates of a write whose answer was lost`,
