@@ -82,6 +82,8 @@ export async function startMiniflare(scriptPath, extra = {}) {
       const ns = await mf.getDurableObjectNamespace('WORKSPACE_HUB');
       return ns.get(ns.idFromName(workspaceId));
     },
+    /** The R2 archive bucket (Miniflare's binding, from Node). */
+    bucket: () => mf.getR2Bucket('ARCHIVE'),
     stop: () => mf.dispose(),
   };
 }
