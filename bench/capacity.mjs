@@ -11,87 +11,30 @@ import { parquetMetadata } from 'hyparquet';
 import { LIMITS } from '../src/shared/limits.ts';
 import { buildBundle, createWorkspace, startMiniflare } from './lib/worker.mjs';
 import { d1RowCounts, d1TableBytes, listObjects } from './lib/storage.mjs';
+import { ROLLUP_PROPERTIES, traffic, USERS } from './lib/traffic.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const N = Number(process.env.BENCH_N ?? (QUICK ? 100_000 : 1_000_000));
 const BATCH = LIMITS.batchMaxEvents;
 const IN_FLIGHT = 4;
-const USERS = 20_000;
 const DAY = 86_400_000;
-const HOUR = 3_600_000;
 /** One D1 database's size limit (Cloudflare: 10 GB). */
 const D1_LIMIT = 10e9;
 const GOALS = { years: 3, r2BytesPerEvent: 80 };
-const TYPES = ['page.view', 'click', 'message.sent', 'api.call', 'search', 'file.uploaded', 'login', 'signup', 'error.shown', 'Order Completed'];
-const ROOMS = Array.from({ length: 50 }, (_, i) => `room-${String(i).padStart(2, '0')}`);
-const COUNTRIES = ['US', 'DE', 'IN', 'BR', 'GB', 'FR', 'JP', 'CA', 'AU', 'ES', 'IT', 'NL', 'SE', 'PL', 'MX', 'AR', 'CO', 'CL', 'ZA', 'NG',
-  'EG', 'KE', 'TR', 'SA', 'AE', 'IL', 'RU', 'UA', 'CN', 'KR', 'TW', 'SG', 'ID', 'PH', 'VN', 'TH', 'NZ', 'IE', 'PT', 'CH'];
-const PLATFORMS = ['Web', 'iOS', 'Android'];
-const DEVICES = ['desktop', 'mobile', 'tablet'];
-const BROWSERS = ['Chrome', 'Safari', 'Firefox', 'Edge'];
-const OSES = ['macOS', 'Windows', 'iOS', 'Android', 'Linux'];
-const PLANS = ['free', 'starter', 'pro', 'enterprise'];
-/** The properties kept in rollups (PATCH rollupProperties); `path` stays archive-only. */
-const ROLLUP_PROPERTIES = ['plan', 'campaign', 'feature'];
-const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
 const t0 = Date.now();
 const log = (s = '') => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const mb = (bytes) => `${fmt(bytes / 1e6, 2)} MB`;
 
-/** A small seeded generator: the same events every run. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(11);
-/** Skewed pick: the first entries are the most frequent, as real traffic's countries and rooms are. */
-const skewed = (xs) => xs[Math.floor(rand() * rand() * xs.length)];
-const uniform = (xs) => xs[Math.floor(rand() * xs.length)];
-
-/** An event id as the SDK makes one (src/client eventId: time in base 36, then 16 random characters). */
-function eventId(ts) {
-  let out = ts.toString(36).padStart(9, '0');
-  for (let i = 0; i < 16; i++) out += ID_ALPHABET[Math.floor(rand() * 36)];
-  return out;
-}
-
+const source = traffic(11);
 /** Event n of N: timestamps spread evenly over [start, start + DAY). */
-function eventAt(n, start) {
-  const ts = start + Math.floor((n * DAY) / N);
-  const user = Math.floor(rand() * USERS);
-  const type = skewed(TYPES);
-  const e = {
-    id: eventId(ts),
-    type,
-    timestamp: ts,
-    userId: `user-${user}`,
-    // A session: one user's half hour.
-    sessionId: `s-${user}-${Math.floor(ts / 1_800_000)}`,
-    durationMs: Math.round(rand() * rand() * 2000 * 10) / 10,
-    properties: { plan: PLANS[user % 4], campaign: `c${user % 30}`, feature: uniform(['chat', 'video', 'files', 'search', 'calendar', 'billing', 'admin', 'api', 'docs', 'mail', 'tasks', 'wiki', 'forms', 'maps', 'crm', 'ads', 'shop', 'blog', 'help', 'jobs']), path: `/app/${Math.floor(rand() * rand() * 500)}` },
-    context: { country: skewed(COUNTRIES), platform: PLATFORMS[user % 3], device: DEVICES[user % 3], browser: BROWSERS[user % 4], os: OSES[user % 5] },
-  };
-  if (rand() < 0.8) e.room = skewed(ROOMS);
-  if (type === 'api.call' || type === 'file.uploaded') {
-    e.bytesIn = Math.floor(rand() * 50_000);
-    e.bytesOut = Math.floor(rand() * 200_000);
-  }
-  if (type === 'Order Completed') e.value = Math.round(rand() * 20_000) / 100;
-  if (type === 'error.shown' || rand() < 0.01) e.error = uniform(['timeout', 'network', 'crash', 'forbidden']);
-  return e;
-}
+const eventAt = (n, start) => source.input(start + Math.floor((n * DAY) / N));
 
 async function send(url, slug, key, start) {
   let next = 0;
   let sent = 0;
+  let resent = 0;
   let lastLog = Date.now();
   const began = Date.now();
   const worker = async () => {
@@ -103,11 +46,20 @@ async function send(url, slug, key, start) {
       for (let n = from; n < next; n++) events.push(eventAt(n, start));
       const body = JSON.stringify({ events });
       for (let attempt = 0; ; attempt++) {
-        const res = await fetch(`${url}/api/v1/workspaces/${slug}/events`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'user-agent': 'edgepulse-bench/1 capacity' },
-          body,
-        });
+        let res;
+        try {
+          res = await fetch(`${url}/api/v1/workspaces/${slug}/events`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'user-agent': 'edgepulse-bench/1 capacity' },
+            body,
+          });
+        } catch (err) {
+          // A reused keep-alive connection the server had closed (ECONNRESET): send again, as a client does (ids de-duplicate).
+          if (attempt >= 5) throw err;
+          resent++;
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
         if (res.status === 202) {
           await res.body?.cancel();
           break;
@@ -129,6 +81,7 @@ async function send(url, slug, key, start) {
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  if (resent) log(`  ${resent} requests sent again after a connection reset`);
   return (Date.now() - began) / 1000;
 }
 
