@@ -31,6 +31,22 @@ const source = traffic(11);
 /** Event n of N: timestamps spread evenly over [start, start + DAY). */
 const eventAt = (n, start) => source.input(start + Math.floor((n * DAY) / N));
 
+/**
+ * fetch, sent again when the connection breaks: workerd may close a kept-alive connection just as it
+ * is reused (ECONNRESET, "other side closed"). A client sends again; event ids de-duplicate.
+ */
+async function request(url, init, onRetry = () => {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      onRetry();
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    }
+  }
+}
+
 async function send(url, slug, key, start) {
   let next = 0;
   let sent = 0;
@@ -46,20 +62,11 @@ async function send(url, slug, key, start) {
       for (let n = from; n < next; n++) events.push(eventAt(n, start));
       const body = JSON.stringify({ events });
       for (let attempt = 0; ; attempt++) {
-        let res;
-        try {
-          res = await fetch(`${url}/api/v1/workspaces/${slug}/events`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'user-agent': 'edgepulse-bench/1 capacity' },
-            body,
-          });
-        } catch (err) {
-          // A reused keep-alive connection the server had closed (ECONNRESET): send again, as a client does (ids de-duplicate).
-          if (attempt >= 5) throw err;
-          resent++;
-          await new Promise((r) => setTimeout(r, 200));
-          continue;
-        }
+        const res = await request(`${url}/api/v1/workspaces/${slug}/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'user-agent': 'edgepulse-bench/1 capacity' },
+          body,
+        }, () => resent++);
         if (res.status === 202) {
           await res.body?.cancel();
           break;
@@ -85,16 +92,25 @@ async function send(url, slug, key, start) {
   return (Date.now() - began) / 1000;
 }
 
-async function drained(worker, workspaceId) {
-  const hub = await worker.hub(workspaceId);
+/** The workspace's Prometheus gauges (GET …/metrics): the outbox as operators watch it. */
+async function gauges(url, slug, key) {
+  const res = await request(`${url}/api/v1/workspaces/${slug}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`metrics: ${res.status} ${text.slice(0, 200)}`);
+  const value = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { outboxBatches: value('edgepulse_outbox_batches'), drainFailures: value('edgepulse_drain_failures') };
+}
+
+/** Until the hub's outbox is empty (edgepulse_outbox_batches = 0). */
+async function drained(url, slug, key) {
   const began = Date.now();
   let lastLog = 0;
   for (const deadline = Date.now() + 30 * 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
-    const u = await hub.usage();
-    if (u.pendingBatches === 0) return { seconds: (Date.now() - began) / 1000, usage: u };
+    const g = await gauges(url, slug, key);
+    if (g.outboxBatches === 0) return (Date.now() - began) / 1000;
     if (Date.now() - lastLog >= 5000) {
       lastLog = Date.now();
-      log(`  outbox: ${fmt(u.pendingBatches)} batches waiting, ${fmt(u.archivePuts)} archive objects written so far${u.drainFailures ? `, ${u.drainFailures} failed drains in a row` : ''}`);
+      log(`  outbox: ${fmt(g.outboxBatches)} batches waiting${g.drainFailures ? `, ${g.drainFailures} failed drains in a row` : ''}`);
     }
   }
   throw new Error('the outbox did not drain within 30 minutes');
@@ -102,7 +118,7 @@ async function drained(worker, workspaceId) {
 
 /** The cron, as Cloudflare runs it (Miniflare's scheduled trigger), at `time`. */
 async function cron(url, time) {
-  const res = await fetch(`${url}/cdn-cgi/handler/scheduled?time=${time}`);
+  const res = await request(`${url}/cdn-cgi/handler/scheduled?time=${time}`);
   if (res.status !== 200) log(`  cron at ${new Date(time).toISOString()}: ${res.status} ${await res.text()}`);
 }
 
@@ -135,7 +151,7 @@ async function archiveState(bucket) {
 /** Keeps running the cron until the archive stops changing (compaction may work in bounded steps). */
 async function compact(url, bucket, time, label) {
   let before = await archiveState(bucket);
-  for (let run = 1; run <= 30; run++) {
+  for (let run = 1; run <= 60; run++) {
     const began = Date.now();
     await cron(url, time);
     const after = await archiveState(bucket);
@@ -184,8 +200,9 @@ async function main() {
     log(`sending ${fmt(N)} events (${IN_FLIGHT} requests in flight)…`);
     const sendSeconds = await send(worker.url, slug, keys.ingest, start);
     log('waiting until the outbox is drained…');
-    const drain = await drained(worker, ws.id);
-    log(`  drained ${fmt(drain.seconds, 1)} s after the last request (${fmt(drain.usage.archivePuts)} archive objects written)`);
+    const drainSeconds = await drained(worker.url, slug, keys.admin);
+    const drainedState = await archiveState(bucket);
+    log(`  drained ${fmt(drainSeconds, 1)} s after the last request: ${fmt(drainedState.objects)} archive objects, ${mb(drainedState.bytes)}`);
     log('compacting: the cron, now, until the archive stops changing…');
     await compact(worker.url, bucket, Date.now(), 'now');
     // D1 as the day leaves it (before later crons prune minute rollups by the clock).
@@ -229,12 +246,12 @@ async function main() {
     log(`Results (${fmt(N)} events, one day of traffic at ${fmt(N / 86_400, 1)} events/s; rollupProperties ${rollupPropertiesSet ? 'set' : 'NOT set (PATCH refused)'})`);
     log(`  D1 bytes added            ${mb(d1Added).padStart(12)}   ${fmt(d1Added / N, 1).padStart(7)} bytes/event   ${mb(d1Added)}/day`);
     log(`  R2 bytes added            ${mb(r2After.liveBytes - r2Before.liveBytes).padStart(12)}   ${fmt(r2PerEvent, 1).padStart(7)} bytes/event   ${mb(r2After.liveBytes - r2Before.liveBytes)}/day   goal ≤ ${GOALS.r2BytesPerEvent} bytes/event: ${r2PerEvent <= GOALS.r2BytesPerEvent ? 'met' : 'NOT met'}`);
-    log(`  R2 objects added          ${fmt(r2After.liveObjects - r2Before.liveObjects).padStart(12)}   (${fmt(drain.usage.archivePuts)} written by the drain before compaction)`);
+    log(`  R2 objects added          ${fmt(r2After.liveObjects - r2Before.liveObjects).padStart(12)}   (${fmt(drainedState.objects - r2Before.objects)} written by the drain before compaction)`);
     log(`  years until one D1 database (10 GB) is full at this traffic:`);
     log(`    every byte added kept forever          ${fmt(yearsNaive, 1).padStart(8)} years   goal ≥ ${GOALS.years}: ${yearsNaive >= GOALS.years ? 'met' : 'NOT met'}`);
     log(`    with retention's bounds (minute rollups ${LIMITS.minuteRollupHours} h, hour rollups ${LIMITS.hourRollupDays} days, drain log 8 days, raw rows ${ws.retentionDays} days):`);
     log(`      ${mb(growingPerDay)}/day kept forever + ${mb(boundedStock)} bounded  ${fmt(yearsSteady, 1).padStart(8)} years   goal ≥ ${GOALS.years}: ${yearsSteady >= GOALS.years ? 'met' : 'NOT met'}`);
-    log(`  timings: send ${fmt(sendSeconds, 0)} s (${fmt(N / sendSeconds)} events/s acknowledged), drain lag ${fmt(drain.seconds, 1)} s, whole run ${fmt(totalSeconds, 0)} s`);
+    log(`  timings: send ${fmt(sendSeconds, 0)} s (${fmt(N / sendSeconds)} events/s acknowledged), drain lag ${fmt(drainSeconds, 1)} s, whole run ${fmt(totalSeconds, 0)} s`);
   } finally {
     await worker?.stop();
     bundle.cleanup();

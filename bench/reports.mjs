@@ -156,8 +156,9 @@ async function propertiesSince(db, wsId, since) {
 
 async function rollupReports(url, db) {
   const { ws, propertiesSet } = await setUp(url, db, 'bench-rollups');
-  const end = Date.now() - 60_000;
-  const start = Math.floor((end - 31 * DAY) / HOUR) * HOUR;
+  // Whole hours: the 30-day range is then answered by rollups alone (no raw edge to read).
+  const end = Math.floor(Date.now() / HOUR) * HOUR;
+  const start = end - 31 * DAY;
   log(`${fmt(N)} events over 31 days into rollups (no raw rows anywhere)…`);
   const s = await seed(db, ws, N, start, end, 21);
   await propertiesSince(db, ws.id, start);
@@ -201,7 +202,7 @@ function teeBucket(bucket, dir) {
 
 async function archiveQuestion(url, db, bucket, filesDir) {
   const { ws } = await setUp(url, db, 'bench-archive');
-  const end = Date.now() - 60_000;
+  const end = Math.floor(Date.now() / HOUR) * HOUR;
   const start = end - 7 * DAY;
   log(`${fmt(ARCHIVE_N)} events over 7 days into the archive (Parquet by the archive's writer, one part per hour) and rollups…`);
   const tee = teeBucket(bucket, filesDir);
