@@ -249,16 +249,17 @@ async function archiveQuestion(url, db, bucket, filesDir) {
     await duckRows(x.sql);
     const d = await time(() => duckRows(x.sql), 3);
     // Ties in events may order differently: compare each DuckDB row with the API's row of the same key.
-    const ok = !a.answer.error && a.answer.rows?.length === d.answer.length
-      && d.answer.every((r) => {
-        const y = a.answer.rows.find((z) => z.key === r.key);
-        return y && y.events === r.events && y.errors === r.errors && Math.abs(y.users - r.users) <= Math.max(1, r.users * 0.02);
-      });
+    const differs = (r) => {
+      const y = a.answer.rows?.find((z) => z.key === r.key);
+      return !y || y.events !== r.events || y.errors !== r.errors || Math.abs(y.users - r.users) > Math.max(1, r.users * 0.02);
+    };
+    const ok = !a.answer.error && a.answer.rows?.length === d.answer.length && !d.answer.some(differs);
     results.push({ name: x.name, apiMs: a.ms, duckMs: d.ms, ok });
     log(`  ${x.name}: API ${fmt(a.ms, 1)} ms${a.answer.error ? ` (answered ${a.answer.status}: ${a.answer.error})` : ''}, DuckDB ${fmt(d.ms, 1)} ms; same answer: ${ok ? 'yes' : 'NO'}`);
     if (!ok) {
-      log(`    API:    ${JSON.stringify(a.answer.rows ?? a.answer).slice(0, 400)}`);
-      log(`    DuckDB: ${JSON.stringify(d.answer).slice(0, 400)}`);
+      const first = d.answer.find(differs);
+      const pick = (r) => r && { key: r.key, events: r.events, users: r.users, errors: r.errors };
+      log(`    ${a.answer.rows?.length ?? 0} rows from the API, ${d.answer.length} from DuckDB; first that differs: DuckDB ${JSON.stringify(pick(first))}, API ${JSON.stringify(pick(a.answer.rows?.find((z) => z.key === first?.key)) ?? a.answer.error ?? null)}`);
     }
   }
   duck.closeSync();
