@@ -1,105 +1,93 @@
-// Reports from rollups vs. the same answer from a raw scan, with 1M and 10M events of history
-// in local D1 (Miniflare, one process). Run: npm run bench:reports [-- --quick] (1M only; BENCH_N=… sets its size)
-import { build } from 'esbuild';
-import { Miniflare } from 'miniflare';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// Reports in the archive era, through the HTTP API of the bench entry Worker (Miniflare, storage on disk):
+// - 30-day reports over 10,000,000 events' rollups (seeded by the drain's own rollup code; D1 holds no raw events);
+// - an archive-only question (a property outside rollupProperties) over 7 days at 1,000,000 events, read from
+//   Parquet files written by the archive's own writer into the local R2, beside DuckDB querying the same files.
+// Run: npm run bench:reports [-- --quick] (--quick: 1M events of rollups, 200k archived; BENCH_N, BENCH_ARCHIVE_N set them).
+import { DuckDBInstance } from '@duckdb/node-api';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { writeArchiveBatch } from '../src/archive/index.ts';
 import { aggregate, rollupStatements } from '../src/history/rollups.ts';
-import { Agg } from '../src/history/agg.ts';
+import { buildBundle, createWorkspace, ROOT_TOKEN, startMiniflare } from './lib/worker.mjs';
+import { ARCHIVE_ONLY_PROPERTY, normalized, ROLLUP_PROPERTIES, traffic } from './lib/traffic.mjs';
+
+// Per-user daily rollups, where that code exists (the archive era's user_rollups): seeded like the rollups.
+const userRollups = await import('../src/history/user-rollups.ts').catch(() => null);
 
 const QUICK = process.argv.includes('--quick');
-const SIZES = QUICK ? [Number(process.env.BENCH_N ?? 1_000_000)] : [1_000_000, 10_000_000];
+const N = Number(process.env.BENCH_N ?? (QUICK ? 1_000_000 : 10_000_000));
+const ARCHIVE_N = Number(process.env.BENCH_ARCHIVE_N ?? (QUICK ? 200_000 : 1_000_000));
 const RUNS = 5;
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-const TYPES = ['page.view', 'message.sent', 'api.call', 'file.uploaded', 'Order Completed'];
-const ROOMS = ['standup', 'lobby', 'town-hall'];
-const COUNTRIES = ['DE', 'US', 'IN', 'BR'];
-const PLATFORMS = ['Web', 'iOS', 'Android'];
-const DEVICES = ['desktop', 'mobile'];
-const BROWSERS = ['Chrome', 'Safari', 'Firefox'];
-const OSES = ['macOS', 'Windows', 'iOS 18'];
-const USERS = 20_000;
+const MINUTE_ROLLUP_MS = 48 * HOUR;
+const GOAL_MS = 100;
+const TZ = 'UTC';
 
-const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
-const sqlList = (xs, expr) => `CASE ${expr} ${xs.map((x, i) => `WHEN ${i} THEN '${x}'`).join(' ')} END`;
+const t0 = Date.now();
+const log = (s = '') => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-/** Event n of N, as the recursive CTE below builds it (same formulas, integer math only). */
-function eventAt(n, start, step) {
-  const ts = start + Math.floor(n * step);
-  return {
-    id: `b${n}`, type: TYPES[n % 5], ts, receivedAt: ts, userId: `u${(n * 31) % USERS}`, sessionId: `s${Math.floor(n / 20)}`,
-    room: n % 7 === 0 ? null : ROOMS[Math.floor(n / 7) % 3], durationMs: ((n * 7919) % 100000) / 100, bytesIn: n % 1000, bytesOut: (n * 13) % 5000,
-    error: n % 50 === 0 ? 'timeout' : n % 77 === 0 ? 'crash' : null, value: n % 10, properties: {},
-    context: { country: COUNTRIES[n % 4], platform: PLATFORMS[Math.floor(n / 3) % 3], device: DEVICES[Math.floor(n / 5) % 2], browser: BROWSERS[Math.floor(n / 11) % 3], os: OSES[Math.floor(n / 13) % 3] },
-  };
-}
-
-const RAW_INSERT = (ws, start, step) => `WITH RECURSIVE seq(n) AS (SELECT CAST(?1 AS INTEGER) UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < ?2)
-INSERT INTO events (workspace_id, ts, id, type, received_at, user_id, session_id, room, duration_ms, bytes_in, bytes_out, error, value, properties, context)
-SELECT '${ws}', ${start} + CAST(n * ${step} AS INTEGER) AS t, 'b' || n, ${sqlList(TYPES, 'n % 5')}, ${start} + CAST(n * ${step} AS INTEGER),
-  'u' || ((n * 31) % ${USERS}), 's' || (n / 20), CASE WHEN n % 7 = 0 THEN NULL ELSE ${sqlList(ROOMS, '(n / 7) % 3')} END,
-  ((n * 7919) % 100000) / 100.0, n % 1000, (n * 13) % 5000, CASE WHEN n % 50 = 0 THEN 'timeout' WHEN n % 77 = 0 THEN 'crash' END, n % 10, '{}',
-  json_object('country', ${sqlList(COUNTRIES, 'n % 4')}, 'platform', ${sqlList(PLATFORMS, '(n / 3) % 3')}, 'device', ${sqlList(DEVICES, '(n / 5) % 2')},
-    'browser', ${sqlList(BROWSERS, '(n / 11) % 3')}, 'os', ${sqlList(OSES, '(n / 13) % 3')})
-FROM seq`;
-
-async function startWorker(dir) {
-  const outfile = join(dir, 'worker.mjs');
-  await build({
-    entryPoints: ['src/index.ts'], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', outfile, logLevel: 'error',
-    conditions: ['workerd', 'worker', 'browser'], external: ['cloudflare:*', 'node:*'],
-  });
-  const mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: join(dir, 'worker.mjs'), contents: readFileSync(outfile, 'utf8') }], modulesRoot: dir, compatibilityDate: '2026-04-01', compatibilityFlags: ['nodejs_compat'],
-    d1Databases: { DB: 'bench-db' }, d1Persist: join(dir, 'd1'), durableObjectsPersist: join(dir, 'do'),
-    durableObjects: { WORKSPACE_HUB: 'WorkspaceHub', ROOM_HUB: 'RoomHub' },
-    bindings: { ADMIN_TOKEN: 'bench-root', SESSION_SECRET: 'bench-session', VERSION: 'bench' },
-  });
-  const db = await mf.getD1Database('DB');
-  for (const f of readdirSync('migrations').filter((f) => f.endsWith('.sql')).sort()) {
-    for (const stmt of readFileSync(join('migrations', f), 'utf8').split('--> statement-breakpoint')) if (stmt.trim()) await db.prepare(stmt).run();
+async function api(url, path) {
+  let res;
+  for (let attempt = 0; !res; attempt++) {
+    try {
+      res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${ROOT_TOKEN}` } });
+    } catch (err) {
+      // workerd may close a kept-alive connection just as it is reused: ask again.
+      if (attempt >= 3) throw err;
+    }
   }
-  return { mf, db };
-}
-
-async function api(mf, path) {
-  const res = await mf.dispatchFetch(`http://bench.local${path}`, { headers: { authorization: 'Bearer bench-root' } });
   const text = await res.text();
-  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${text}`);
+  if (res.status !== 200) return { status: res.status, error: text.slice(0, 300) };
   return JSON.parse(text);
 }
 
-/** Raw rows by recursive CTE; rollups by the drain's own aggregate() + rollupStatements(), a local day at a time. */
-async function generate(db, ws, n, start, end) {
-  const step = (end - start) / n;
-  const chunk = 250_000;
-  const t0 = Date.now();
-  for (let i = 0; i < n; i += chunk) {
-    await db.prepare(RAW_INSERT(ws.id, start, step)).bind(i, Math.min(n, i + chunk)).run();
-    log(`  raw events ${(Math.min(n, i + chunk) / 1e6).toFixed(2)}M / ${n / 1e6}M (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+async function time(fn, runs = RUNS) {
+  const times = [];
+  let answer;
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    answer = await fn();
+    times.push(performance.now() - t);
   }
-  const t1 = Date.now();
-  let rows = 0;
+  times.sort((a, b) => a - b);
+  return { ms: times[Math.floor(runs / 2)], answer };
+}
+
+/** Writes rows through D1 batches of 20 statements (the size the drain keeps to). */
+async function writeStatements(db, stmts) {
+  for (let k = 0; k < stmts.length; k += 20) await db.batch(stmts.slice(k, k + 20));
+}
+
+/**
+ * `n` events spread evenly over [start, end), an hour at a time, into the drain's rollups: hour rows per
+ * hour, day rows (and per-user day rows) folded in memory and written once per day, minute rows only
+ * for the last 48 hours (retention drops older ones). `onHour(events)` sees each hour's events.
+ */
+async function seed(db, ws, n, start, end, seedNo, onHour) {
+  const source = traffic(seedNo);
+  const step = (end - start) / n;
+  const began = Date.now();
+  const expected = { events: 0, byType: new Map(), byPlan: new Map(), users: new Map() };
   let i = 0;
-  const write = async (list) => {
-    const stmts = rollupStatements(db, ws, list);
-    for (let k = 0; k < stmts.length; k += 20) await db.batch(stmts.slice(k, k + 20));
-    rows += list.length;
-  };
+  let rows = 0;
+  let userRows = 0;
   for (let dayStart = Math.floor(start / DAY) * DAY; dayStart < end; dayStart += DAY) {
     const days = new Map();
+    const users = new Map();
     for (let h = dayStart; h < dayStart + DAY; h += HOUR) {
       const events = [];
       for (; i < n; i++) {
-        const e = eventAt(i, start, step);
-        if (e.ts >= h + HOUR) break;
-        events.push(e);
+        const ts = start + Math.floor(i * step);
+        if (ts >= h + HOUR) break;
+        events.push(normalized(source.input(ts)));
       }
       if (!events.length) continue;
       const hourRows = [];
-      for (const r of aggregate(events, 'UTC')) {
+      for (const r of aggregate(events, TZ, ROLLUP_PROPERTIES)) {
+        if (r.grain === 'minute' && r.bucket < end - MINUTE_ROLLUP_MS) continue;
         if (r.grain !== 'day') hourRows.push(r);
         else {
           const k = `${r.type}\u0000${r.dim}\u0000${r.key}`;
@@ -108,90 +96,206 @@ async function generate(db, ws, n, start, end) {
           else days.set(k, r);
         }
       }
-      await write(hourRows);
+      if (userRollups) {
+        for (const u of userRollups.aggregateUsers(events, TZ)) {
+          const cur = users.get(u.userId);
+          if (!cur) users.set(u.userId, u);
+          else {
+            cur.agg.merge(u.agg);
+            cur.firstSeen = Math.min(cur.firstSeen, u.firstSeen);
+            cur.lastSeen = Math.max(cur.lastSeen, u.lastSeen);
+          }
+        }
+      }
+      await writeStatements(db, rollupStatements(db, ws, hourRows));
+      rows += hourRows.length;
+      await onHour?.(events);
+      tally(expected, events, end);
     }
-    await write([...days.values()]);
-    log(`  rollups through ${new Date(dayStart).toISOString().slice(0, 10)}: ${i.toLocaleString()} events folded, ${rows.toLocaleString()} rows (${((Date.now() - t1) / 1000).toFixed(0)} s)`);
+    await writeStatements(db, rollupStatements(db, ws, [...days.values()]));
+    rows += days.size;
+    if (userRollups) {
+      await writeStatements(db, userRollups.userRollupStatements(db, ws.id, [...users.values()]));
+      userRows += users.size;
+    }
+    log(`  through ${new Date(dayStart).toISOString().slice(0, 10)}: ${fmt(i)} / ${fmt(n)} events folded, ${fmt(rows)} rollup rows${userRollups ? `, ${fmt(userRows)} per-user day rows` : ''} (${fmt((Date.now() - began) / 1000)} s)`);
   }
-  return { rawSeconds: (t1 - t0) / 1000, rollupSeconds: (Date.now() - t1) / 1000, rollupRows: rows };
+  return { seconds: (Date.now() - began) / 1000, rows, userRows, expected };
 }
 
-async function time(fn) {
-  const times = [];
-  let answer;
-  for (let r = 0; r < RUNS; r++) {
-    const t = performance.now();
-    answer = await fn();
-    times.push(performance.now() - t);
+/** What the reports over [end − 30 days, end) must answer, counted as the events are made. */
+function tally(expected, events, end) {
+  const from = end - 30 * DAY;
+  for (const e of events) {
+    if (e.ts < from || e.ts >= end) continue;
+    expected.events++;
+    expected.byType.set(e.type, (expected.byType.get(e.type) ?? 0) + 1);
+    expected.byPlan.set(e.properties.plan, (expected.byPlan.get(e.properties.plan) ?? 0) + 1);
+    expected.users.set(e.userId, (expected.users.get(e.userId) ?? 0) + 1);
   }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(RUNS / 2)], answer };
 }
 
-async function benchSize(n) {
+const sameCounts = (rows, map) => rows?.length === map.size && rows.every((r) => map.get(r.key) === r.events);
+
+async function setUp(url, db, slug) {
+  const keys = await createWorkspace(url, slug);
+  const res = await fetch(`${url}/api/v1/workspaces/${slug}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ rollupProperties: ROLLUP_PROPERTIES, retentionDays: 90 }),
+  });
+  const propertiesSet = res.status === 200;
+  if (!propertiesSet) log(`  PATCH rollupProperties answered ${res.status} (${(await res.text()).slice(0, 140)}): property rollups are seeded all the same`);
+  const ws = { ...(await db.prepare('SELECT id, slug, timezone FROM workspaces WHERE slug = ?').bind(slug).first()), rollupProperties: ROLLUP_PROPERTIES };
+  return { ws, propertiesSet };
+}
+
+/**
+ * The seed rolled the properties up from its first event: where the workspace records since when a
+ * property's rollups are complete (job_state), say so, as a property kept from the start would have it.
+ */
+async function propertiesSince(db, wsId, since) {
+  const row = await db.prepare('SELECT name, state FROM job_state WHERE name = ?').bind(`rollup-properties:${wsId}`).first().catch(() => null);
+  if (!row) return;
+  const state = JSON.parse(row.state);
+  const updated = Object.fromEntries(Object.keys(state).map((k) => [k, since]));
+  await db.prepare('UPDATE job_state SET state = ? WHERE name = ?').bind(JSON.stringify(updated), row.name).run();
+}
+
+async function rollupReports(url, db) {
+  const { ws, propertiesSet } = await setUp(url, db, 'bench-rollups');
+  // Whole hours: the 30-day range is then answered by rollups alone (no raw edge to read).
+  const end = Math.floor(Date.now() / HOUR) * HOUR;
+  const start = end - 31 * DAY;
+  log(`${fmt(N)} events over 31 days into rollups (no raw rows anywhere)…`);
+  const s = await seed(db, ws, N, start, end, 21);
+  await propertiesSince(db, ws.id, start);
+  const q = `from=${end - 30 * DAY}&to=${end}`;
+  const base = `/api/v1/workspaces/${ws.slug}`;
+  const ex = s.expected;
+  const user = [...ex.users.entries()].sort((a, b) => b[1] - a[1])[0];
+  const cases = [
+    ['summary', `${base}/stats/summary?${q}`, (a) => a.events === ex.events && Math.abs(a.users - ex.users.size) / ex.users.size <= 0.02],
+    ['timeseries by day', `${base}/stats/timeseries?${q}&granularity=day&metrics=events,users,errors`, (a) => a.points?.reduce((t, p) => t + p.events, 0) === ex.events],
+    ['breakdown by type', `${base}/stats/breakdown?${q}&by=type&limit=100`, (a) => sameCounts(a.rows, ex.byType)],
+    ['breakdown by room', `${base}/stats/breakdown?${q}&by=room&limit=100`, (a) => a.rows?.length === 50],
+    ['breakdown by country', `${base}/stats/breakdown?${q}&by=country&limit=100`, (a) => a.rows?.length === 40],
+    [`breakdown by property:plan (rollup property)`, `${base}/stats/breakdown?${q}&by=property:plan&limit=100`, (a) => sameCounts(a.rows, ex.byPlan)],
+    ['users (top 100 by events)', `${base}/users?${q}&sort=events&limit=100`, (a) => a.users?.length === 100 && a.users[0].events === user[1]],
+    [`users/{id} (${user[0]})`, `${base}/users/${user[0]}?${q}`, (a) => a.user?.events === user[1]],
+  ];
+  const results = [];
+  for (const [name, path, check] of cases) {
+    await api(url, path); // warm the isolate and its caches
+    const r = await time(() => api(url, path));
+    const ok = !r.answer.error && check(r.answer);
+    results.push({ name, ms: r.ms, ok, answer: r.answer });
+    log(`  ${name}: ${fmt(r.ms, 1)} ms${r.answer.error ? ` — answered ${r.answer.status}: ${r.answer.error}` : ''}; answer as seeded: ${ok ? 'yes' : 'NO'}`);
+    if (!ok && !r.answer.error) log(`    answered: ${JSON.stringify(r.answer).slice(0, 300)}`);
+  }
+  return { seed: s, results, propertiesSet };
+}
+
+/** A bucket that stores each object in the local R2 (Miniflare) and the same bytes under `dir` (for DuckDB). */
+function teeBucket(bucket, dir) {
+  return {
+    async put(key, body, options) {
+      const path = join(dir, key);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, body);
+      return bucket.put(key, body, options);
+    },
+  };
+}
+
+async function archiveQuestion(url, db, bucket, filesDir) {
+  const { ws } = await setUp(url, db, 'bench-archive');
+  const end = Math.floor(Date.now() / HOUR) * HOUR;
+  const start = end - 7 * DAY;
+  log(`${fmt(ARCHIVE_N)} events over 7 days into the archive (Parquet by the archive's writer, one part per hour) and rollups…`);
+  const tee = teeBucket(bucket, filesDir);
+  let objects = 0;
+  let bytes = 0;
+  const s = await seed(db, ws, ARCHIVE_N, start, end, 31, async (events) => {
+    const parts = await writeArchiveBatch(tee, ws.id, 'bench-seed', events);
+    objects += parts.length;
+    bytes += parts.reduce((t, p) => t + p.bytes, 0);
+  });
+  log(`  archive: ${fmt(objects)} objects, ${fmt(bytes / 1e6, 1)} MB (${fmt(bytes / ARCHIVE_N, 1)} bytes/event)`);
+
+  const duck = await (await DuckDBInstance.create(':memory:')).connect();
+  const files = `read_parquet('${filesDir}/events/workspace=${ws.id}/**/*.parquet', hive_partitioning = false)`;
+  const where = `ts >= epoch_ms(${start}::BIGINT) AND ts < epoch_ms(${end}::BIGINT)`;
+  const duckRows = async (sql) => (await duck.runAndReadAll(sql)).getRowObjectsJS();
+  const q = `from=${start}&to=${end}`;
+  const base = `/api/v1/workspaces/${ws.slug}`;
+  const questions = [
+    {
+      name: `breakdown by property:${ARCHIVE_ONLY_PROPERTY} (not in rollupProperties: the archive)`,
+      path: `${base}/stats/breakdown?${q}&by=property:${ARCHIVE_ONLY_PROPERTY}&limit=10`,
+      sql: `SELECT json_extract_string(properties, '$.${ARCHIVE_ONLY_PROPERTY}') AS key, count(*)::INTEGER AS events, count(DISTINCT user_id)::INTEGER AS users, count(error)::INTEGER AS errors
+        FROM ${files} WHERE ${where} AND key IS NOT NULL GROUP BY key ORDER BY events DESC, key LIMIT 10`,
+    },
+    {
+      name: 'breakdown by type (rollups; DuckDB as the reference)',
+      path: `${base}/stats/breakdown?${q}&by=type&limit=100`,
+      sql: `SELECT type AS key, count(*)::INTEGER AS events, count(DISTINCT user_id)::INTEGER AS users, count(error)::INTEGER AS errors FROM ${files} WHERE ${where} GROUP BY type ORDER BY events DESC, key`,
+    },
+  ];
+  const results = [];
+  for (const x of questions) {
+    await api(url, x.path);
+    const a = await time(() => api(url, x.path), 3);
+    await duckRows(x.sql);
+    const d = await time(() => duckRows(x.sql), 3);
+    // Ties in events may order differently: compare each DuckDB row with the API's row of the same key.
+    const differs = (r) => {
+      const y = a.answer.rows?.find((z) => z.key === r.key);
+      return !y || y.events !== r.events || y.errors !== r.errors || Math.abs(y.users - r.users) > Math.max(1, r.users * 0.02);
+    };
+    const ok = !a.answer.error && a.answer.rows?.length === d.answer.length && !d.answer.some(differs);
+    results.push({ name: x.name, apiMs: a.ms, duckMs: d.ms, ok });
+    log(`  ${x.name}: API ${fmt(a.ms, 1)} ms${a.answer.error ? ` (answered ${a.answer.status}: ${a.answer.error})` : ''}, DuckDB ${fmt(d.ms, 1)} ms; same answer: ${ok ? 'yes' : 'NO'}`);
+    if (!ok) {
+      const first = d.answer.find(differs);
+      const pick = (r) => r && { key: r.key, events: r.events, users: r.users, errors: r.errors };
+      log(`    ${a.answer.rows?.length ?? 0} rows from the API, ${d.answer.length} from DuckDB; first that differs: DuckDB ${JSON.stringify(pick(first))}, API ${JSON.stringify(pick(a.answer.rows?.find((z) => z.key === first?.key)) ?? a.answer.error ?? null)}`);
+    }
+  }
+  duck.closeSync();
+  return { seed: s, objects, bytes, results };
+}
+
+async function main() {
+  log(`edgepulse reports benchmark: 30-day reports over ${fmt(N)} events; an archive-only question over ${fmt(ARCHIVE_N)} events in 7 days${QUICK ? ' (quick)' : ''}`);
+  if (!userRollups) log('  (no per-user rollup code on this build: /users reports answer from what the build has)');
+  log('building the bench entry Worker (wrangler deploy --dry-run of bench/wrangler.toml)…');
+  const bundle = buildBundle();
   const dir = mkdtempSync(join(tmpdir(), 'edgepulse-bench-reports-'));
-  const { mf, db } = await startWorker(dir);
+  let worker;
   try {
-    const created = await mf.dispatchFetch('http://bench.local/api/v1/workspaces', {
-      method: 'POST', headers: { authorization: 'Bearer bench-root', 'content-type': 'application/json' },
-      body: JSON.stringify({ slug: `bench-${n}`, retentionDays: 90 }),
-    });
-    if (created.status !== 201) throw new Error(`create workspace: ${created.status} ${await created.text()}`);
-    const ws = { ...(await db.prepare('SELECT id, slug, timezone FROM workspaces').first()) };
-    const now = Date.now();
-    const start = Math.floor((now - 31 * DAY) / HOUR) * HOUR;
-    const end = now - 60_000;
-    log(`${(n / 1e6).toFixed(0)}M events over 31 days: generating`);
-    const gen = await generate(db, ws, n, start, end);
-    const from = now - 30 * DAY;
-    const q = `from=${from}&to=${now}`;
-    const base = `/api/v1/workspaces/${ws.slug}`;
-    const raw = (sql) => db.prepare(sql).bind(ws.id, from, now).all().then((r) => r.results);
-    const W = 'workspace_id = ?1 AND ts >= ?2 AND ts < ?3';
-    const cases = [
-      {
-        name: '30-day summary',
-        rollup: () => api(mf, `${base}/stats/summary?${q}`),
-        scan: () => raw(`SELECT count(*) AS events, count(error) AS errors, sum(bytes_in) AS bytesIn, count(DISTINCT user_id) AS users, avg(duration_ms) AS avg FROM events WHERE ${W}`),
-        check: (a, b) => a.events === b[0].events && a.errors === b[0].errors && a.bytesIn === b[0].bytesIn && Math.abs(a.users - b[0].users) / b[0].users <= 0.02,
-      },
-      {
-        name: '30-day timeseries by day',
-        rollup: () => api(mf, `${base}/stats/timeseries?${q}&granularity=day&metrics=events,users,errors`),
-        scan: () => raw(`SELECT ts / 86400000 AS d, count(*) AS events, count(DISTINCT user_id) AS users, count(error) AS errors FROM events WHERE ${W} GROUP BY d ORDER BY d`),
-        check: (a, b) => a.points.length === b.length && a.points.every((p, k) => p.events === b[k].events && p.errors === b[k].errors && Math.abs(p.users - b[k].users) / b[k].users <= 0.02),
-      },
-      {
-        name: '30-day breakdown by type',
-        rollup: () => api(mf, `${base}/stats/breakdown?${q}&by=type&limit=100`),
-        scan: () => raw(`SELECT type AS key, count(*) AS events, count(DISTINCT user_id) AS users, count(error) AS errors FROM events WHERE ${W} GROUP BY type ORDER BY events DESC`),
-        check: (a, b) => a.rows.length === b.length && b.every((r) => { const x = a.rows.find((y) => y.key === r.key); return x && x.events === r.events && x.errors === r.errors && Math.abs(x.users - r.users) / r.users <= 0.02; }),
-      },
-    ];
-    const results = [];
-    for (const c of cases) {
-      await c.rollup(); // warm the isolate
-      const r = await time(c.rollup);
-      const s = await time(c.scan);
-      const ok = c.check(r.answer, s.answer);
-      if (!ok) log('  differs:', JSON.stringify(r.answer).slice(0, 600), JSON.stringify(s.answer).slice(0, 600));
-      results.push({ n, name: c.name, rollupMs: r.ms, scanMs: s.ms, ratio: s.ms / r.ms, ok });
-      log(`  ${c.name}: rollups ${r.ms.toFixed(1)} ms, raw scan ${s.ms.toFixed(1)} ms → ${(s.ms / r.ms).toFixed(0)}× faster; same answer: ${ok ? 'yes' : 'NO'}`);
-    }
-    return { gen, results };
+    worker = await startMiniflare(bundle.scriptPath, { d1Persist: join(dir, 'd1'), r2Persist: join(dir, 'r2'), durableObjectsPersist: join(dir, 'do') });
+    const rollups = await rollupReports(worker.url, worker.db);
+    const archive = await archiveQuestion(worker.url, worker.db, await worker.bucket(), join(dir, 'files'));
+    const raw = await worker.db.prepare('SELECT count(*) AS n FROM events').first().catch(() => ({ n: 0 }));
+
+    log('');
+    log(`Seeding: ${fmt(N)} events' rollups in ${fmt(rollups.seed.seconds)} s (${fmt(rollups.seed.rows)} rollup rows, ${fmt(rollups.seed.userRows)} per-user day rows); ${fmt(ARCHIVE_N)} archived events in ${fmt(archive.seed.seconds)} s; raw rows in D1: ${fmt(raw.n)}; rollupProperties ${rollups.propertiesSet ? 'set' : 'NOT set (PATCH refused; property rollups seeded anyway)'}`);
+    log('');
+    log(`30-day reports over ${fmt(N)} events (median of ${RUNS})      ms     goal < ${GOAL_MS} ms   answer as seeded`);
+    for (const r of rollups.results) log(`  ${r.name.padEnd(48)} ${fmt(r.ms, 1).padStart(8)}   ${r.answer.error ? 'error' : !r.ok ? 'n/a (answer differs)' : r.ms < GOAL_MS ? 'met' : 'NOT met'}`.padEnd(76) + (r.ok ? 'yes' : 'NO'));
+    log('');
+    log(`7 days, ${fmt(ARCHIVE_N)} events in ${fmt(archive.objects)} Parquet files (${fmt(archive.bytes / 1e6, 1)} MB) (median of 3)     API ms   DuckDB ms   same answer`);
+    for (const r of archive.results) log(`  ${r.name.padEnd(68)} ${fmt(r.apiMs, 1).padStart(8)} ${fmt(r.duckMs, 1).padStart(10)}   ${r.ok ? 'yes' : 'NO'}`);
+    log(`  (DuckDB ${'@duckdb/node-api'} reads the same bytes the archive's writer put into the local R2, copied to disk; whole run ${fmt((Date.now() - t0) / 1000)} s)`);
   } finally {
-    await mf.dispose();
+    await worker?.stop();
+    bundle.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const all = [];
-for (const n of SIZES) {
-  const { gen, results } = await benchSize(n);
-  log(`${(n / 1e6).toFixed(0)}M: raw rows ${gen.rawSeconds.toFixed(0)} s, rollups ${gen.rollupSeconds.toFixed(0)} s (${gen.rollupRows.toLocaleString()} rollup rows)`);
-  all.push(...results);
-}
-console.log('\nevents  report                       rollups ms  raw scan ms  ratio  <100ms  ≥50×  same answer');
-for (const r of all) {
-  console.log(`${String(r.n / 1e6 + 'M').padEnd(7)} ${r.name.padEnd(28)} ${r.rollupMs.toFixed(1).padStart(10)} ${r.scanMs.toFixed(1).padStart(12)} ${(r.ratio.toFixed(0) + '×').padStart(6)}  ${r.rollupMs < 100 ? 'yes' : 'no '}     ${r.ratio >= 50 ? 'yes' : 'no '}  ${r.ok ? 'yes' : 'NO'}`);
-}
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
