@@ -100,7 +100,7 @@ async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolea
 
 const userRollup = (ws: TestWorkspace, userId: string, day: number) =>
   env.DB.prepare(
-    `INSERT INTO user_rollups (workspace_id, user_id, day, events, errors, bytes_in, bytes_out, value, duration_count, duration_sum, first_seen, last_seen)
+    `INSERT OR REPLACE INTO user_rollups (workspace_id, user_id, day, events, errors, bytes_in, bytes_out, value, duration_count, duration_sum, first_seen, last_seen)
      VALUES (?, ?, ?, 5, 1, 0, 0, 10, 5, 50, ?, ?)`,
   ).bind(ws.id, userId, day, day, day + 1000).run();
 

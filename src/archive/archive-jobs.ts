@@ -114,6 +114,9 @@ export async function runArchiveJobs(archive: ArchiveBucket, db: D1Database, now
   for (const ws of workspaces) {
     if (!(await expirePartitions(bucket, ws.id, ws.retention_days, now, deadline, out))) return out;
   }
-  out.complete = await compactWorkspaces(bucket, db, workspaces.map((w) => w.id), now, deadline, out);
+  // A merge reads files before an erasure rewrites them and could put the user's rows back: wait for it.
+  const { results: erasing } = await db.prepare(`SELECT DISTINCT workspace_id AS id FROM erasures WHERE status = 'pending'`).all<{ id: string }>();
+  const skip = new Set(erasing.map((e) => e.id));
+  out.complete = await compactWorkspaces(bucket, db, workspaces.map((w) => w.id).filter((id) => !skip.has(id)), now, deadline, out);
   return out;
 }

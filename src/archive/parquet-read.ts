@@ -91,6 +91,8 @@ export interface ArchiveReadOptions {
   metadata?: FileMetaData;
   /** Row groups newest first (the event log): a reader stops once older groups cannot matter. */
   newestGroupsFirst?: boolean;
+  /** Files up to this size are fetched whole in one GET (default WHOLE_FILE_BYTES); larger ones by ranged GETs. */
+  wholeFileMaxBytes?: number;
 }
 
 /** One row group's rows, in `ts` order; `rowGroup` is its index in the file. */
@@ -126,7 +128,7 @@ export async function* readArchiveFile(
     if (!head) throw new ArchiveObjectChanged(key, true);
     byteLength = head.size;
   }
-  const file = byteLength <= WHOLE_FILE_BYTES && !options.metadata
+  const file = byteLength <= (options.wholeFileMaxBytes ?? WHOLE_FILE_BYTES) && !options.metadata
     ? await wholeFile(bucket, key, options.etag)
     : r2AsyncBuffer(bucket, key, byteLength, options.etag);
   const metadata = options.metadata ?? (await parquetMetadataAsync(file, { parsers: PARSERS, initialFetchSize: FOOTER_FETCH_BYTES }));

@@ -40,9 +40,16 @@ export async function writeArchiveBatch(
   return Promise.all(
     parts.map(async ([key, partEvents]) => {
       const body = encodeArchiveFile(partEvents, options);
+      let minTs = Infinity;
+      let maxTs = -Infinity;
+      for (const e of partEvents) {
+        if (e.ts < minTs) minTs = e.ts;
+        if (e.ts > maxTs) maxTs = e.ts;
+      }
       await bucket.put(key, body, {
         httpMetadata: { contentType: PARQUET_CONTENT_TYPE },
-        customMetadata: { rows: String(partEvents.length) },
+        // The ts span rides in the listing: readers skip a part outside their range without a GET.
+        customMetadata: { rows: String(partEvents.length), minTs: String(minTs), maxTs: String(maxTs) },
       });
       return { key, hour: hourStart(partEvents[0]!.ts), events: partEvents.length, bytes: body.byteLength };
     }),
@@ -59,6 +66,20 @@ export interface ArchivePart {
   etag: string;
   /** when R2 stored this version */
   uploaded: Date;
+  /** the span of its events' ts, when the writer recorded it (drain parts do) */
+  minTs?: number;
+  maxTs?: number;
+}
+
+/** Whether a part can hold events of [from, to): true unless its recorded ts span says otherwise. */
+export function partOverlaps(part: ArchivePart, from: number, to: number): boolean {
+  return part.minTs === undefined || part.maxTs === undefined || (part.maxTs >= from && part.minTs < to);
+}
+
+function tsSpan(object: R2Object): { minTs?: number; maxTs?: number } {
+  const minTs = Number(object.customMetadata?.minTs);
+  const maxTs = Number(object.customMetadata?.maxTs);
+  return Number.isFinite(minTs) && Number.isFinite(maxTs) ? { minTs, maxTs } : {};
 }
 
 /** One hour partition as the compaction rule reads it (DESIGN: shared decision 1). */
@@ -92,7 +113,7 @@ function byHour(objects: readonly R2Object[], firstHour: number, to: number): Ma
   for (const object of objects) {
     const hour = keyHour(object.key);
     if (hour === null || hour < firstHour || hour >= to) continue;
-    const part = { key: object.key, hour, size: object.size, etag: object.etag, uploaded: object.uploaded };
+    const part: ArchivePart = { key: object.key, hour, size: object.size, etag: object.etag, uploaded: object.uploaded, ...tsSpan(object) };
     const list = hours.get(hour);
     if (list) list.push(part);
     else hours.set(hour, [part]);
@@ -121,7 +142,8 @@ async function listDay(bucket: Pick<R2Bucket, 'list'>, workspaceId: string, day:
   const objects: R2Object[] = [];
   let cursor: string | undefined;
   do {
-    const page = await bucket.list({ prefix: datePrefix(workspaceId, day), cursor });
+    // `include` (R2's list option, missing from these runtime types) brings each part's ts span along.
+    const page = await bucket.list({ prefix: datePrefix(workspaceId, day), cursor, include: ['customMetadata'] } as R2ListOptions);
     objects.push(...page.objects);
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
@@ -145,7 +167,7 @@ export async function listArchiveParts(bucket: Pick<R2Bucket, 'list' | 'get'>, w
     for (const [hour, objects] of await listDay(bucket, workspaceId, day, from, to)) {
       const opened = await openArchiveHour(bucket, hour, objects);
       if (opened.compacted) parts.push(opened.compacted);
-      parts.push(...opened.parts);
+      parts.push(...opened.parts.filter((p) => partOverlaps(p, from, to)));
     }
   }
   return parts;
@@ -275,7 +297,7 @@ export async function* readArchiveRange(
         if (!(err instanceof ArchiveObjectChanged)) throw err;
         opened = await listArchiveHour(bucket, workspaceId, hour);
       }
-      yield* readArchiveHour(bucket, workspaceId, opened, from, to, columns);
+      yield* readArchiveHour(bucket, workspaceId, { ...opened, parts: opened.parts.filter((p) => partOverlaps(p, from, to)) }, from, to, columns);
     }
   }
 }

@@ -68,8 +68,11 @@ export const LIMITS = {
   rollupPropertiesMax: 10,
   /** Archive compaction merges an hour this long after it closed (late drains land first). */
   archiveCompactionMarginMs: 10 * 60 * 1000,
-  /** Parts a compacted file covers are deleted this long after it was stored (readers that listed before it finish first). */
-  archivePartGraceMs: 10 * 60 * 1000,
+  /**
+   * Parts a compacted file covers are deleted by the first cron run this long after it was stored (our
+   * readers that listed before it finish first); a file-glob reader (DuckDB) sees that hour twice until then.
+   */
+  archivePartGraceMs: 60 * 1000,
   /** Rows of small parts merged into an hour's compacted file per merge (held decoded in memory); the rest next time. */
   archiveMergeRowsMax: 50_000,
   /** A compacted file is rewritten in memory: past this size an hour keeps its further parts beside it. */
