@@ -1,5 +1,7 @@
 import { env } from 'cloudflare:test';
 import { expect } from 'vitest';
+import { runArchiveJobs } from '../../src/archive/archive-jobs';
+import { LIMITS } from '../../src/shared/limits';
 import { call, hub, ROOT } from '../helpers';
 import { send } from './send';
 import type { FuzzWorld } from './requests';
@@ -18,6 +20,31 @@ function reportPaths(slug: string): string[] {
     `${w}/events?limit=1000`, `${w}/events?errorsOnly=1`, `${w}/export?range=90d&format=csv`, `${w}/export?range=90d&format=ndjson`,
     `${w}/metrics`, `${w}/live`, `${w}/rooms/standup/live`,
   ];
+}
+
+/**
+ * Drains every hub and runs the cron's archive jobs until done (closed hours compacted), logging how
+ * many archive objects there were: raw questions then open one file per hour, as in steady state.
+ */
+export async function settleHistory(): Promise<void> {
+  const { results } = await env.DB.prepare('SELECT id FROM workspaces').all<{ id: string }>();
+  for (const { id } of results) await hub(id).flush().catch(() => undefined);
+  const count = async () => {
+    let n = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await env.ARCHIVE.list({ prefix: 'events/', cursor });
+      n += page.objects.length;
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return n;
+  };
+  const before = await count();
+  const now = Date.now() + LIMITS.archivePartGraceMs + LIMITS.archiveCompactionMarginMs;
+  for (let i = 0; i < 10; i++) if ((await runArchiveJobs(env.ARCHIVE, env.DB, now)).complete) break;
+  // A second pass deletes the parts the first one merged (their grace period is over at `now`).
+  await runArchiveJobs(env.ARCHIVE, env.DB, now + LIMITS.archivePartGraceMs);
+  console.log(`fuzz: ${results.length} hubs drained; archive objects ${before} → ${await count()} after compaction`);
 }
 
 /** After the fuzz: every hub's outbox drains (or its batches are dead letters), and every report answers 200. */
