@@ -1,6 +1,16 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/** The route fuzzer takes minutes: started first, the other files run beside it rather than after it. */
+class FuzzFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const isFuzz = (f: TestSpecification) => f.moduleId.endsWith('fuzz-routes.test.ts');
+    return [...sorted.filter(isFuzz), ...sorted.filter((f) => !isFuzz(f))];
+  }
+}
 
 const migrations = await readD1Migrations(fileURLToPath(new URL('./migrations', import.meta.url)));
 
@@ -22,5 +32,6 @@ export default defineConfig({
     exclude: ['test/e2e/**', 'test/node/**'],
     setupFiles: ['./test/setup.ts'],
     testTimeout: 30_000,
+    sequence: { sequencer: FuzzFirst },
   },
 });

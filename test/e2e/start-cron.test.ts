@@ -91,6 +91,8 @@ async function retentionRuns(): Promise<void> {
   const minuteRollups = (before: boolean) =>
     d1Count(`SELECT count(*) AS n FROM rollups r JOIN workspaces w ON w.id = r.workspace_id WHERE w.slug = 'short' AND r.grain = 'minute' AND r.bucket ${before ? '<' : '>='} ${now - 2 * DAY}`);
   const hourRollups = () => d1Count(`SELECT count(*) AS n FROM rollups r JOIN workspaces w ON w.id = r.workspace_id WHERE w.slug = 'short' AND r.grain = 'hour' AND r.bucket < ${now - 2 * DAY}`);
+  // The event log reads the archive, written just before the drain's D1 batch: wait for the rollups too.
+  while (Date.now() < deadline + 10_000 && minuteRollups(true) === 0) await sleep(300);
   expect(minuteRollups(true)).toBeGreaterThan(0);
   expect(runs(), 'the checks before the run took longer than the period').toBe(afterRun);
 
