@@ -33,5 +33,7 @@ export default defineConfig({
     setupFiles: ['./test/setup.ts'],
     testTimeout: 30_000,
     sequence: { sequencer: FuzzFirst },
+    // Vitest's default is one worker on a 2-core machine; two halve the suite (each file has its own storage).
+    maxWorkers: 2,
   },
 });
