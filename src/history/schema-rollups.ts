@@ -91,3 +91,41 @@ export const roomSessions = sqliteTable(
   },
   (t) => [index('room_sessions_key').on(t.workspaceId, t.room, t.endedAt), index('room_sessions_started').on(t.workspaceId, t.startedAt)],
 );
+
+/**
+ * Gauges (sampled levels sent on events, `gauges: { cpu: 0.7 }`) per bucket and name, like `rollups`'
+ * grains: min, max, sum and count of the samples, and the latest sample with its time.
+ */
+export const gaugeRollups = sqliteTable(
+  'gauge_rollups',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    grain: text('grain', { enum: ['minute', 'hour', 'day'] }).notNull(),
+    bucket: integer('bucket').notNull(),
+    name: text('name').notNull(),
+    min: real('min').notNull(),
+    max: real('max').notNull(),
+    sum: real('sum').notNull(),
+    samples: integer('samples').notNull(),
+    last: real('last').notNull(),
+    lastTs: integer('last_ts').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.grain, t.bucket, t.name] })],
+);
+
+/**
+ * Concurrency from presence, recorded by the hubs per minute: the most users present at once and the
+ * participant time inside the bucket, for the workspace (`room = ''`) and each room.
+ */
+export const concurrencyRollups = sqliteTable(
+  'concurrency_rollups',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    grain: text('grain', { enum: ['minute', 'hour', 'day'] }).notNull(),
+    bucket: integer('bucket').notNull(),
+    room: text('room').notNull(),
+    maxUsers: integer('max_users').notNull(),
+    participantMs: integer('participant_ms').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.grain, t.bucket, t.room] })],
+);

@@ -1,4 +1,4 @@
-import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 export const workspaces = sqliteTable('workspaces', {
   id: text('id').primaryKey(),
@@ -97,3 +97,74 @@ export const jobState = sqliteTable('job_state', {
   state: text('state').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
+
+/**
+ * Alert rules (API.md "Alerts and scheduled reports"). The definition lives here; the workspace's hub
+ * holds a copy with the live windows it evaluates, and writes each transition's `state`/`since` back.
+ */
+export const alertRules = sqliteTable(
+  'alert_rules',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    name: text('name').notNull(),
+    metric: text('metric').notNull(),
+    /** `{ type?, room?, gauge? }`. */
+    filter: text('filter', { mode: 'json' }).$type<{ type?: string; room?: string; gauge?: string }>().notNull().default({}),
+    op: text('op', { enum: ['>', '<'] }).notNull(),
+    threshold: real('threshold').notNull(),
+    windowMinutes: integer('window_minutes').notNull(),
+    forMinutes: integer('for_minutes').notNull(),
+    destinationUrl: text('destination_url').notNull(),
+    destinationFormat: text('destination_format', { enum: ['standard', 'slack'] }).notNull(),
+    /** `whsec_…`: signs the deliveries (Standard Webhooks); shown once, when created. */
+    secret: text('secret').notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    state: text('state', { enum: ['ok', 'firing'] }).notNull().default('ok'),
+    /** When the rule entered `state` (epoch ms). */
+    since: integer('since'),
+    /** The value of the transition that set `state`, if any. */
+    value: real('value'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('alert_rules_workspace').on(t.workspaceId)],
+);
+
+/** Scheduled reports: a summary of the previous day or week posted at a workspace-local hour. */
+export const reportSchedules = sqliteTable(
+  'report_schedules',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    name: text('name').notNull(),
+    every: text('every', { enum: ['day', 'week'] }).notNull(),
+    /** 0–23, the workspace's local time. */
+    hour: integer('hour').notNull(),
+    /** 0 (Sunday) – 6, for `every: week`. */
+    weekday: integer('weekday'),
+    destinationUrl: text('destination_url').notNull(),
+    destinationFormat: text('destination_format', { enum: ['standard', 'slack'] }).notNull(),
+    secret: text('secret').notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    /** Start (epoch ms) of the last period whose report was sent by the schedule: each period once. */
+    lastPeriodStart: integer('last_period_start'),
+    lastSentAt: integer('last_sent_at'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('report_schedules_workspace').on(t.workspaceId)],
+);
+
+/**
+ * When each user was first seen, over the workspace's whole history (not only the raw retention):
+ * `newUsers` and retention cohorts. Grows with users, not events; erasure deletes a user's row.
+ */
+export const userFirstSeen = sqliteTable(
+  'user_first_seen',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    userId: text('user_id').notNull(),
+    firstSeen: integer('first_seen').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('user_first_seen_time').on(t.workspaceId, t.firstSeen)],
+);

@@ -99,6 +99,19 @@ export const LIMITS = {
   deadLettersListed: 100,
   /** Open live connections (WebSocket and SSE) per key. */
   liveConnectionsPerKey: 100,
+  /** Alerts and scheduled reports (API.md): rules and schedules per workspace, names, destination URLs. */
+  alertRulesMax: 100,
+  schedulesMax: 20,
+  alertNameMaxLength: 200,
+  destinationUrlMaxLength: 2048,
+  /** Deliveries kept readable per rule or schedule (GET …/deliveries), newest first. */
+  deliveriesListed: 100,
+  /** A delivery is retried with backoff for this long after it was created, then marked failed. */
+  deliveryRetryMs: 24 * 60 * 60 * 1000,
+  /** A destination that has not answered after this long is cut off (and retried). */
+  deliveryTimeoutMs: 10_000,
+  /** The hub evaluates its alert rules this often while any is enabled (a transition lands within 15 s). */
+  alertEvaluateEveryMs: 5_000,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FiringAlert } from './alerts';
 
 /** One event as the live streams show it (`events` messages, recentEvents, recentErrors). */
 export const LiveEvent = z
@@ -50,6 +51,9 @@ export const Stats = z
     recentErrors: z.array(LiveEvent).describe('newest first, up to 10'),
     topUsers: z.array(z.object({ userId: z.string(), events: z.number() })).describe('most events today, up to 10'),
     timeline: z.array(z.object({ t: z.string(), events: z.number(), users: z.number() })).describe('10-second buckets over the last 10 minutes, oldest first'),
+    gauges: z.record(z.string(), z.object({ last: z.number(), avg1m: z.number(), max1m: z.number() })).optional()
+      .describe('each gauge sent on events: the latest sample, and the mean and maximum of the samples of the last minute'),
+    firingAlerts: z.array(FiringAlert).optional().describe('alert rules of the workspace that are firing now'),
   })
   .meta({ id: 'Stats' });
 export type Stats = z.infer<typeof Stats>;
