@@ -39,6 +39,7 @@ CREATE TABLE `alert_rules` (
 	`state` text DEFAULT 'ok' NOT NULL,
 	`since` integer,
 	`value` real,
+	`origin` text,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL
 );
@@ -57,6 +58,7 @@ CREATE TABLE `report_schedules` (
 	`enabled` integer DEFAULT true NOT NULL,
 	`last_period_start` integer,
 	`last_sent_at` integer,
+	`origin` text,
 	`created_at` integer NOT NULL
 );
 --> statement-breakpoint

@@ -125,6 +125,8 @@ export const alertRules = sqliteTable(
     since: integer('since'),
     /** The value of the transition that set `state`, if any. */
     value: real('value'),
+    /** The dashboard's origin as the rule was last written (its deliveries link there; PUBLIC_URL overrides). */
+    origin: text('origin'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -150,6 +152,8 @@ export const reportSchedules = sqliteTable(
     /** Start (epoch ms) of the last period whose report was sent by the schedule: each period once. */
     lastPeriodStart: integer('last_period_start'),
     lastSentAt: integer('last_sent_at'),
+    /** The dashboard's origin as the schedule was created (its reports link there; PUBLIC_URL overrides). */
+    origin: text('origin'),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [index('report_schedules_workspace').on(t.workspaceId)],
