@@ -2,7 +2,7 @@
 // measured beside it), bundled by wrangler, run by Miniflare (one process, no proxy, logging off), or
 // by `wrangler dev` for comparison. Bindings come from bench/wrangler.toml.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,6 +28,12 @@ export function freePort() {
 
 /** `wrangler deploy --dry-run` of the bench entry: bundled exactly as a deploy would bundle it. */
 export function buildBundle() {
+  // wrangler refuses a config whose assets directory is missing: on a fresh clone, build the dashboard first.
+  if (!existsSync(join(ROOT, 'dashboard', 'dist'))) {
+    process.stdout.write('dashboard/dist is missing: running npm run build first…\n');
+    const built = spawnSync('npm', ['run', 'build'], { cwd: ROOT, env: quietEnv, stdio: 'inherit' });
+    if (built.status !== 0) throw new Error('npm run build failed: the bench entry needs dashboard/dist');
+  }
   const outdir = mkdtempSync(join(tmpdir(), 'edgepulse-bench-bundle-'));
   const out = spawnSync(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--config', BENCH_CONFIG, '--outdir', outdir], { cwd: ROOT, env: quietEnv, encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${out.stdout}\n${out.stderr}`);
