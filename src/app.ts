@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
+import { ArchiveObjectChanged } from './archive';
 import { ApiError, codeForStatus } from './errors';
 import { zodIssues } from './ingest/parse';
 import { docsPage } from './routes/docs';
@@ -103,6 +104,11 @@ export const handleError: ErrorHandler<AppEnv> = (err, c) => {
     if (status >= 500) console.error(err);
     const message = status === 400 && /JSON/i.test(err.message) ? `not valid JSON: ${err.message}` : err.message || 'request failed';
     return c.json(new ApiError(codeForStatus(status), message).toBody(), status);
+  }
+  // A raw read that outlived the grace of a compaction's replaced parts: the same question succeeds again.
+  if (err instanceof ArchiveObjectChanged) {
+    console.warn('archive changed during a read', String(err));
+    return c.json(new ApiError('unavailable', 'the archive changed while this read ran (a compaction finished): retry').toBody(), 503, { 'Retry-After': '1' });
   }
   // Durable Object and D1 errors that say a retry may succeed (reset, overloaded) are 503s to retry.
   const flags = err as { retryable?: boolean; overloaded?: boolean };
