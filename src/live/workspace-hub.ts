@@ -188,8 +188,9 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   /** Attempts the due deliveries without holding up the alarm (a slow destination must not delay the drain), then re-arms. */
   private startDeliveries(): void {
-    const run = this.deliveries.runDue(Date.now()).catch((err) => console.warn('deliveries failed', String(err)));
-    this.ctx.waitUntil(run.then(() => this.armForDeliveries()));
+    const run = this.deliveries.runDue(Date.now()).then(() => this.armForDeliveries());
+    // A failure leaves the leases in storage: the alarm armed below retries after them.
+    this.ctx.waitUntil(run.catch((err) => console.warn('deliveries failed', String(err))));
     this.armForDeliveries();
   }
 
