@@ -95,8 +95,8 @@ export class WorkspaceHub extends DurableObject<Env> {
       this.alarmAt = await ctx.storage.getAlarm();
       // Archive objects left to delete by a crash (a dead letter's retry cut short): the alarm deletes them.
       if (this.alarmAt === null && this.store.archiveDeletes.pending().length) this.setAlarm(Date.now());
-      // Deliveries pending from before a restart: the alarm takes them up again.
-      if (this.alarmAt === null) this.armForDeliveries();
+      // Deliveries pending from before a restart: the alarm takes them up again (earlier, if it was set later).
+      this.armForDeliveries();
     });
   }
 
