@@ -23,6 +23,7 @@ import { metricsRoutes } from './routes/metrics';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { migrationRoutes } from './routes/migration';
 import { erasureRoutes } from './routes/erasures';
+import { scheduleRoutes } from './routes/schedules';
 import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -54,6 +55,7 @@ app.route('/api/v1', metricsRoutes);
 app.route('/api/v1', deadLetterRoutes);
 app.route('/api/v1', migrationRoutes);
 app.route('/api/v1', erasureRoutes);
+app.route('/api/v1', scheduleRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
   type: 'http',

@@ -1,6 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { DeliveryJob } from '../alerts/delivery-job';
+import { DeliveryQueue, deliveryBackoffFromEnv } from '../alerts/delivery-queue';
 import type { ArchiveRow } from '../archive';
 import { refChanged, type NormalizedEvent, type WorkspaceRef } from '../ingest/types';
+import type { Delivery } from '../shared/alerts';
 import type { DeadLetterList, DeadLetterRetry } from '../shared/dead-letters';
 import type { IngestResult } from '../shared/events';
 import { LIMITS } from '../shared/limits';
@@ -63,6 +66,8 @@ export class WorkspaceHub extends DurableObject<Env> {
   private fixedNow: number | null = null;
   /** Ingestion rate limit, counted in events (duplicates too); in memory, so a restart refills it. */
   private readonly rateLimit = new TokenBucket();
+  /** Outgoing webhooks (alert transitions, scheduled reports), retried from the alarm. */
+  readonly deliveries: DeliveryQueue;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -76,6 +81,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       (rooms) => this.tellRooms(rooms),
     );
     this.store.seqFloor = this.live.seq;
+    this.deliveries = new DeliveryQueue(ctx.storage.sql, { backoffMs: deliveryBackoffFromEnv(env) });
     this.drain = new HubDrain({
       store: this.store,
       db: env.DB,
@@ -89,6 +95,8 @@ export class WorkspaceHub extends DurableObject<Env> {
       this.alarmAt = await ctx.storage.getAlarm();
       // Archive objects left to delete by a crash (a dead letter's retry cut short): the alarm deletes them.
       if (this.alarmAt === null && this.store.archiveDeletes.pending().length) this.setAlarm(Date.now());
+      // Deliveries pending from before a restart: the alarm takes them up again (earlier, if it was set later).
+      this.armForDeliveries();
     });
   }
 
@@ -171,10 +179,43 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     this.alarmAt = null; // a running alarm is no longer set
+    this.startDeliveries();
     await this.drain.run();
     this.live.expire();
     const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt()].filter((t): t is number => t !== null);
     if (nextLive.length) this.scheduleAlarm(Math.min(...nextLive));
+  }
+
+  /** Attempts the due deliveries without holding up the alarm (a slow destination must not delay the drain), then re-arms. */
+  private startDeliveries(): void {
+    const run = this.deliveries.runDue(Date.now()).then(() => this.armForDeliveries());
+    // A failure leaves the leases in storage: the alarm armed below retries after them.
+    this.ctx.waitUntil(run.catch((err) => console.warn('deliveries failed', String(err))));
+    this.armForDeliveries();
+  }
+
+  private armForDeliveries(): void {
+    const at = this.deliveries.nextDueAt();
+    if (at !== null) this.scheduleAlarm(at);
+  }
+
+  /** Queues signed POSTs (idempotent by webhook-id) and has the alarm send them now. */
+  async enqueueDeliveries(workspace: WorkspaceRef, jobs: DeliveryJob[]): Promise<void> {
+    this.remember(workspace);
+    this.deliveries.enqueue(jobs, Date.now());
+    this.armForDeliveries();
+  }
+
+  /** The deliveries of a rule or schedule, newest first. */
+  async listDeliveries(workspace: WorkspaceRef, ownerId: string): Promise<Delivery[]> {
+    this.remember(workspace);
+    return this.deliveries.list(ownerId);
+  }
+
+  /** A rule or schedule was deleted: its deliveries (pending ones too) go with it. */
+  async forgetDeliveries(workspace: WorkspaceRef, ownerId: string): Promise<void> {
+    this.remember(workspace);
+    this.deliveries.forget(ownerId);
   }
 
   /** A live subscriber (WebSocket upgrade or SSE); the Worker has authenticated it already. */
@@ -311,6 +352,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     // The object outlives deleteAll: a late call must find empty tables, not a stale workspace.
     this.store.open();
+    this.deliveries.open();
     this.workspace = undefined;
   }
 }

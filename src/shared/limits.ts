@@ -112,6 +112,9 @@ export const LIMITS = {
   deliveryTimeoutMs: 10_000,
   /** The hub evaluates its alert rules this often while any is enabled (a transition lands within 15 s). */
   alertEvaluateEveryMs: 5_000,
+  /** Deliveries: attempts under way at once per hub (a Worker opens at most 6 connections at a time), and per alarm run. */
+  deliveriesInParallel: 6,
+  deliveriesPerRun: 60,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
