@@ -2,8 +2,11 @@ import { DurableObject } from 'cloudflare:workers';
 import type { HubRule } from '../alerts/alert-jobs';
 import type { RuleState } from '../alerts/evaluate';
 import { HubAlerts } from '../alerts/hub-alerts';
+import type { DeliveryJob } from '../alerts/delivery-job';
+import { DeliveryQueue, deliveryBackoffFromEnv } from '../alerts/delivery-queue';
 import type { ArchiveRow } from '../archive';
 import { refChanged, type NormalizedEvent, type WorkspaceRef } from '../ingest/types';
+import type { Delivery } from '../shared/alerts';
 import type { DeadLetterList, DeadLetterRetry } from '../shared/dead-letters';
 import type { IngestResult } from '../shared/events';
 import { LIMITS } from '../shared/limits';
@@ -68,6 +71,8 @@ export class WorkspaceHub extends DurableObject<Env> {
   private readonly rateLimit = new TokenBucket();
   /** Alert rules, their windows and state (src/alerts/hub-alerts.ts). */
   private readonly alerts: HubAlerts;
+  /** Outgoing webhooks (alert transitions, scheduled reports), retried from the alarm. */
+  readonly deliveries: DeliveryQueue;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -94,6 +99,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       onFiringChanged: () => this.live.fanout.changed(),
     });
     this.live.firingAlerts = () => this.alerts.firing();
+    this.deliveries = new DeliveryQueue(ctx.storage.sql, { backoffMs: deliveryBackoffFromEnv(env) });
     this.drain = new HubDrain({
       store: this.store,
       db: env.DB,
@@ -112,6 +118,8 @@ export class WorkspaceHub extends DurableObject<Env> {
       if (this.alarmAt === null && this.store.archiveDeletes.pending().length) this.setAlarm(Date.now());
       // Enabled alert rules are evaluated from the alarm, traffic or not.
       if (this.alarmAt === null && this.alerts.hasEnabled()) this.setAlarm(Date.now() + LIMITS.alertEvaluateEveryMs);
+      // Deliveries pending from before a restart: the alarm takes them up again.
+      if (this.alarmAt === null) this.armForDeliveries();
     });
   }
 
@@ -196,6 +204,7 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     this.alarmAt = null; // a running alarm is no longer set
+    this.startDeliveries();
     await this.drain.run();
     this.live.expire();
     if (this.alerts.needsLoad) await this.alerts.loadFromD1();
@@ -225,6 +234,37 @@ export class WorkspaceHub extends DurableObject<Env> {
   /** Test only: a rule's evaluation state in this hub. */
   async alertStateForTest(id: string): Promise<RuleState | undefined> {
     return this.alerts.stateOf(id);
+  }
+
+  /** Attempts the due deliveries without holding up the alarm (a slow destination must not delay the drain), then re-arms. */
+  private startDeliveries(): void {
+    const run = this.deliveries.runDue(Date.now()).catch((err) => console.warn('deliveries failed', String(err)));
+    this.ctx.waitUntil(run.then(() => this.armForDeliveries()));
+    this.armForDeliveries();
+  }
+
+  private armForDeliveries(): void {
+    const at = this.deliveries.nextDueAt();
+    if (at !== null) this.scheduleAlarm(at);
+  }
+
+  /** Queues signed POSTs (idempotent by webhook-id) and has the alarm send them now. */
+  async enqueueDeliveries(workspace: WorkspaceRef, jobs: DeliveryJob[]): Promise<void> {
+    this.remember(workspace);
+    this.deliveries.enqueue(jobs, Date.now());
+    this.armForDeliveries();
+  }
+
+  /** The deliveries of a rule or schedule, newest first. */
+  async listDeliveries(workspace: WorkspaceRef, ownerId: string): Promise<Delivery[]> {
+    this.remember(workspace);
+    return this.deliveries.list(ownerId);
+  }
+
+  /** A rule or schedule was deleted: its deliveries (pending ones too) go with it. */
+  async forgetDeliveries(workspace: WorkspaceRef, ownerId: string): Promise<void> {
+    this.remember(workspace);
+    this.deliveries.forget(ownerId);
   }
 
   /** A live subscriber (WebSocket upgrade or SSE); the Worker has authenticated it already. */
@@ -364,6 +404,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     // The object outlives deleteAll: a late call must find empty tables, not a stale workspace.
     this.store.open();
     this.alerts.reset();
+    this.deliveries.open();
     this.workspace = undefined;
   }
 }

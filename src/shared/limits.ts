@@ -116,6 +116,9 @@ export const LIMITS = {
   alertEvaluateAfterBatchMs: 1_000,
   /** No flapping: a rule that resolved fires again only after this long, however its value hovers. */
   alertRefireAfterMs: 5 * 60 * 1000,
+  /** Deliveries: attempts under way at once per hub (a Worker opens at most 6 connections at a time), and per alarm run. */
+  deliveriesInParallel: 6,
+  deliveriesPerRun: 60,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
