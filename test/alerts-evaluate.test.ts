@@ -1,5 +1,6 @@
 import { evictDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, inject, it } from 'vitest';
 import type { NormalizedEvent, WorkspaceRef } from '../src/ingest/types';
 import { LIMITS } from '../src/shared/limits';
 import { call, createWorkspace, hub, type TestWorkspace } from './helpers';
@@ -17,8 +18,13 @@ function ev(at: number, extra: Partial<NormalizedEvent> = {}): NormalizedEvent {
 }
 const many = (count: number, at: number, extra: Partial<NormalizedEvent> = {}) => Array.from({ length: count }, () => ev(at, extra));
 
+// A real HTTP receiver on loopback (test/node/webhook-receiver.ts); the rules are written as when running locally.
+const RECEIVER = inject('webhookReceiverUrl');
+const LOCAL = 'http://localhost';
+const received = async (box: string): Promise<Array<{ headers: Record<string, string>; body: string }>> => (await fetch(`${RECEIVER}/_log${box}`)).json();
+
 const rule = (extra: Record<string, unknown>) => ({
-  name: 'r', op: '>', threshold: 0, windowMinutes: 1, forMinutes: 0, destination: { url: 'https://hooks.invalid/edgepulse' }, ...extra,
+  name: 'r', op: '>', threshold: 0, windowMinutes: 1, forMinutes: 0, destination: { url: `${RECEIVER}/box-${crypto.randomUUID()}` }, ...extra,
 });
 
 /** A workspace whose hub runs on a fixed clock from T0, with the given rules (created at T0). */
@@ -28,13 +34,17 @@ async function setup(rules: Record<string, unknown>[]) {
   let stub = hub(ws.id);
   await stub.setClockForTest(T0);
   const ids: string[] = [];
+  const secrets: string[] = [];
+  const boxes: string[] = [];
   for (const r of rules) {
-    const res = await call('POST', `/api/v1/workspaces/${ws.slug}/alerts`, { token: ws.keys.admin, body: rule(r) });
+    const res = await call('POST', `/api/v1/workspaces/${ws.slug}/alerts`, { token: ws.keys.admin, body: rule(r), origin: LOCAL });
     expect(res.status, res.text).toBe(201);
     ids.push(res.json.alert.id);
+    secrets.push(res.json.secret);
+    boxes.push(new URL(res.json.alert.destination.url).pathname);
   }
   const t = {
-    ws, ref, ids,
+    ws, ref, ids, secrets, boxes,
     stub: () => stub,
     /** The hub's clock at `at`, and one evaluation as its alarm runs it. */
     tick: async (at: number) => {
@@ -53,6 +63,15 @@ async function setup(rules: Record<string, unknown>[]) {
     },
   };
   return t;
+}
+
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (done(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function deliveries(ws: TestWorkspace, id: string) {
@@ -87,6 +106,15 @@ describe('alert evaluation in the WorkspaceHub', () => {
     expect((await t.stub().liveStats()).firingAlerts).toBeUndefined();
     const list = await deliveries(t.ws, id);
     expect(list.map((d) => [d.id, d.type])).toEqual([[`msg_${id}_2`, 'alert.resolved'], [`msg_${id}_1`, 'alert.firing']]);
+    // The receiver got both, signed under the rule's secret, with the payload of API.md.
+    const hooks = await until(() => received(t.boxes[0]), (h) => h.length >= 2);
+    const bodies = hooks.map((h) => new Webhook(t.secrets[0]).verify(h.body, h.headers) as { type: string; data: Record<string, unknown> });
+    expect(hooks.map((h) => h.headers['webhook-id']).sort()).toEqual([`msg_${id}_1`, `msg_${id}_2`]);
+    expect(bodies.map((b) => b.type).sort()).toEqual(['alert.firing', 'alert.resolved']);
+    expect(bodies.find((b) => b.type === 'alert.firing')!.data).toEqual({
+      alertId: id, name: 'errors', workspace: t.ws.slug, metric: 'errorRate', value: expect.closeTo(4.95 / 5.95, 5), op: '>', threshold: 0.5,
+      since: new Date(T0 + 61 * S).toISOString(), dashboardUrl: `${LOCAL}/w/${t.ws.slug}`,
+    });
     expect((await call('GET', `/api/v1/workspaces/${t.ws.slug}/alerts/${id}`, { token: t.ws.keys.admin })).json.alert).toMatchObject({ state: 'ok', value: 0 });
   });
 
@@ -190,7 +218,8 @@ describe('alert evaluation in the WorkspaceHub', () => {
     await t.tick(T0 + 180 * S);
     expect((await t.state())!.state).toBe('ok');
     await t.tick(T0 + 181 * S);
-    expect(await t.state()).toMatchObject({ state: 'firing', since: T0 + 181 * S, value: 5, seq: 1 });
+    expect(await t.state()).toMatchObject({ state: 'firing', since: T0 + 181 * S, seq: 1 });
+    expect((await t.state())!.value).toBeCloseTo((5 * 59) / 60, 5); // (121 s, 181 s]: 59/60 of minute 2
     await t.restart(T0 + 182 * S);
     expect(await t.state()).toMatchObject({ state: 'firing', seq: 1 });
     expect((await t.stub().liveStats()).firingAlerts?.map((a) => a.id)).toEqual(t.ids);
@@ -216,7 +245,7 @@ describe('alert evaluation in the WorkspaceHub', () => {
 
   it('a changed condition restarts its pending timer (a new name does not); disabling a firing rule resolves it', async () => {
     const t = await setup([{ metric: 'events', threshold: 2, forMinutes: 1 }, { metric: 'onlineUsers', threshold: 0 }]);
-    const patch = (i: number, body: Record<string, unknown>) => call('PATCH', `/api/v1/workspaces/${t.ws.slug}/alerts/${t.ids[i]}`, { token: t.ws.keys.admin, body });
+    const patch = (i: number, body: Record<string, unknown>) => call('PATCH', `/api/v1/workspaces/${t.ws.slug}/alerts/${t.ids[i]}`, { token: t.ws.keys.admin, body, origin: LOCAL });
     await t.ingest(T0 + 61 * S, many(5, T0 + 61 * S, { userId: 'a' }));
     expect(await t.state(0)).toMatchObject({ pendingSince: T0 + 61 * S });
     expect((await t.state(1))!.state).toBe('firing');

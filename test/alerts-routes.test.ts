@@ -5,7 +5,7 @@ import { call, countRows, createWorkspace, ROOT } from './helpers';
 
 const rule = (extra: Record<string, unknown> = {}) => ({
   name: 'Errors up', metric: 'errorRate', op: '>', threshold: 0.1, windowMinutes: 5, forMinutes: 0,
-  destination: { url: 'https://hooks.example.com/edgepulse' }, ...extra,
+  destination: { url: 'https://127.0.0.1:9/edgepulse' }, ...extra,
 });
 
 describe('alert rules: routes', () => {
@@ -19,15 +19,16 @@ describe('alert rules: routes', () => {
     const alert = created.json.alert;
     expect(alert).toMatchObject({
       id: expect.stringMatching(/^alr_/), name: 'Errors up', metric: 'errorRate', filter: { type: 'api.call' }, op: '>', threshold: 0.1,
-      windowMinutes: 5, forMinutes: 0, destination: { url: 'https://hooks.example.com/edgepulse', format: 'standard' }, enabled: true, state: 'ok', since: null, value: null,
+      windowMinutes: 5, forMinutes: 0, destination: { format: 'standard' }, enabled: true, state: 'ok', since: null, value: null,
     });
     expect(JSON.stringify(alert)).not.toContain('whsec_');
+    expect(alert.destination.url).toBe('https://127.0.0.1:9/edgepulse');
 
     const list = await call('GET', base, { token: ws.keys.admin });
     expect(list.json.alerts).toEqual([alert]);
     expect((await call('GET', `${base}/${alert.id}`, { token: ws.keys.admin })).json.alert).toEqual(alert);
 
-    const patched = await call('PATCH', `${base}/${alert.id}`, { token: ws.keys.admin, body: { threshold: 0.2, enabled: false, destination: { url: 'https://hooks.slack.com/x', format: 'slack' } } });
+    const patched = await call('PATCH', `${base}/${alert.id}`, { token: ws.keys.admin, body: { threshold: 0.2, enabled: false, destination: { url: 'https://127.0.0.1:9/slack', format: 'slack' } } });
     expect(patched.status).toBe(200);
     expect(patched.json.alert).toMatchObject({ threshold: 0.2, enabled: false, filter: { type: 'api.call' }, destination: { format: 'slack' } });
 
@@ -94,7 +95,7 @@ describe('alert rules: routes', () => {
     // The rules up to the cap straight into D1: a hundred POSTs would only repeat the first test.
     const stmt = env.DB.prepare(
       `INSERT INTO alert_rules (id, workspace_id, name, metric, filter, op, threshold, window_minutes, for_minutes, destination_url, destination_format, secret, enabled, state, created_at, updated_at)
-       VALUES (?, ?, 'r', 'events', '{}', '>', 1, 1, 0, 'https://hooks.example.com/', 'standard', 'whsec_x', 1, 'ok', ?, ?)`,
+       VALUES (?, ?, 'r', 'events', '{}', '>', 1, 1, 0, 'https://127.0.0.1:9/', 'standard', 'whsec_x', 1, 'ok', ?, ?)`,
     );
     await env.DB.batch(Array.from({ length: LIMITS.alertRulesMax - 1 }, (_, i) => stmt.bind(`alr_cap${i}`, ws.id, now, now)));
     const base = `/api/v1/workspaces/${ws.slug}/alerts`;
