@@ -84,25 +84,23 @@ describe('alert evaluation in the WorkspaceHub', () => {
   it('an error-rate rule fires on errors and resolves when they leave the window: one delivery each, fixed ids, state in D1 and the live stats', async () => {
     const t = await setup([{ name: 'errors', metric: 'errorRate', op: '>', threshold: 0.5 }]);
     const [id] = t.ids;
-    // Before the rule has watched a whole window it does not judge.
+    await t.ingest(T0 + 20 * S, many(5, T0 + 20 * S));
     await t.ingest(T0 + 30 * S, many(3, T0 + 30 * S, { error: 'boom' }));
-    expect(await t.state()).toMatchObject({ state: 'ok', seq: 0 });
-    await t.ingest(T0 + 61 * S, [...many(2, T0 + 61 * S, { error: 'boom' }), ev(T0 + 61 * S)]);
-    // Evaluated right after the batch: (3·59/60 + 2) errors of (3·59/60 + 3) events.
-    expect(await t.state()).toMatchObject({ state: 'firing', since: T0 + 61 * S, seq: 1 });
-    expect((await t.state())!.value).toBeCloseTo(4.95 / 5.95, 5);
+    expect(await t.state()).toMatchObject({ state: 'ok', seq: 0 }); // 3 errors of 8
+    // Evaluated right after the batch, on the part of the window seen so far: 8 errors of 13.
+    await t.ingest(T0 + 40 * S, many(5, T0 + 40 * S, { error: 'boom' }));
+    expect(await t.state()).toMatchObject({ state: 'firing', since: T0 + 40 * S, seq: 1 });
+    expect((await t.state())!.value).toBeCloseTo(8 / 13, 5);
     const stats = await t.stub().liveStats();
-    expect(stats.firingAlerts).toEqual([{ id, name: 'errors', metric: 'errorRate', op: '>', threshold: 0.5, value: expect.any(Number), since: new Date(T0 + 61 * S).toISOString() }]);
-    await t.tick(T0 + 62 * S); // writes the state to D1 (retried at each evaluation until it succeeds)
+    expect(stats.firingAlerts).toEqual([{ id, name: 'errors', metric: 'errorRate', op: '>', threshold: 0.5, value: expect.any(Number), since: new Date(T0 + 40 * S).toISOString() }]);
+    await t.tick(T0 + 41 * S); // writes the state to D1 (retried at each evaluation until it succeeds)
     const stored = (await call('GET', `/api/v1/workspaces/${t.ws.slug}/alerts/${id}`, { token: t.ws.keys.admin })).json.alert;
-    expect(stored).toMatchObject({ state: 'firing', since: new Date(T0 + 61 * S).toISOString() });
+    expect(stored).toMatchObject({ state: 'firing', since: new Date(T0 + 40 * S).toISOString() });
 
-    await t.tick(T0 + 90 * S);
+    await t.tick(T0 + 90 * S); // (30 s, 90 s]: half of minute 0, the same share of errors
     expect(await t.state()).toMatchObject({ state: 'firing', seq: 1 });
-    await t.tick(T0 + 2 * MIN + S); // (61 s, 121 s] still counts 59/60 of minute 1: 2 errors of 3
-    expect((await t.state())!.state).toBe('firing');
-    await t.tick(T0 + 3 * MIN); // the window holds no events: the rate is 0
-    expect(await t.state()).toMatchObject({ state: 'ok', since: T0 + 3 * MIN, value: 0, seq: 2 });
+    await t.tick(T0 + 2 * MIN); // the window holds no events: the rate is 0
+    expect(await t.state()).toMatchObject({ state: 'ok', since: T0 + 2 * MIN, value: 0, seq: 2 });
     expect((await t.stub().liveStats()).firingAlerts).toBeUndefined();
     const list = await deliveries(t.ws, id);
     expect(list.map((d) => [d.id, d.type])).toEqual([[`msg_${id}_2`, 'alert.resolved'], [`msg_${id}_1`, 'alert.firing']]);
@@ -112,15 +110,27 @@ describe('alert evaluation in the WorkspaceHub', () => {
     expect(hooks.map((h) => h.headers['webhook-id']).sort()).toEqual([`msg_${id}_1`, `msg_${id}_2`]);
     expect(bodies.map((b) => b.type).sort()).toEqual(['alert.firing', 'alert.resolved']);
     expect(bodies.find((b) => b.type === 'alert.firing')!.data).toEqual({
-      alertId: id, name: 'errors', workspace: t.ws.slug, metric: 'errorRate', value: expect.closeTo(4.95 / 5.95, 5), op: '>', threshold: 0.5,
-      since: new Date(T0 + 61 * S).toISOString(), dashboardUrl: `${LOCAL}/w/${t.ws.slug}`,
+      alertId: id, name: 'errors', workspace: t.ws.slug, metric: 'errorRate', value: expect.closeTo(8 / 13, 5), op: '>', threshold: 0.5,
+      since: new Date(T0 + 40 * S).toISOString(), dashboardUrl: `${LOCAL}/w/${t.ws.slug}`,
     });
     expect((await call('GET', `/api/v1/workspaces/${t.ws.slug}/alerts/${id}`, { token: t.ws.keys.admin })).json.alert).toMatchObject({ state: 'ok', value: 0 });
   });
 
-  it('"eventsPerSecond < 1 for 1 minute" fires when traffic stops, from evaluations alone', async () => {
-    const t = await setup([{ metric: 'eventsPerSecond', op: '<', threshold: 1, forMinutes: 1 }]);
-    for (let s = 0; s <= 90; s += 10) await t.ingest(T0 + s * S, many(20, T0 + s * S)); // 2 a second until T0+90 s
+  it('"eventsPerSecond < 1 for 1 minute" fires when traffic stops, from evaluations alone; not on the past before the rule existed', async () => {
+    const t = await setup([
+      { metric: 'eventsPerSecond', op: '<', threshold: 1, forMinutes: 1 },
+      { metric: 'eventsPerSecond', filter: { type: 'never.sent' }, op: '<', threshold: 1, forMinutes: 0 },
+    ]);
+    const traffic = async (from: number, to: number) => {
+      for (let s = from; s <= to; s += 10) await t.ingest(T0 + s * S, many(20, T0 + s * S)); // 2 a second
+    };
+    await traffic(0, 30);
+    await t.tick(T0 + 30 * S);
+    // Half a window seen: no value yet, even for the rule whose events never come.
+    for (const i of [0, 1]) expect(await t.state(i)).toMatchObject({ state: 'ok', pendingSince: null });
+    await traffic(40, 90);
+    await t.tick(T0 + 60 * S);
+    expect(await t.state(1)).toMatchObject({ state: 'firing', value: 0 });
     await t.tick(T0 + 90 * S);
     expect(await t.state()).toMatchObject({ state: 'ok', pendingSince: null });
     await t.tick(T0 + 120 * S); // 80 events in (60 s, 120 s]: 1.33/s
@@ -131,6 +141,7 @@ describe('alert evaluation in the WorkspaceHub', () => {
     expect(await t.state()).toMatchObject({ state: 'ok' });
     await t.tick(T0 + 200 * S);
     expect(await t.state()).toMatchObject({ state: 'firing', value: 0, seq: 1 });
+    expect((await t.state(1))!.seq).toBe(1);
   });
 
   it('filters: events of a type, errors of a room', async () => {

@@ -159,10 +159,13 @@ export interface LiveNumbers {
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
+/** Counts that a window not yet watched whole understates (a `<` rule on them would fire on the empty past). */
+const COUNTS = new Set<AlertMetric>(['eventsPerSecond', 'events', 'errors']);
+
 /**
  * The rule's value now, or null when there is none: a latency or gauge without samples in the window,
- * or a windowed metric whose feed has not yet watched a whole window (a new rule does not judge an
- * empty past).
+ * or a `<` rule on a count whose feed has not yet watched a whole window (rates, percentiles and means
+ * are judged on what was seen, and a count above its threshold only grows with more of the window).
  */
 export function metricValue(c: RuleCondition, feed: Feed | undefined, now: number, live: LiveNumbers): number | null {
   switch (c.metric) {
@@ -173,7 +176,7 @@ export function metricValue(c: RuleCondition, feed: Feed | undefined, now: numbe
     default:
       break;
   }
-  if (!feed || now - feed.startedAt < c.windowMinutes * MIN) return null;
+  if (!feed || (c.op === '<' && COUNTS.has(c.metric) && now - feed.startedAt < c.windowMinutes * MIN)) return null;
   const w = feed.window(now, c.windowMinutes);
   switch (c.metric) {
     case 'eventsPerSecond':

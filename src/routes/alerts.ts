@@ -25,7 +25,8 @@ const EVALUATION =
   '`eventsPerSecond`, `events`, `errors`, `errorRate`, `latencyP95`, `latencyP99` and `gauge` are taken over the last `windowMinutes` of events ' +
   'matching `filter.type`/`filter.room` (by minute; the oldest minute counted by the share of it still inside the window): `eventsPerSecond` = events / window seconds; ' +
   '`errorRate` = errors / events (0 without events); latency percentiles of `durationMs` (DDSketch, within 1%); `gauge` = the mean of the samples of `filter.gauge`. ' +
-  'A latency or gauge rule without samples in its window has no value, and its condition does not hold; a new rule starts judging these once it has watched a whole window. ' +
+  'A latency or gauge rule without samples in its window has no value, and its condition does not hold; a new `<` rule on a count (`events`, `errors`, `eventsPerSecond`; or one whose filter changed) ' +
+  'starts judging once it has watched a whole window, so that it does not fire on a past it never saw. ' +
   '`onlineUsers` is the live number now (users with an event in the last 5 minutes; with `filter.room`, that room’s participants); ' +
   '`roomParticipants` is `filter.room`’s participants now, or the fullest room’s. ' +
   'A rule fires when its condition has held for `forMinutes` (0: at the first evaluation that sees it), and resolves at the first evaluation where it no longer holds ' +
