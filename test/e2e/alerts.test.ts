@@ -90,6 +90,7 @@ describe('alerts against wrangler dev', () => {
     const resolved = done.find((x) => x.type === 'alert.resolved');
     expect(resolved, 'no alert.resolved').toBeDefined();
     expect(resolved!.at - stoppedAt).toBeLessThan(60_000 + 15_000);
+    console.log(`alerts e2e: fired ${fired!.at - errorsFrom} ms after the first error, resolved ${resolved!.at - stoppedAt} ms after the last`);
     await sleep(6_000); // one more evaluation: nothing else arrives
     expect(r.delivered().map((x) => [x.type, x.id])).toEqual([['alert.firing', `msg_${r.alert.id}_1`], ['alert.resolved', `msg_${r.alert.id}_2`]]);
     const state = (await (await r.api(`/alerts/${r.alert.id}`)).json()) as { alert: { state: string } };
@@ -107,6 +108,7 @@ describe('alerts against wrangler dev', () => {
     expect(got[0].at - stoppedAt).toBeGreaterThan(60_000);
     expect(got[0].at - stoppedAt).toBeLessThan(60_000 + 60_000 + 15_000);
     expect(got[0].data.value).toBeLessThan(1);
+    console.log(`alerts e2e: "eventsPerSecond < 1 for 1 minute" fired ${got[0].at - stoppedAt} ms after the traffic stopped`);
     const live = (await (await r.api('/live', { key: r.ws.keys.read })).json()) as { data: { firingAlerts?: Array<{ id: string }> } };
     expect(live.data.firingAlerts?.map((a) => a.id)).toEqual([r.alert.id]);
   }, 240_000);
@@ -120,6 +122,7 @@ describe('alerts against wrangler dev', () => {
     }
     await sleep(6_000);
     const types = r.delivered().map((x) => x.type);
+    console.log(`alerts e2e: 18 crossings in 3 minutes gave ${types.join(', ')}`);
     expect(types.filter((t) => t === 'alert.firing')).toHaveLength(1);
     expect(types.filter((t) => t === 'alert.resolved').length).toBeLessThanOrEqual(1);
     const deliveries = (await (await r.api(`/alerts/${r.alert.id}/deliveries`)).json()) as { deliveries: Array<{ type: string; status: string }> };
