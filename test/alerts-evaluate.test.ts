@@ -1,4 +1,4 @@
-import { evictDurableObject } from 'cloudflare:test';
+import { env, evictDurableObject, runDurableObjectAlarm } from 'cloudflare:test';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, inject, it } from 'vitest';
 import type { NormalizedEvent, WorkspaceRef } from '../src/ingest/types';
@@ -275,5 +275,22 @@ describe('alert evaluation in the WorkspaceHub', () => {
     expect(await t.state(1)).toMatchObject({ state: 'ok', seq: 2, value: null });
     expect((await t.stub().liveStats()).firingAlerts?.map((a) => a.id)).toEqual([t.ids[0]]);
     expect((await deliveries(t.ws, t.ids[1])).map((d) => d.type)).toEqual(['alert.resolved', 'alert.firing']);
+  });
+
+  it('a hub never told its rules reads them from D1 at its next alarm', async () => {
+    const ws = await createWorkspace('alev');
+    const ref: WorkspaceRef = { id: ws.id, slug: ws.slug, timezone: 'UTC' };
+    const now = Date.now();
+    // A rule in D1 that the hub has not heard of (as after a hub that started before rules existed).
+    await env.DB.prepare(
+      `INSERT INTO alert_rules (id, workspace_id, name, metric, filter, op, threshold, window_minutes, for_minutes, destination_url, destination_format, secret, enabled, state, created_at, updated_at)
+       VALUES ('alr_fromd1', ?, 'online', 'onlineUsers', '{}', '>', 0, 1, 0, 'https://127.0.0.1:9/', 'standard', 'whsec_dGVzdA==', 1, 'ok', ?, ?)`,
+    ).bind(ws.id, now, now).run();
+    const stub = hub(ws.id);
+    await stub.setClockForTest(T0);
+    await stub.ingest(ref, [ev(T0, { userId: 'a' })]);
+    expect(await stub.alertStateForTest('alr_fromd1')).toBeUndefined();
+    await runDurableObjectAlarm(stub);
+    expect(await stub.alertStateForTest('alr_fromd1')).toMatchObject({ state: 'firing', value: 1, seq: 1 });
   });
 });
