@@ -93,6 +93,8 @@ export class Feed {
   private readonly gauge: string | null;
   private readonly slots: Array<Slot | undefined> = new Array(SLOTS);
   private readonly latency: Array<LatencyMinute | undefined> = new Array(RING_MINUTES);
+  /** Latency of the whole minutes before `nowM`, merged once per minute and window length (merging is the costly part). */
+  private readonly pastLatency = new Map<number, { nowM: number; merged: DDSketch | null }>();
 
   constructor(readonly key: string, readonly startedAt: number, public durations: boolean) {
     [this.type, this.room, this.gauge] = JSON.parse(key) as [string | null, string | null, string | null];
@@ -121,6 +123,8 @@ export class Feed {
         const m = Math.floor(ts / MIN);
         const minute = ringEntry(this.latency, m, (x) => x.m, () => ({ m, durations: newDurations() }));
         if (minute) acceptDuration(minute.durations, e.durationMs);
+        // A late event in a minute already merged: that merge is stale.
+        for (const [minutes, past] of this.pastLatency) if (m < past.nowM) this.pastLatency.delete(minutes);
       }
     }
     return hit;
@@ -143,10 +147,25 @@ export class Feed {
       out.gaugeSum += s.gaugeSum * w;
       out.gaugeCount += s.gaugeCount * w;
     }
+    out.durations = this.latencyWindow(now, minutes);
+    return out;
+  }
+
+  /** Durations of the minutes the window touches: the past ones merged once a minute, plus the current one. */
+  private latencyWindow(now: number, minutes: number): DDSketch | null {
     const nowM = Math.floor(now / MIN);
-    for (const l of this.latency) {
-      if (l && l.m >= nowM - minutes && l.m <= nowM) (out.durations ??= newDurations()).merge(l.durations);
+    let past = this.pastLatency.get(minutes);
+    if (!past || past.nowM !== nowM) {
+      let merged: DDSketch | null = null;
+      for (const l of this.latency) if (l && l.m >= nowM - minutes && l.m < nowM) (merged ??= newDurations()).merge(l.durations);
+      this.pastLatency.set(minutes, (past = { nowM, merged }));
     }
+    const cur = this.latency[nowM % RING_MINUTES];
+    const current = cur && cur.m === nowM ? cur.durations : null;
+    if (!past.merged && !current) return null;
+    const out = newDurations();
+    if (past.merged) out.merge(past.merged);
+    if (current) out.merge(current);
     return out;
   }
 
