@@ -129,10 +129,10 @@ export class HubAlerts {
     return this.loading;
   }
 
-  private writeRule(rule: HubRule, state: RuleState): void {
+  private writeRule(rule: HubRule, state: RuleState, d1Pending = this.d1Pending.has(rule.id)): void {
     this.host.sql.exec(
       `INSERT INTO alert_rule (id, rule, state, d1_pending) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, state = excluded.state, d1_pending = excluded.d1_pending`,
-      rule.id, JSON.stringify(rule), JSON.stringify(state), this.d1Pending.has(rule.id) ? 1 : 0,
+      rule.id, JSON.stringify(rule), JSON.stringify(state), d1Pending ? 1 : 0,
     );
   }
 
@@ -185,18 +185,21 @@ export class HubAlerts {
     if (!changed.length) return false;
     const jobs: DeliveryJob[] = [];
     for (const c of changed) {
-      this.states.set(c.rule.id, c.state);
       if (!c.transition) continue;
-      this.d1Pending.add(c.rule.id);
       const t = c.transition;
       const type = t.to === 'firing' ? 'alert.firing' : 'alert.resolved';
       jobs.push(alertJob(c.rule, transitionId(c.rule.id, t.seq), type, t.at, alertData(c.rule, ws.slug, t.value, t.at, this.host.publicUrl)));
     }
     // The state and its deliveries in one transaction: a transition is never recorded without its POST, nor sent twice.
     this.host.transaction(() => {
-      for (const c of changed) this.writeRule(c.rule, c.state);
+      for (const c of changed) this.writeRule(c.rule, c.state, c.transition !== undefined || this.d1Pending.has(c.rule.id));
       if (jobs.length) this.host.enqueue(jobs, Date.now());
     });
+    // Memory follows storage: a failed transaction leaves both as they were, for the next evaluation.
+    for (const c of changed) {
+      this.states.set(c.rule.id, c.state);
+      if (c.transition) this.d1Pending.add(c.rule.id);
+    }
     if (jobs.length) this.host.onFiringChanged();
     return jobs.length > 0;
   }

@@ -218,8 +218,13 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   /** Evaluates the alert rules (after a batch: at most once a second); transitions go to the delivery queue, their state to D1. */
   private evaluateAlerts(always: boolean): void {
-    const transitions = always ? this.alerts.evaluate() : this.alerts.afterBatch();
-    if (transitions) this.armForDeliveries();
+    try {
+      const transitions = always ? this.alerts.evaluate() : this.alerts.afterBatch();
+      if (transitions) this.armForDeliveries();
+    } catch (err) {
+      // Alerting never fails the ingestion it watches: the next evaluation tries again.
+      console.error('alerts: evaluation failed', err);
+    }
     this.ctx.waitUntil(this.alerts.syncD1());
   }
 
