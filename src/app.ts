@@ -24,6 +24,7 @@ import { deadLetterRoutes } from './routes/dead-letters';
 import { migrationRoutes } from './routes/migration';
 import { erasureRoutes } from './routes/erasures';
 import { scheduleRoutes } from './routes/schedules';
+import { alertRoutes } from './routes/alerts';
 import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -56,6 +57,7 @@ app.route('/api/v1', deadLetterRoutes);
 app.route('/api/v1', migrationRoutes);
 app.route('/api/v1', erasureRoutes);
 app.route('/api/v1', scheduleRoutes);
+app.route('/api/v1', alertRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
   type: 'http',
