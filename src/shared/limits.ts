@@ -112,6 +112,10 @@ export const LIMITS = {
   deliveryTimeoutMs: 10_000,
   /** The hub evaluates its alert rules this often while any is enabled (a transition lands within 15 s). */
   alertEvaluateEveryMs: 5_000,
+  /** Retention cohorts (GET …/stats/retention): periods after each cohort (default and most), cohorts in one answer. */
+  retentionPeriodsDefault: 8,
+  retentionPeriodsMax: 31,
+  retentionCohortsMax: 60,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
