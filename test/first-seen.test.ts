@@ -114,3 +114,36 @@ describe('user_first_seen', () => {
     expect(await runFirstSeenBackfill(env.DB)).toEqual({ users: 0, done: true });
   });
 });
+
+describe('growth reports at scale', () => {
+  it('answers cohorts and newUsers over 20,000 users and about 150,000 user-days in bounded time', async () => {
+    const ws = await createWorkspace('growth-scale');
+    const now = Date.now();
+    const start = now - 60 * DAY;
+    // 20,000 users first seen over 60 days, each active on 10 days (every 3rd day from their first): built in SQL.
+    await env.DB.prepare(`INSERT INTO user_first_seen (workspace_id, user_id, first_seen)
+        WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 19999)
+        SELECT ?1, 'u' || i, ?2 + (i * 259) % (60 * 86400000 / 1000) * 1000 FROM n`).bind(ws.id, start).run();
+    await env.DB.prepare(`INSERT INTO user_rollups (workspace_id, user_id, day, events, errors, bytes_in, bytes_out, value,
+        duration_count, duration_sum, first_seen, last_seen)
+        WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 9)
+        SELECT f.workspace_id, f.user_id, (f.first_seen - f.first_seen % 86400000) + k.j * 3 * 86400000, 1, 0, 0, 0, 0, 0, 0, f.first_seen, f.first_seen
+        FROM user_first_seen f, k WHERE f.workspace_id = ?1 AND (f.first_seen - f.first_seen % 86400000) + k.j * 3 * 86400000 < ?2`).bind(ws.id, now).run();
+    const rows = await env.DB.prepare(`SELECT count(*) AS n FROM user_rollups WHERE workspace_id = ?`).bind(ws.id).first<{ n: number }>();
+    expect(rows!.n).toBeGreaterThan(100_000);
+    const timed = async (path: string) => {
+      const t0 = Date.now();
+      const res = await call('GET', `/api/v1/workspaces/${ws.slug}/stats/${path}`, { token: ws.keys.read });
+      expect(res.status, res.text).toBe(200);
+      return { ms: Date.now() - t0, json: res.json };
+    };
+    const week = await timed('retention?cohort=week&periods=8');
+    const day = await timed(`retention?cohort=day&periods=30&from=${now - 45 * DAY}`);
+    const series = await timed('timeseries?range=90d&granularity=day&metrics=newUsers');
+    expect(series.json.points.reduce((s: number, p: { newUsers: number }) => s + p.newUsers, 0)).toBe(20_000);
+    expect(week.json.cohorts.reduce((s: number, c: { users: number }) => s + c.users, 0)).toBeGreaterThan(10_000);
+    console.log(`growth at scale (${rows!.n} user-days): weekly cohorts ${week.ms} ms, daily cohorts × 30 periods ${day.ms} ms, newUsers per day over 90 days ${series.ms} ms`);
+    // Generous: a shared 2-core machine.
+    for (const t of [week, day, series]) expect(t.ms).toBeLessThan(15_000);
+  }, 90_000);
+});
