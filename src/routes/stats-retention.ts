@@ -33,6 +33,7 @@ retentionRoutes.openapi(
       'A cohort is the users whose first event in the workspace fell in the period (exact counts over the workspace’s whole history: first-seen times are kept past the raw retention; erased users are left out). ' +
       '`returning[i]` is the share of the cohort with any event in period i + 1 after it, from per-user daily rollups, which are kept for the workspace’s retentionDays: ' +
       'a period starting more than retentionDays + 1 days ago is null (unknown), not 0, and so is a period not begun yet; the period in progress counts the activity so far. ' +
+      'An installation that drained events before first-seen times were kept gets them once from the per-user rollups it still had (a cron backfill), so users older than its retention window then count from their oldest day kept. ' +
       `Cohorts cover the workspace as a whole: no filters. At most ${LIMITS.retentionCohortsMax} cohorts.`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: RetentionParams },
