@@ -3,6 +3,7 @@ import { sendDueReports } from './alerts/send-reports';
 import { runArchiveJobs } from './archive/archive-jobs';
 import { runArchiveMigration } from './history/archive-migration';
 import { continueErasures } from './history/erasure';
+import { runFirstSeenBackfill } from './history/first-seen-backfill';
 import { applyRetention } from './history/retention';
 
 export { WorkspaceHub } from './live/workspace-hub';
@@ -10,21 +11,24 @@ export { RoomHub } from './live/room-hub';
 
 /** Wall time per cron run for the archive migration (the cron fires every 5 minutes). */
 const MIGRATION_BUDGET_MS = 20_000;
+/** Wall time per cron run for the one-time backfill of user_first_seen from user_rollups. */
+const FIRST_SEEN_BACKFILL_BUDGET_MS = 10_000;
 
 export default {
   fetch: app.fetch,
   /**
    * The cron: quiet browser viewers leave their rooms, then retention (minute and old hour rollups,
    * per-user rollups, drain_log) in bounded chunks; beside it, the one-time move of D1 raw events to
-   * the archive, in its own budget; then pending erasures; then the archive's jobs (deleted
+   * the archive and the one-time backfill of first-seen users, each in its own budget; then pending erasures; then the archive's jobs (deleted
    * workspaces, partitions past retention, compaction), each with a budget of its own. Awaited rather
    * than left to waitUntil, so that a failed run is a failed invocation (Cloudflare's cron log, and
    * the status npm start's trigger sees); one job failing does not stop the others.
    */
   async scheduled(controller, env, _ctx) {
-    const [retention, migration] = await Promise.allSettled([
+    const [retention, migration, firstSeen] = await Promise.allSettled([
       applyRetention(env.DB, controller.scheduledTime),
       runArchiveMigration(env.DB, env.ARCHIVE, { budgetMs: MIGRATION_BUDGET_MS }),
+      runFirstSeenBackfill(env.DB, { budgetMs: FIRST_SEEN_BACKFILL_BUDGET_MS }),
     ]);
     if (retention.status === 'fulfilled') {
       const result = retention.value;
@@ -32,6 +36,7 @@ export default {
       if (!result.complete) console.warn('retention ran out of time; the next run continues', result);
       else if (removed > 0) console.log('retention', result);
     }
+    if (firstSeen.status === 'fulfilled' && firstSeen.value.users > 0) console.log('first-seen backfill', firstSeen.value);
     if (migration.status === 'fulfilled') {
       const m = migration.value;
       if (m.dropped) console.log('archive migration done: the D1 events table is dropped', m);
@@ -46,7 +51,7 @@ export default {
       if (!archive.value.complete) console.warn('archive jobs ran out of time; the next run continues', archive.value);
       else if (archive.value.objectsDeleted + archive.value.compaction.partsMerged > 0) console.log('archive jobs', archive.value);
     }
-    const failed = [retention, migration, erasures, reports, archive].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failed = [retention, migration, firstSeen, erasures, reports, archive].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length) throw new AggregateError(failed.map((r) => r.reason), 'cron job failed');
   },
 } satisfies ExportedHandler<Env>;

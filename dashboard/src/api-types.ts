@@ -1,6 +1,7 @@
 // Wire types the dashboard reads: all from src/shared (type-only imports, so no zod in the bundle).
 export type { LiveEvent, LiveMessage, LiveSnapshot, LiveToken, Participant, RoomStats, Stats } from '../../src/shared/live';
 export type { Breakdown, DurationStats, Summary, Timeseries, UserReport } from '../../src/shared/reports';
+export type { CohortGrain, Retention } from '../../src/shared/growth';
 export type { EventPage, StoredEvent } from '../../src/shared/events';
 export type { ApiKey, KeyKind, Workspace } from '../../src/shared/workspaces';
 export type { Session, SessionBody } from '../../src/shared/session';

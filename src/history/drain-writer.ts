@@ -1,4 +1,5 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+import { firstSeenStatements } from './first-seen';
 import { aggregate, mergeStoredSketches, rollupStatements, type RollupRow } from './rollups';
 import { sessionStatements } from './sessions-drain';
 import { aggregateUsers, mergeStoredUserSketches, userRollupStatements } from './user-rollups';
@@ -24,7 +25,7 @@ async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches:
   return [...statementsFor(db, workspace, keys, now), ...(await historyStatements(db, workspace, events))];
 }
 
-/** Rollups (per-user daily ones too) and sessions of the events: what the drain writes to D1 besides the drain log. */
+/** Rollups (per-user daily ones and first-seen times too) and sessions of the events: what the drain writes to D1 besides the drain log. */
 async function historyStatements(db: D1Database, workspace: WorkspaceRef, events: NormalizedEvent[]): Promise<D1PreparedStatement[]> {
   const rows: RollupRow[] = aggregate(events, workspace.timezone, workspace.rollupProperties);
   const userRows = aggregateUsers(events, workspace.timezone);
@@ -32,6 +33,7 @@ async function historyStatements(db: D1Database, workspace: WorkspaceRef, events
   return [
     ...rollupStatements(db, workspace, rows),
     ...userRollupStatements(db, workspace.id, userRows),
+    ...firstSeenStatements(db, workspace.id, events),
     ...sessionStatements(db, workspace.id, events),
   ];
 }

@@ -3,6 +3,7 @@ import { eraseUserFromObject } from '../archive/erase';
 import type { WorkspaceRef } from '../ingest/types';
 import { workspaceHub } from '../live/hubs';
 import type { Erasure } from '../shared/erasures';
+import { deleteFirstSeen } from './first-seen';
 import { db as drizzle, findWorkspaceById, toRef } from './workspaces';
 
 /** Time a DELETE's own run may take (inside the 30 s a Worker keeps running after answering). */
@@ -22,7 +23,7 @@ const SWEEP_SLACK_MS = 60_000;
 
 /**
  * The steps, in order: the hub first (no drain holding the user is written after it), then the
- * legacy D1 table (the migration can move no more of the user's rows), the per-user rollups, every
+ * legacy D1 table (the migration can move no more of the user's rows), the per-user rollups and first-seen row, every
  * archive object, and a sweep of the objects put since the archive pass began (a drain or
  * compaction that read a file before it was rewritten).
  */
@@ -188,7 +189,10 @@ class ErasureRun {
         if (await this.eraseLegacy(ref, user)) await this.next('rollups');
       }
       if (this.progress.phase === 'rollups' && !this.outOfTime) {
-        await this.env.DB.prepare(`DELETE FROM user_rollups WHERE workspace_id = ? AND user_id = ?`).bind(ref.id, user).run();
+        await this.env.DB.batch([
+          this.env.DB.prepare(`DELETE FROM user_rollups WHERE workspace_id = ? AND user_id = ?`).bind(ref.id, user),
+          deleteFirstSeen(this.env.DB, ref.id, user),
+        ]);
         await this.next('archive', 0, { archiveFrom: Date.now() });
       }
       if (this.progress.phase === 'archive' && !this.outOfTime) {

@@ -119,11 +119,14 @@ const TimeseriesParams = ReportParams.extend({
     .meta({ description: `Comma-separated: ${METRICS.join(', ')}`, type: 'string' }),
 });
 
+/** newUsers is a property of the workspace's whole history, not of a slice of its events. */
+const NEW_USERS_UNFILTERED = 'newUsers counts users whose first event in the workspace falls in the bucket, over the whole workspace: ask for it without filters (type, room, userId, country, platform, device, browser, os, property.*)';
+
 statsRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/stats/timeseries', tags: ['Reports'], security: bearer,
     summary: 'Metrics per time bucket (read key)',
-    description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. ${SOURCES}`,
+    description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. \`newUsers\` is exact: users whose first event in the workspace (over its whole history, kept past the raw retention; erased users excluded) falls in the bucket; it takes no filter (a 400). ${SOURCES}`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: TimeseriesParams },
     responses: { 200: json(Timeseries, 'One point per bucket'), ...authErrors },
@@ -132,6 +135,7 @@ statsRoutes.openapi(
     const p = c.req.valid('query');
     const ws = c.get('workspace');
     const q = reportQuery(ws, { ...p});
+    if (p.metrics.includes('newUsers') && Object.keys(q.filters).length) throw bad('metrics', NEW_USERS_UNFILTERED);
     const starts = bucketStarts(q.from, q.to, p.granularity, ws.timezone);
     if (!starts) throw bad('granularity', `more than ${LIMITS.timeseriesMaxPoints} ${p.granularity} buckets in this range; pick a coarser granularity or a shorter range`);
     return c.json(await timeseries(c.env.DB, rawSource(c.env, ws.id), q, p.granularity, p.metrics, starts), 200);

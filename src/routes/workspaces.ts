@@ -5,7 +5,7 @@ import { forgetWorkspaceKeys, newKey } from '../auth/keys';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { apiKeys, drainLog, jobState, reportSchedules, workspaces } from '../history/schema';
+import { apiKeys, drainLog, jobState, reportSchedules, userFirstSeen, workspaces } from '../history/schema';
 import { archiveDeletionJob, eraseWorkspaceArchive } from '../archive/archive-jobs';
 import { participantSessions, rollups, roomSessions, userRollups } from '../history/schema-rollups';
 import { jobName, loadRollupSince, nextRollupSince, saveRollupSinceStatement } from '../history/rollup-properties';
@@ -141,6 +141,7 @@ workspaceRoutes.openapi(
       d.delete(drainLog).where(eq(drainLog.workspaceId, ws.id)),
       d.delete(rollups).where(eq(rollups.workspaceId, ws.id)),
       d.delete(userRollups).where(eq(userRollups.workspaceId, ws.id)),
+      d.delete(userFirstSeen).where(eq(userFirstSeen.workspaceId, ws.id)),
       d.delete(jobState).where(eq(jobState.name, jobName(ws.id))),
       d.delete(participantSessions).where(eq(participantSessions.workspaceId, ws.id)),
       d.delete(roomSessions).where(eq(roomSessions.workspaceId, ws.id)),

@@ -119,6 +119,10 @@ export const LIMITS = {
   /** Deliveries: attempts under way at once per hub (a Worker opens at most 6 connections at a time), and per alarm run. */
   deliveriesInParallel: 6,
   deliveriesPerRun: 60,
+  /** Retention cohorts (GET …/stats/retention): periods after each cohort (default and most), cohorts in one answer. */
+  retentionPeriodsDefault: 8,
+  retentionPeriodsMax: 31,
+  retentionCohortsMax: 60,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, qs, wsPath } from '../api';
 import type { Breakdown, Summary, Timeseries } from '../api-types';
 import { Chart } from '../components/Chart';
+import { CohortTable } from '../components/CohortTable';
 import { FilterBar, RangeBar } from '../components/ReportControls';
 import { Card, ErrorNote, FirstEvent, Loading, Panel } from '../components/Ui';
 import { bytes, country, duration, exact, ms, num, pct } from '../format';
@@ -38,10 +39,12 @@ function SeriesChart({ ts }: { ts: Timeseries }) {
       { label: 'events', values: ts.points.map((p) => metric(p, 'events')), color: '--accent', bars: true },
       { label: 'users', values: ts.points.map((p) => metric(p, 'users')), color: '--accent-2' },
       { label: 'errors', values: ts.points.map((p) => metric(p, 'errors')), color: '--bad' },
+      // Only asked for without filters: new users are of the whole workspace.
+      ...(ts.points.some((p) => 'newUsers' in p) ? [{ label: 'new users', values: ts.points.map((p) => metric(p, 'newUsers')), color: '--good' }] : []),
     ],
     [ts],
   );
-  return <Chart x={x} series={series} height={240} label={`Events, users and errors per ${ts.granularity}`} />;
+  return <Chart x={x} series={series} height={240} label={`Events, users, errors and new users per ${ts.granularity}`} />;
 }
 
 const FILTERABLE = new Set<string>(['type', 'room', 'userId', 'country', 'platform', 'device', 'browser', 'os']);
@@ -113,11 +116,12 @@ export default function Reports({ route }: { route: Route }) {
   const base = apiParams(q);
   const root = `${wsPath(ws)}/stats`;
   const summary = useApi<Summary>(`${root}/summary${qs(base)}`);
-  const series = useApi<Timeseries>(`${root}/timeseries${qs({ ...base, granularity: q.granularity, metrics: 'events,users,errors' })}`);
+  const unfiltered = !Object.values(q.filters).some(Boolean);
+  const series = useApi<Timeseries>(`${root}/timeseries${qs({ ...base, granularity: q.granularity, metrics: unfiltered ? 'events,users,errors,newUsers' : 'events,users,errors' })}`);
   const breakdown = useApi<Breakdown>(`${root}/breakdown${qs({ ...base, by: q.by, limit: 25 })}`);
   const errors = useApi<Breakdown>(`${root}/breakdown${qs({ ...base, by: 'error', limit: 10 })}`);
   const error = summary.error || series.error || breakdown.error || errors.error;
-  const empty = summary.data?.events === 0 && Object.keys(q.filters).length === 0 && (q.range === '90d' || q.range === '30d');
+  const empty = summary.data?.events === 0 && unfiltered && (q.range === '90d' || q.range === '30d');
 
   return (
     <>
@@ -155,6 +159,7 @@ export default function Reports({ route }: { route: Route }) {
           </header>
           <BreakdownTable ws={ws} data={breakdown.data} by={q.by} q={q} testid="breakdown-table" full />
         </section>
+        <CohortTable ws={ws} />
       </div>
     </>
   );

@@ -3,6 +3,7 @@ import { LIMITS } from '../../shared/limits';
 import { Agg } from '../agg';
 import { bucketStart, nextBucket, type Granularity } from '../time';
 import type { RawSource } from '../raw/source';
+import { newUsersPerBucket } from './growth';
 import { load } from './load';
 import type { GroupBy, ReportQuery } from './plan';
 import { avgSessionSeconds } from './sessions';
@@ -32,7 +33,10 @@ export async function summary(db: D1Database, src: RawSource, q: ReportQuery): P
   };
 }
 
-function metricValue(a: Agg | undefined, m: Metric): number | null {
+/** The metrics folded from rollups and raw events (newUsers comes from user_first_seen). */
+type AggMetric = Exclude<Metric, 'newUsers'>;
+
+function metricValue(a: Agg | undefined, m: AggMetric): number | null {
   if (!a) return m.startsWith('duration') ? null : 0;
   switch (m) {
     case 'events': return a.events;
@@ -61,13 +65,17 @@ export function bucketStarts(from: number, to: number, g: Granularity, tz: strin
 }
 
 export async function timeseries(db: D1Database, src: RawSource, q: ReportQuery, granularity: Granularity, metrics: Metric[], starts: number[]): Promise<Timeseries> {
-  const { groups } = await load(db, src, q, { by: { kind: 'none' }, granularity });
-  const points = groups.get('') ?? new Map<number, Agg>();
+  const folded = metrics.some((m) => m !== 'newUsers');
+  const [loaded, newUsers] = await Promise.all([
+    folded ? load(db, src, q, { by: { kind: 'none' }, granularity }) : undefined,
+    metrics.includes('newUsers') ? newUsersPerBucket(db, q, granularity, starts) : undefined,
+  ]);
+  const points = loaded?.groups.get('') ?? new Map<number, Agg>();
   return {
     granularity,
-    points: starts.map((t) => {
+    points: starts.map((t, i) => {
       const a = points.get(t);
-      return { t: new Date(t).toISOString(), ...Object.fromEntries(metrics.map((m) => [m, metricValue(a, m)])) };
+      return { t: new Date(t).toISOString(), ...Object.fromEntries(metrics.map((m) => [m, m === 'newUsers' ? newUsers![i] : metricValue(a, m)])) };
     }),
   };
 }
