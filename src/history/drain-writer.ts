@@ -1,4 +1,5 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+import { gaugeRollupStatements } from './gauge-rollups';
 import { aggregate, mergeStoredSketches, rollupStatements, type RollupRow } from './rollups';
 import { sessionStatements } from './sessions-drain';
 import { aggregateUsers, mergeStoredUserSketches, userRollupStatements } from './user-rollups';
@@ -33,6 +34,7 @@ async function historyStatements(db: D1Database, workspace: WorkspaceRef, events
     ...rollupStatements(db, workspace, rows),
     ...userRollupStatements(db, workspace.id, userRows),
     ...sessionStatements(db, workspace.id, events),
+    ...gaugeRollupStatements(db, workspace, events),
   ];
 }
 
