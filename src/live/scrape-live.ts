@@ -9,7 +9,7 @@ export interface ScrapeLive {
   gauges: Record<string, number>;
   /** The busiest rooms, most participants first. */
   rooms: Array<{ room: string; participants: number }>;
-  /** Rooms with someone in them now (all of them, not only those listed). */
+  /** Rooms with someone in them now, listed or not (of the LIMITS.liveRoomsMax rooms presence holds). */
   roomsInUse: number;
 }
 

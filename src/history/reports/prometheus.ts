@@ -147,5 +147,5 @@ function liveFamilies(live: ScrapeLive, onlineUsers: number, family: Family): vo
     names.map((n) => `edgepulse_gauge{name="${label(n)}"} ${String(live.gauges[n]!)}`));
   family('edgepulse_room_participants', 'gauge', `Participants present in a room now (presence), for the ${LIMITS.metricsRoomsMax} busiest rooms.`,
     live.rooms.map((r) => `edgepulse_room_participants{room="${label(r.room)}"} ${r.participants}`));
-  family('edgepulse_rooms_in_use', 'gauge', 'Rooms with at least one participant present now (all of them, listed or not).', [`edgepulse_rooms_in_use ${live.roomsInUse}`]);
+  family('edgepulse_rooms_in_use', 'gauge', `Rooms with at least one participant present now, listed or not (among the ${LIMITS.liveRoomsMax} rooms the hub holds live).`, [`edgepulse_rooms_in_use ${live.roomsInUse}`]);
 }
