@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, qs, wsPath } from '../api';
 import type { Breakdown, Summary, Timeseries } from '../api-types';
 import { Chart } from '../components/Chart';
+import { GaugeReport } from '../components/GaugeReport';
 import { FilterBar, RangeBar } from '../components/ReportControls';
 import { Card, ErrorNote, FirstEvent, Loading, Panel } from '../components/Ui';
 import { bytes, country, duration, exact, ms, num, pct } from '../format';
@@ -155,6 +156,7 @@ export default function Reports({ route }: { route: Route }) {
           </header>
           <BreakdownTable ws={ws} data={breakdown.data} by={q.by} q={q} testid="breakdown-table" full />
         </section>
+        <GaugeReport ws={ws} q={q} />
       </div>
     </>
   );
