@@ -136,6 +136,17 @@ describe('live gauges', () => {
     expect(live[`g${n - 1}`]).toEqual({ last: n - 1, avg1m: n - 1, max1m: n - 1 });
   });
 
+  it('a snapshot of the most gauges held, sampled every second for an hour, stays a fraction of the live snapshot cap', () => {
+    const g = new LiveGauges();
+    for (let t = 0; t < 3600; t++) for (let i = 0; i < LIMITS.liveGaugeNamesMax; i++) g.add(`gauge.${i}`, Math.round(Math.random() * 1e6) / 1e3, T0 + t * SEC);
+    const chars = JSON.stringify(g.toJSON()).length;
+    console.log(`live gauges: ${LIMITS.liveGaugeNamesMax} names sampled every second: ${chars} characters in the snapshot (cap ${LIMITS.liveSnapshotMaxBytes})`);
+    expect(chars).toBeLessThan(LIMITS.liveSnapshotMaxBytes);
+    const back = LiveGauges.fromJSON(JSON.parse(JSON.stringify(g.toJSON())));
+    expect(back.snapshot(T0 + 3600 * SEC)).toEqual(g.snapshot(T0 + 3600 * SEC));
+    expect(back.window('gauge.7', T0 + 3600 * SEC, 60 * MIN)).toEqual(g.window('gauge.7', T0 + 3600 * SEC, 60 * MIN));
+  });
+
   it('windows of alert rules: mean, min and max over the last N minutes equal brute force', () => {
     const r = rng(9);
     const g = new LiveGauges();

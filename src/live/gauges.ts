@@ -45,8 +45,11 @@ class SampleRing {
     return out;
   }
 
+  /** The slots still inside the window of the newest one (older ones can never be read again). */
   toJSON(): number[][] {
-    return this.slots.filter((s): s is Slot => !!s).map((s) => [s.key, s.n, s.sum, s.min, s.max]);
+    let newest = -Infinity;
+    for (const s of this.slots) if (s && s.key > newest) newest = s.key; // a loop: the ring is sparse, map() would skip its holes
+    return this.slots.filter((s): s is Slot => !!s && s.key > newest - this.size).map((s) => [s.key, s.n, s.sum, s.min, s.max]);
   }
 
   load(rows: number[][]): void {
