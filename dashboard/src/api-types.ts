@@ -13,3 +13,4 @@ import type { ParticipantSession as ParticipantSessionSchema, RoomSession as Roo
 export type ParticipantSession = z.infer<typeof ParticipantSessionSchema>;
 export type RoomSession = z.infer<typeof RoomSessionSchema>;
 export type { Granularity } from '../../src/shared/report-params';
+export type { GaugeNames, GaugePoint, GaugeSeries } from '../../src/shared/gauges';

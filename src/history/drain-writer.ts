@@ -1,5 +1,6 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import { firstSeenStatements } from './first-seen';
+import { gaugeRollupStatements } from './gauge-rollups';
 import { aggregate, mergeStoredSketches, rollupStatements, type RollupRow } from './rollups';
 import { sessionStatements } from './sessions-drain';
 import { aggregateUsers, mergeStoredUserSketches, userRollupStatements } from './user-rollups';
@@ -35,6 +36,7 @@ async function historyStatements(db: D1Database, workspace: WorkspaceRef, events
     ...userRollupStatements(db, workspace.id, userRows),
     ...firstSeenStatements(db, workspace.id, events),
     ...sessionStatements(db, workspace.id, events),
+    ...gaugeRollupStatements(db, workspace, events),
   ];
 }
 

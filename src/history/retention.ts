@@ -27,9 +27,27 @@ async function chunked(db: D1Database, sql: string, binds: unknown[], deadline: 
   }
 }
 
+/** Tables with minute/hour/day grains: minute and hour rows are pruned alike (day rows stay). */
+const GRAIN_TABLES = ['rollups', 'gauge_rollups'] as const;
+
+async function pruneGrain(db: D1Database, grain: 'minute' | 'hour', workspaceId: string, before: number, deadline: number): Promise<{ n: number; complete: boolean }> {
+  let n = 0;
+  for (const table of GRAIN_TABLES) {
+    const r = await chunked(
+      db,
+      `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE workspace_id = ?1 AND grain = ?2 AND bucket < ?3 LIMIT ${RETENTION_CHUNK})`,
+      [workspaceId, grain, before],
+      deadline,
+    );
+    n += r.n;
+    if (!r.complete) return { n, complete: false };
+  }
+  return { n, complete: true };
+}
+
 /**
  * The cron: first browser viewers that went quiet leave (cheap, and a late backlog must not hold
- * them present), then pruning workspace by workspace: minute rollups older than 48 hours, hour
+ * them present), then pruning workspace by workspace: minute rollups (events and gauges) older than 48 hours, hour
  * rollups older than 35 days (day rollups answer those ranges), per-user daily rollups of days wholly
  * past its retentionDays; then drain_log rows older than 8 days (longer than any outbox batch
  * waits), across workspaces; then signed-out sessions past their expiry. Raw events live in the
@@ -42,12 +60,7 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
   const out: RetentionResult = { viewersTimedOut: 0, minuteRollups: 0, hourRollups: 0, userRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
   out.viewersTimedOut = await endQuietViewers(db, now);
   for (const ws of workspaces) {
-    const mr = await chunked(
-      db,
-      `DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE workspace_id = ?1 AND grain = 'minute' AND bucket < ?2 LIMIT ${RETENTION_CHUNK})`,
-      [ws.id, now - LIMITS.minuteRollupHours * HOUR],
-      deadline,
-    );
+    const mr = await pruneGrain(db, 'minute', ws.id, now - LIMITS.minuteRollupHours * HOUR, deadline);
     // A user's day row goes once the whole day is past the retention (raw events go by the millisecond).
     const ur = await chunked(
       db,
@@ -58,12 +71,7 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
     out.minuteRollups += mr.n;
     out.userRollups += ur.n;
     if (!mr.complete || !ur.complete) return { ...out, complete: false };
-    const hr = await chunked(
-      db,
-      `DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE workspace_id = ?1 AND grain = 'hour' AND bucket < ?2 LIMIT ${RETENTION_CHUNK})`,
-      [ws.id, now - LIMITS.hourRollupDays * DAY],
-      deadline,
-    );
+    const hr = await pruneGrain(db, 'hour', ws.id, now - LIMITS.hourRollupDays * DAY, deadline);
     out.hourRollups += hr.n;
     if (!hr.complete) return { ...out, complete: false };
   }

@@ -17,7 +17,7 @@ export interface NormalizedEvent {
   value: number | null;
   /**
    * Sampled levels, only when the event had some (outbox rows from before gauges have none).
-   * Carried in the outbox and the live path; the D1 events table has no column for them yet.
+   * Carried in the outbox, the live path, gauge rollups and the archive's `gauges` column.
    */
   gauges?: Record<string, number>;
   properties: Record<string, string | number | boolean | null>;

@@ -2,6 +2,7 @@ import { startOfDay } from '../history/range';
 import type { NormalizedEvent } from '../ingest/types';
 import { LIMITS } from '../shared/limits';
 import type { LiveEvent, Stats } from '../shared/live';
+import { LiveGauges, type LiveGaugesJson } from './gauges';
 import { decodeUsers, HyperLogLog } from './sketches';
 import { BucketRing, SecondRing } from './windows';
 
@@ -50,6 +51,7 @@ export class LiveState {
   private eventCounts = new Map<string, number>();
   private recentEvents: LiveEvent[] = [];
   private recentErrors: LiveEvent[] = [];
+  gauges = new LiveGauges();
 
   constructor(private timezone: string) {}
 
@@ -88,6 +90,7 @@ export class LiveState {
           this.eventCounts.set(e.type, (this.eventCounts.get(e.type) ?? 0) + 1);
         }
       }
+      if (e.gauges) for (const [name, v] of Object.entries(e.gauges)) this.gauges.add(name, v, ts);
       if (e.userId) this.addUser(e, ts, today, isToday);
       if (e.sessionId) touch(this.sessions, e.sessionId, Math.max(ts, this.sessions.get(e.sessionId) ?? 0), LIMITS.liveSessionsMax);
       const live = toLiveEvent(e, ts);
@@ -186,6 +189,7 @@ export class LiveState {
       recentErrors: this.recentErrors.slice(),
       topUsers: top.slice(0, TOP_USERS),
       timeline: this.buckets.timeline(now, WINDOWS.timelineBuckets),
+      gauges: this.gauges.snapshot(now),
     };
   }
 
@@ -204,6 +208,7 @@ export class LiveState {
       eventCounts: [...this.eventCounts],
       recentEvents: this.recentEvents,
       recentErrors: this.recentErrors,
+      gauges: this.gauges.toJSON(),
     };
   }
 
@@ -221,6 +226,7 @@ export class LiveState {
     s.eventCounts = new Map(json.eventCounts);
     s.recentEvents = json.recentEvents;
     s.recentErrors = json.recentErrors;
+    s.gauges = LiveGauges.fromJSON(json.gauges);
     return s;
   }
 }
@@ -238,6 +244,8 @@ export interface LiveStateJson {
   eventCounts: Array<[string, number]>;
   recentEvents: LiveEvent[];
   recentErrors: LiveEvent[];
+  /** Absent in snapshots from before gauges. */
+  gauges?: LiveGaugesJson;
 }
 
 function round(n: number, digits: number): number {

@@ -21,6 +21,7 @@ import { roomHub } from './hubs';
 import type { RoomPresence } from './presence';
 import { type RateLimited, TokenBucket } from './rate-limit';
 import { WorkspaceLive } from './workspace-live';
+import { scrapeLive, type ScrapeLive } from './scrape-live';
 
 /** Wait before a drain so that requests arriving together land in one D1 batch (well inside the 5 s to history). */
 const DRAIN_DELAY_MS = 2_000;
@@ -44,6 +45,8 @@ export interface HubScrape {
   drainFailures: number;
   /** Batches set aside because D1 refused them (GET …/dead-letters). */
   deadLetterBatches: number;
+  /** Online users by platform, each gauge's latest sample, and the busiest rooms (LIMITS.metricsRoomsMax) with how many rooms are in use. */
+  live: ScrapeLive;
 }
 
 /** Header carrying the workspace (trusted: only the Worker reaches a hub's fetch). */
@@ -310,6 +313,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       outboxLagSeconds: backlog.oldestAt === null ? 0 : Math.max(0, (Date.now() - backlog.oldestAt) / 1000),
       drainFailures: this.drain.failures,
       deadLetterBatches: this.store.deadLetters.count(),
+      live: scrapeLive(snap.data),
     };
   }
 

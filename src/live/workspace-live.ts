@@ -91,6 +91,7 @@ export class WorkspaceLive {
     const { text, trimmed } = boundSnapshot(saved, [
       { name: 'users', get: () => state.users, set: (kept) => (state.users = kept as typeof state.users) },
       { name: 'sessions', get: () => state.sessions, set: (kept) => (state.sessions = kept as typeof state.sessions) },
+      { name: 'gauges', get: () => state.gauges ?? [], set: (kept) => (state.gauges = kept as typeof state.gauges) },
       { name: 'presence', get: () => saved.presence, set: (kept) => (saved.presence = kept as typeof saved.presence) },
       { name: 'watchedRooms', get: () => saved.watchedRooms, set: (kept) => (saved.watchedRooms = kept as string[]) },
     ], LIMITS.liveSnapshotMaxBytes);

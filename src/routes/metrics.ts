@@ -4,6 +4,7 @@ import type { AppEnv } from '../env';
 import { onlineFromRollups, onlineMatching, renderMetrics, totalsByType, totalsByTypeIn, type Gauges } from '../history/reports/prometheus';
 import { toRef, type WorkspaceRow } from '../history/workspaces';
 import { workspaceHub } from '../live/hubs';
+import { LIMITS } from '../shared/limits';
 import { authErrors, bearer, WsParams } from './openapi';
 import { rawSource } from '../history/raw/source';
 import { propertyFilters, ReportParams, reportQuery } from './stats';
@@ -13,8 +14,8 @@ export const metricsRoutes = new OpenAPIHono<AppEnv>();
 /** Live gauges and drain health from the workspace's hub; online users from the last 5 minutes of rollups if it cannot answer. */
 async function gauges(env: Env, ws: WorkspaceRow): Promise<Gauges> {
   try {
-    const { onlineUsers, connections, ...pipeline } = await workspaceHub(env, ws.id).scrape(toRef(ws));
-    return { onlineUsers, connections, pipeline };
+    const { onlineUsers, connections, live, ...pipeline } = await workspaceHub(env, ws.id).scrape(toRef(ws));
+    return { onlineUsers, connections, pipeline, live };
   } catch {
     // The hub cannot answer: fall back to history.
   }
@@ -26,12 +27,15 @@ metricsRoutes.openapi(
     method: 'get', path: '/workspaces/{ws}/metrics', tags: ['Reports'], security: bearer,
     summary: 'Prometheus text exposition 0.0.4 (read key)',
     description:
-      'Counters `edgepulse_events_total{type}` and `edgepulse_errors_total{type}`, `edgepulse_bytes_in_total`, `edgepulse_bytes_out_total`; ' +
+      `Counters \`edgepulse_events_total{type}\` and \`edgepulse_errors_total{type}\` (the ${LIMITS.metricsTypesMax} types with the most events; the rest summed as \`type="_other"\`), \`edgepulse_bytes_in_total\`, \`edgepulse_bytes_out_total\`; ` +
       'gauges `edgepulse_online_users` (an event in the last 5 minutes) and `edgepulse_live_connections` from the live hub, and the health of its drain into history: `edgepulse_outbox_batches`, `edgepulse_outbox_lag_seconds` (alert when it stays above a few seconds) and `edgepulse_drain_failures`, and `edgepulse_dead_letter_batches` (batches D1 refused by themselves, set aside: see …/dead-letters; alert when above 0); ' +
+      'live from the hub as well: `edgepulse_online_users_by_platform{platform}` (the platform of each online user’s latest event; `unknown` when none was given; they sum to `edgepulse_online_users`; ' +
+      `past the ${LIMITS.metricsPlatformsMax} largest, \`_other\`), \`edgepulse_gauge{name}\` (the latest sample of each gauge sent on events, heard within the last hour — one family labeled by the gauge name as sent, since names may hold \`.\` and \`-\`, which metric names cannot), ` +
+      `\`edgepulse_room_participants{room}\` (participants present now, the ${LIMITS.metricsRoomsMax} busiest rooms) and \`edgepulse_rooms_in_use\`; so a scrape has a bounded number of series whatever the workspace holds; ` +
       'histogram `edgepulse_duration_ms` with fixed buckets 5…30000 ms (bucket counts from a DDSketch, within 1% of the bounds). ' +
       'Without parameters the counters and histogram cover all history (day rollups). With `range` or `from`/`to` and the filters of the other reports they cover the events of the summary for the same query ' +
       '(the same sources: a `userId` filter, or two or more of room/country/platform/device/browser/os, read raw events and so only see the raw retention); without `range` or `from` they start at the beginning of history, so they still only grow. ' +
-      'Gauges are always now: with a filter, `edgepulse_online_users` counts users with a matching event in the last 5 minutes of history (events reach it within 5 s), and `edgepulse_live_connections` and the drain gauges are left out (they are no events, so no filter describes them).',
+      'Gauges are always now: with a filter, `edgepulse_online_users` counts users with a matching event in the last 5 minutes of history (events reach it within 5 s), and `edgepulse_live_connections`, the drain gauges, platforms, gauges and rooms are left out (they are no events, so no filter describes them).',
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: ReportParams },
     responses: { 200: { description: 'Metrics', content: { 'text/plain; version=0.0.4': { schema: z.string() } } }, ...authErrors },

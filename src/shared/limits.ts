@@ -123,6 +123,15 @@ export const LIMITS = {
   retentionPeriodsDefault: 8,
   retentionPeriodsMax: 31,
   retentionCohortsMax: 60,
+  /** Gauges (D): names held live per hub (a new one beyond pushes out the longest quiet), and shown in live stats while heard within this long. */
+  liveGaugeNamesMax: 100,
+  liveGaugeStaleMs: 60 * 60 * 1000,
+  /** Gauge names listed by GET …/stats/gauges without `name`. */
+  gaugeNamesListed: 1000,
+  /** /metrics series bounds: event types (the rest summed as type="_other"), platforms (the rest as "_other") and rooms (the busiest). */
+  metricsTypesMax: 200,
+  metricsPlatformsMax: 20,
+  metricsRoomsMax: 100,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;

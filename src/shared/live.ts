@@ -52,7 +52,7 @@ export const Stats = z
     topUsers: z.array(z.object({ userId: z.string(), events: z.number() })).describe('most events today, up to 10'),
     timeline: z.array(z.object({ t: z.string(), events: z.number(), users: z.number() })).describe('10-second buckets over the last 10 minutes, oldest first'),
     gauges: z.record(z.string(), z.object({ last: z.number(), avg1m: z.number(), max1m: z.number() })).optional()
-      .describe('each gauge sent on events: the latest sample, and the mean and maximum of the samples of the last minute'),
+      .describe('each gauge sent on events and heard within the last hour (at most 100 names, the longest quiet dropped first): the latest sample (by event time), and the mean and maximum of the samples of the last minute — a gauge is a level that holds until its next sample, so without a sample in the last minute both are its latest value'),
     firingAlerts: z.array(FiringAlert).optional().describe('alert rules of the workspace that are firing now'),
   })
   .meta({ id: 'Stats' });

@@ -16,6 +16,8 @@ interface Props {
   series: ChartSeries[];
   height?: number;
   label?: string;
+  /** The y axis spans the data (levels that may be negative or far from 0) instead of starting at 0. */
+  yFromData?: boolean;
 }
 
 // uPlot is loaded with the first chart so the sign-in page and first paint stay small.
@@ -28,7 +30,7 @@ const cssVar = (name: string) =>
 const legendTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const legendNum = (v: number) => (Number.isInteger(v) ? v.toLocaleString() : v.toFixed(2));
 
-function options(width: number, height: number, series: ChartSeries[], U: typeof uPlot): uPlot.Options {
+function options(width: number, height: number, series: ChartSeries[], U: typeof uPlot, yFromData = false): uPlot.Options {
   const hasBars = series.some((s) => s.bars);
   const muted = cssVar('--muted');
   const grid = cssVar('--border');
@@ -49,8 +51,8 @@ function options(width: number, height: number, series: ChartSeries[], U: typeof
           return [min - step / 2, max + step / 2];
         },
       },
-      y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-    axes: [axis, { ...axis, size: 48, values: (_u, ticks) => ticks.map((v) => (v >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toFixed(2)}`)) }],
+      y: { range: (_u, min, max) => (yFromData ? padded(min, max) : [0, max > 0 ? max * 1.1 : 1]) } },
+    axes: [axis, { ...axis, size: 48, values: (_u, ticks) => ticks.map((v) => (Math.abs(v) >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toFixed(2)}`)) }],
     series: [
       { value: (_u, v) => (v == null ? '' : legendTime.format(new Date(v * 1000))) },
       ...series.map((s) => {
@@ -59,7 +61,8 @@ function options(width: number, height: number, series: ChartSeries[], U: typeof
           label: s.label,
           stroke: color,
           width: 2,
-          fill: `${color}22`,
+          // Levels (yFromData) are lines only: a fill down to the axis would suggest an amount.
+          fill: yFromData ? undefined : `${color}22`,
           points: { show: false },
           value: (_u: uPlot, v: number | null) => (v == null ? '' : legendNum(v)),
           ...(s.bars ? { paths: U.paths.bars!({ size: [0.7, 40] }), fill: `${color}aa`, width: 0 } : {}),
@@ -69,8 +72,15 @@ function options(width: number, height: number, series: ChartSeries[], U: typeof
   };
 }
 
+/** [min, max] with a little room either side (a flat line gets a unit band). */
+function padded(min: number | null, max: number | null): [number, number] {
+  if (min === null || max === null) return [0, 1];
+  const pad = max > min ? (max - min) * 0.08 : Math.abs(max) * 0.1 || 1;
+  return [min - pad, max + pad];
+}
+
 /** A time series chart (uPlot), sized to its container and redrawn when data changes. */
-export function Chart({ x, series, height = 220, label }: Props) {
+export function Chart({ x, series, height = 220, label, yFromData = false }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const shape = series.map((s) => `${s.label}:${s.bars ? 1 : 0}`).join('|');
@@ -86,7 +96,7 @@ export function Chart({ x, series, height = 220, label }: Props) {
       const el = box.current;
       plot.current?.destroy();
       const now = latest.current;
-      plot.current = new U(options(el.clientWidth || 600, height, now.series, U), [now.x, ...now.series.map((s) => s.values)] as uPlot.AlignedData, el);
+      plot.current = new U(options(el.clientWidth || 600, height, now.series, U, yFromData), [now.x, ...now.series.map((s) => s.values)] as uPlot.AlignedData, el);
       observer = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height }));
       observer.observe(el);
     });
@@ -96,7 +106,7 @@ export function Chart({ x, series, height = 220, label }: Props) {
       plot.current?.destroy();
       plot.current = null;
     };
-  }, [shape, height]);
+  }, [shape, height, yFromData]);
 
   useEffect(() => {
     plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData);

@@ -3,6 +3,7 @@ import { wsPath } from '../api';
 import type { LiveEvent, Stats } from '../api-types';
 import { Bars, Shares, toRows } from '../components/Bars';
 import { Chart } from '../components/Chart';
+import { GaugePanels } from '../components/GaugePanels';
 import { Card, ConnectionBadge, FirstEvent, Loading, Panel } from '../components/Ui';
 import { bytes, dateTime, feedTime, ms, num, pct, time } from '../format';
 import { LiveConnection } from '../live';
@@ -98,6 +99,7 @@ export function Live({ route }: { route: Route }) {
             <Panel title="Recent events" hint={`${feed.length}`} testid="recent-events">
               <Feed events={feed} ws={ws} testid="feed" empty="Events appear here as they arrive" />
             </Panel>
+            <GaugePanels ws={ws} gauges={s.gauges} />
             <Panel title="Event types" hint="today">
               <Bars rows={toRows(s.eventCounts).map((r) => ({ ...r, href: href.reports(ws, `?range=today&type=${encodeURIComponent(r.key)}`) }))} empty="No events today" />
             </Panel>

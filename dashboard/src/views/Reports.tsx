@@ -3,6 +3,7 @@ import { get, qs, wsPath } from '../api';
 import type { Breakdown, Summary, Timeseries } from '../api-types';
 import { Chart } from '../components/Chart';
 import { CohortTable } from '../components/CohortTable';
+import { GaugeReport } from '../components/GaugeReport';
 import { FilterBar, RangeBar } from '../components/ReportControls';
 import { Card, ErrorNote, FirstEvent, Loading, Panel } from '../components/Ui';
 import { bytes, country, duration, exact, ms, num, pct } from '../format';
@@ -160,6 +161,7 @@ export default function Reports({ route }: { route: Route }) {
           <BreakdownTable ws={ws} data={breakdown.data} by={q.by} q={q} testid="breakdown-table" full />
         </section>
         <CohortTable ws={ws} />
+        <GaugeReport ws={ws} q={q} />
       </div>
     </>
   );

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, qs, wsPath } from '../api';
 import type { ParticipantSession, RoomStats, Timeseries } from '../api-types';
 import { Chart } from '../components/Chart';
+import { GaugePanels } from '../components/GaugePanels';
 import { Card, ConnectionBadge, ErrorNote, Loading, Panel } from '../components/Ui';
 import { ago, dateTime, duration, num, time } from '../format';
 import { LiveConnection } from '../live';
@@ -124,6 +125,7 @@ export default function Room({ route }: { route: Route }) {
             <Panel title="Activity" hint="last 10 minutes" class="span-2">
               <Timeline timeline={s.timeline} height={180} />
             </Panel>
+            <GaugePanels ws={ws} gauges={s.gauges} history={false} />
             <Panel title="Joins over time" hint="per hour, 24 h">
               <JoinsChart ws={ws} room={room} />
             </Panel>

@@ -1,3 +1,5 @@
+import type { ScrapeLive } from '../../live/scrape-live';
+import { LIMITS } from '../../shared/limits';
 import { Agg } from '../agg';
 import { MINUTE } from '../time';
 import type { RawSource } from '../raw/source';
@@ -59,10 +61,41 @@ export interface Gauges {
   connections?: number;
   /** The hub's drain to D1 (left out when the hub could not answer, or for a filtered query). */
   pipeline?: { outboxBatches: number; outboxLagSeconds: number; drainFailures: number; deadLetterBatches: number };
+  /** Platforms, gauges and rooms from the live hub (left out when it could not answer, or for a filtered query). */
+  live?: ScrapeLive;
+}
+
+/** The most frequent `max` keys of `counts`, the rest summed under OTHER (series stay bounded whatever clients send). */
+export function topWithOther(counts: Map<string, number>, max: number): Map<string, number> {
+  if (counts.size <= max) return counts;
+  const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const out = new Map(sorted.slice(0, max));
+  out.set(OTHER, (out.get(OTHER) ?? 0) + sorted.slice(max).reduce((sum, [, n]) => sum + n, 0));
+  return out;
+}
+
+/** The label value of what is beyond a family's bound. */
+export const OTHER = '_other';
+/** The platform label of online users whose context names none. */
+export const NO_PLATFORM = 'unknown';
+
+/** Event types by events: at most LIMITS.metricsTypesMax, the rest merged under OTHER. */
+function boundTypes(totals: Map<string, Agg>): Map<string, Agg> {
+  if (totals.size <= LIMITS.metricsTypesMax) return totals;
+  const kept = new Set([...totals].sort((a, b) => b[1].events - a[1].events || (a[0] < b[0] ? -1 : 1)).slice(0, LIMITS.metricsTypesMax).map(([t]) => t));
+  const out = new Map<string, Agg>();
+  for (const [t, a] of totals) {
+    const key = kept.has(t) ? t : OTHER;
+    const cur = out.get(key);
+    if (cur) cur.merge(a);
+    else out.set(key, a);
+  }
+  return out;
 }
 
 /** Prometheus text exposition format 0.0.4. */
-export function renderMetrics(totals: Map<string, Agg>, gauges: Gauges): string {
+export function renderMetrics(allTotals: Map<string, Agg>, gauges: Gauges): string {
+  const totals = boundTypes(allTotals);
   const types = [...totals.keys()].sort();
   const lines: string[] = [];
   const family = (name: string, type: string, help: string, samples: string[]) => {
@@ -85,6 +118,7 @@ export function renderMetrics(totals: Map<string, Agg>, gauges: Gauges): string 
     family('edgepulse_drain_failures', 'gauge', 'Failed drains into D1 in a row (0 once one succeeds).', [`edgepulse_drain_failures ${p.drainFailures}`]);
     family('edgepulse_dead_letter_batches', 'gauge', 'Batches D1 refused by themselves, set aside (GET …/dead-letters).', [`edgepulse_dead_letter_batches ${p.deadLetterBatches}`]);
   }
+  if (gauges.live) liveFamilies(gauges.live, gauges.onlineUsers, family);
   // Cumulative bucket counts from the DDSketch bins (each bin's value within 1% of its members).
   const st = all.durations.store;
   const bins: Array<[number, number]> = [];
@@ -95,4 +129,23 @@ export function renderMetrics(totals: Map<string, Agg>, gauges: Gauges): string 
   hist.push(`edgepulse_duration_ms_sum ${num(all.durationSum)}`, `edgepulse_duration_ms_count ${all.durationCount}`);
   family('edgepulse_duration_ms', 'histogram', 'durationMs of events (bucket counts within 1% of the bounds).', hist);
   return `${lines.join('\n')}\n`;
+}
+
+type Family = (name: string, type: string, help: string, samples: string[]) => void;
+
+/** Online users by platform, gauges by name, room participants by room: each family bounded (LIMITS.metrics*). */
+function liveFamilies(live: ScrapeLive, onlineUsers: number, family: Family): void {
+  const platforms = new Map(Object.entries(live.platforms));
+  const named = [...platforms.values()].reduce((a, b) => a + b, 0);
+  if (onlineUsers > named) platforms.set(NO_PLATFORM, (platforms.get(NO_PLATFORM) ?? 0) + onlineUsers - named);
+  const byPlatform = [...topWithOther(platforms, LIMITS.metricsPlatformsMax)].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  family('edgepulse_online_users_by_platform', 'gauge', `Online users by the platform of their latest event (${NO_PLATFORM}: none given; past the ${LIMITS.metricsPlatformsMax} largest, ${OTHER}); they sum to edgepulse_online_users.`,
+    byPlatform.map(([p, n]) => `edgepulse_online_users_by_platform{platform="${label(p)}"} ${n}`));
+  const names = Object.keys(live.gauges).sort();
+  family('edgepulse_gauge', 'gauge', 'The latest sample of each gauge sent on events (label name: the gauge name as sent), heard within the last hour.',
+    // The shortest text that reads back as the same double: equal to the reports' numbers.
+    names.map((n) => `edgepulse_gauge{name="${label(n)}"} ${String(live.gauges[n]!)}`));
+  family('edgepulse_room_participants', 'gauge', `Participants present in a room now (presence), for the ${LIMITS.metricsRoomsMax} busiest rooms.`,
+    live.rooms.map((r) => `edgepulse_room_participants{room="${label(r.room)}"} ${r.participants}`));
+  family('edgepulse_rooms_in_use', 'gauge', `Rooms with at least one participant present now, listed or not (among the ${LIMITS.liveRoomsMax} rooms the hub holds live).`, [`edgepulse_rooms_in_use ${live.roomsInUse}`]);
 }
