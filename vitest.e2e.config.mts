@@ -1,12 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
-// End-to-end tests run in Node against a real `wrangler dev` with real clients.
+/** Files that spend minutes waiting on the clock (alert windows, crons, retry backoff), not on the CPU. */
+const WAITING = ['test/e2e/alerts.test.ts', 'test/e2e/deliveries.test.ts', 'test/e2e/start-cron.test.ts'];
+
+const shared = { environment: 'node', testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false } as const;
+
+// End-to-end tests run in Node against a real `wrangler dev` with real clients. Files of one project run one at a
+// time (each starts its own server); the two projects run side by side, so the waiting files overlap the busy ones.
 export default defineConfig({
   test: {
-    include: ['test/e2e/**/*.test.ts'],
-    environment: 'node',
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
-    fileParallelism: false,
+    projects: [
+      { test: { ...shared, name: 'e2e', include: ['test/e2e/**/*.test.ts'], exclude: WAITING } },
+      { test: { ...shared, name: 'e2e-waiting', include: WAITING } },
+    ],
   },
 });
