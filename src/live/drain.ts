@@ -1,5 +1,7 @@
 import type { ArchiveBucket } from '../archive';
+import { writeConcurrency } from '../history/concurrency-rollups';
 import { fenceDrain, isAlreadyDrained, probeDrain, writeDrain } from '../history/drain-writer';
+import type { ConcurrencyRow } from './concurrency';
 import type { WorkspaceRef } from '../ingest/types';
 import type { DeadLetterRetry } from '../shared/dead-letters';
 import { archiveSetKeys, deleteArchiveKeys, drainArchiveSets, writeArchiveSets } from './drain-archive';
@@ -39,6 +41,8 @@ export interface DrainHost {
   /** Called before batches leave the outbox: the live snapshot must cover them (a restart replays only the outbox). */
   beforeRelease(): void;
   setAlarm(at: number): void;
+  /** Closed concurrency minutes waiting for D1 (they ride along with a drain, or go alone when the outbox is empty). */
+  concurrency?: { rows(): ConcurrencyRow[]; written(rows: ConcurrencyRow[]): void };
 }
 
 /**
@@ -87,16 +91,21 @@ export class HubDrain {
   async run(): Promise<void> {
     const step = await this.exclusive(() => this.step());
     const store = this.host.store;
-    if (step !== 'failed' && step !== 'idle' && (store.hasPending() || store.archiveDeletes.pending().length)) this.host.setAlarm(Date.now());
+    if (step !== 'failed' && step !== 'idle' && (this.hasWork() || store.archiveDeletes.pending().length)) this.host.setAlarm(Date.now());
   }
 
   /** Drains until the outbox is empty or a drain fails; returns how many batches are left. */
   async flush(): Promise<number> {
-    while (this.host.store.hasPending()) {
+    while (this.hasWork()) {
       const step = await this.exclusive(() => this.step());
       if (step === 'failed' || step === 'idle') break;
     }
     return this.host.store.pendingCount();
+  }
+
+  /** Outbox batches, or closed concurrency minutes, wait for D1. */
+  private hasWork(): boolean {
+    return this.host.store.hasPending() || (this.host.concurrency?.rows().length ?? 0) > 0;
   }
 
   private async step(): Promise<DrainStep> {
@@ -109,7 +118,8 @@ export class HubDrain {
       return this.backoff('archive cleanup', err);
     }
     const plan = store.planDrain(DRAIN_MAX_EVENTS);
-    if (!plan) return 'idle';
+    const concurrency = this.host.concurrency?.rows() ?? [];
+    if (!plan) return concurrency.length ? this.writeConcurrency(workspace, concurrency) : 'idle';
     const archive = drainArchiveSets(plan);
     try {
       // The drain id is durable before any write is named by it (a crash must not orphan objects under a lost id).
@@ -120,8 +130,9 @@ export class HubDrain {
       return this.backoff(drainLabel(plan), err);
     }
     try {
-      const { rowsWritten, fenced } = await writeDrain(db, workspace, plan.batches, Date.now(), plan.perBatch ? undefined : plan.id);
+      const { rowsWritten, fenced, concurrencyWritten } = await writeDrain(db, workspace, plan.batches, Date.now(), plan.perBatch ? undefined : plan.id, concurrency);
       this.d1RowsWritten += rowsWritten;
+      if (concurrencyWritten) this.host.concurrency?.written(concurrency);
       // Fenced before (the hub died or lost the answer before it set the batches apart): nothing of it is in D1.
       if (fenced) return this.isolate(workspace, plan, 'fenced before');
       this.host.beforeRelease();
@@ -133,6 +144,17 @@ export class HubDrain {
       store.markAttempt(plan.batches);
       return this.failed(workspace, plan, err);
     }
+  }
+
+  /** Concurrency minutes alone (nobody sent an event, people stayed present); a failure only delays them. */
+  private async writeConcurrency(workspace: WorkspaceRef, rows: ConcurrencyRow[]): Promise<DrainStep> {
+    try {
+      this.d1RowsWritten += await writeConcurrency(this.host.db, workspace, rows);
+    } catch (err) {
+      return this.backoff('concurrency rollups', err);
+    }
+    this.host.concurrency?.written(rows);
+    return 'drained';
   }
 
   /** After a failed write: back off, or set the batches apart, or set one aside. */

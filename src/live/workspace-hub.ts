@@ -84,6 +84,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       sync: () => ctx.storage.sync(),
       beforeRelease: () => this.live.saveIfDue(true),
       setAlarm: (at) => this.setAlarm(at),
+      concurrency: { rows: () => this.live.presence.concurrency.pendingRows(), written: (rows) => this.live.presence.concurrency.written(rows) },
     });
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
@@ -171,9 +172,10 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     this.alarmAt = null; // a running alarm is no longer set
-    await this.drain.run();
     this.live.expire();
-    const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt()].filter((t): t is number => t !== null);
+    this.live.closeMinutes();
+    await this.drain.run();
+    const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt(), this.live.nextMinuteCloseAt()].filter((t): t is number => t !== null);
     if (nextLive.length) this.scheduleAlarm(Math.min(...nextLive));
   }
 
@@ -284,6 +286,7 @@ export class WorkspaceHub extends DurableObject<Env> {
   /** Test only: runs the periodic live work now (presence timeouts). */
   async tickForTest(): Promise<void> {
     this.live.expire();
+    this.live.closeMinutes();
   }
 
   /** Counters for benchmarks and operations. */

@@ -112,6 +112,9 @@ export const LIMITS = {
   deliveryTimeoutMs: 10_000,
   /** The hub evaluates its alert rules this often while any is enabled (a transition lands within 15 s). */
   alertEvaluateEveryMs: 5_000,
+  /** Concurrency (E): closed minute rows a hub keeps for the drain (then the oldest go), and rows one drain writes. */
+  concurrencyPendingRowsMax: 10_000,
+  concurrencyRowsPerDrain: 2_000,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;

@@ -6,6 +6,7 @@ import type { RawSource } from '../raw/source';
 import { load } from './load';
 import type { GroupBy, ReportQuery } from './plan';
 import { avgSessionSeconds } from './sessions';
+import { concurrencyPoints, concurrencyValue, isConcurrencyMetric } from './concurrency';
 
 const rate = (a: Agg) => (a.events ? a.errors / a.events : 0);
 
@@ -32,7 +33,7 @@ export async function summary(db: D1Database, src: RawSource, q: ReportQuery): P
   };
 }
 
-function metricValue(a: Agg | undefined, m: Metric): number | null {
+function metricValue(a: Agg | undefined, m: Exclude<Metric, 'concurrentUsers' | 'participantMinutes'>): number | null {
   if (!a) return m.startsWith('duration') ? null : 0;
   switch (m) {
     case 'events': return a.events;
@@ -61,13 +62,18 @@ export function bucketStarts(from: number, to: number, g: Granularity, tz: strin
 }
 
 export async function timeseries(db: D1Database, src: RawSource, q: ReportQuery, granularity: Granularity, metrics: Metric[], starts: number[]): Promise<Timeseries> {
-  const { groups } = await load(db, src, q, { by: { kind: 'none' }, granularity });
-  const points = groups.get('') ?? new Map<number, Agg>();
+  const eventMetrics = metrics.some((m) => !isConcurrencyMetric(m));
+  const [loaded, concurrency] = await Promise.all([
+    eventMetrics ? load(db, src, q, { by: { kind: 'none' }, granularity }) : undefined,
+    metrics.some(isConcurrencyMetric) ? concurrencyPoints(db, q, granularity, starts) : undefined,
+  ]);
+  const points = loaded?.groups.get('') ?? new Map<number, Agg>();
   return {
     granularity,
     points: starts.map((t) => {
       const a = points.get(t);
-      return { t: new Date(t).toISOString(), ...Object.fromEntries(metrics.map((m) => [m, metricValue(a, m)])) };
+      const c = concurrency?.get(t);
+      return { t: new Date(t).toISOString(), ...Object.fromEntries(metrics.map((m) => [m, isConcurrencyMetric(m) ? concurrencyValue(c, m) : metricValue(a, m)])) };
     }),
   };
 }
