@@ -2,6 +2,7 @@ import { env, evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { bucketStart } from '../src/history/time';
 import type { NormalizedEvent, WorkspaceRef } from '../src/ingest/types';
+import type { WorkspaceHub } from '../src/live/workspace-hub';
 import { bruteForce, MIN, mergeBuckets, minutesOf, prng, SEC, type Step } from './concurrency-brute';
 import { call, createWorkspace, hub, type TestWorkspace } from './helpers';
 
@@ -115,7 +116,7 @@ describe('concurrency history', () => {
     ]);
     await stub.flush();
     // Durable Object storage keeps the snapshot: the restarted hub knows a and b are present.
-    await runInDurableObject(stub, async (instance: any) => instance.live.saveIfDue(true));
+    await runInDurableObject(stub as DurableObjectStub<WorkspaceHub>, async (instance) => (instance as unknown as { live: { saveIfDue(force: boolean): void } }).live.saveIfDue(true));
     await evictDurableObject(stub);
     const again = hub(ws.id);
     await again.setClockForTest(t + 10 * MIN);
