@@ -12,3 +12,4 @@ import type { ParticipantSession as ParticipantSessionSchema, RoomSession as Roo
 export type ParticipantSession = z.infer<typeof ParticipantSessionSchema>;
 export type RoomSession = z.infer<typeof RoomSessionSchema>;
 export type { Granularity } from '../../src/shared/report-params';
+export type { ConnectionFigures, Connections } from '../../src/shared/connections';

@@ -4,6 +4,7 @@ import type { LiveEvent, Stats } from '../api-types';
 import { Bars, Shares, toRows } from '../components/Bars';
 import { Chart } from '../components/Chart';
 import { Card, ConnectionBadge, FirstEvent, Loading, Panel } from '../components/Ui';
+import { ViewersPanel } from '../components/ViewersPanel';
 import { bytes, dateTime, feedTime, ms, num, pct, time } from '../format';
 import { LiveConnection } from '../live';
 import { href, type Route } from '../router';
@@ -98,6 +99,7 @@ export function Live({ route }: { route: Route }) {
             <Panel title="Recent events" hint={`${feed.length}`} testid="recent-events">
               <Feed events={feed} ws={ws} testid="feed" empty="Events appear here as they arrive" />
             </Panel>
+            <ViewersPanel ws={ws} />
             <Panel title="Event types" hint="today">
               <Bars rows={toRows(s.eventCounts).map((r) => ({ ...r, href: href.reports(ws, `?range=today&type=${encodeURIComponent(r.key)}`) }))} empty="No events today" />
             </Panel>
