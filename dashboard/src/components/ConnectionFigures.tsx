@@ -11,7 +11,14 @@ export function ConnectionFigures({ ws, room, range }: { ws: string; room?: stri
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     setError(null);
-    get<Connections>(`${wsPath(ws)}/stats/connections${qs({ from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), room })}`).then(setData, setError);
+    let current = true;
+    get<Connections>(`${wsPath(ws)}/stats/connections${qs({ from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), room })}`).then(
+      (d) => current && setData(d),
+      (e) => current && setError(e),
+    );
+    return () => {
+      current = false;
+    };
   }, [ws, room, range.from, range.to]);
   if (error) return <ErrorNote error={error} />;
   if (!data) return <Loading />;

@@ -49,7 +49,12 @@ export function ViewerTimeline({ ws, room, range }: { ws: string; room?: string;
   useEffect(() => {
     setError(null);
     const query = { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), granularity: range.granularity, metrics: 'concurrentUsers,participantMinutes', room };
-    get<Timeseries>(`${wsPath(ws)}/stats/timeseries${qs(query)}`).then(setData, setError);
+    // A slower answer for an earlier range must not replace the current one.
+    let current = true;
+    get<Timeseries>(`${wsPath(ws)}/stats/timeseries${qs(query)}`).then((d) => current && setData(d), (e) => current && setError(e));
+    return () => {
+      current = false;
+    };
   }, [ws, room, range.from, range.to, range.granularity]);
   const view = useMemo(() => {
     const points = data?.points ?? [];

@@ -26,8 +26,8 @@ export function granularityFor(span: number, from: number, now = Date.now()): Gr
 
 export function presetRange(id: Exclude<ViewerRangeId, 'custom'>, now = Date.now()): ViewerRange {
   const r = VIEWER_RANGES.find((v) => v.id === id)!;
-  // Up to the end of the current minute, so the last closed minute shows.
-  const to = Math.ceil(now / 60_000) * 60_000;
+  // Up to the start of the minute in progress: its figures are recorded when it closes.
+  const to = Math.floor(now / 60_000) * 60_000;
   return { id, from: to - r.ms, to, granularity: r.granularity };
 }
 
