@@ -129,6 +129,24 @@ describe('concurrency history', () => {
     expect(res.json.points.map((p: any) => p.participantMinutes)).toEqual([1.5, ...Array(9).fill(2)]);
   });
 
+  it('is pruned like the other rollups: minutes after 48 hours, hours after 35 days, days kept', async () => {
+    const ws = await createWorkspace('conc-prune');
+    const now = Date.now();
+    const put = (grain: string, bucket: number) =>
+      env.DB.prepare(`INSERT INTO concurrency_rollups (workspace_id, grain, bucket, room, max_users, participant_ms) VALUES (?, ?, ?, '', 1, 60000)`).bind(ws.id, grain, bucket).run();
+    const old = { minute: now - 49 * 60 * MIN, hour: now - 36 * 24 * 60 * MIN, day: now - 400 * 24 * 60 * MIN };
+    for (const [grain, t] of Object.entries(old)) {
+      await put(grain, Math.floor(t / MIN) * MIN);
+      await put(grain, Math.floor(now / MIN) * MIN - 2 * MIN);
+    }
+    const { applyRetention } = await import('../src/history/retention');
+    const result = await applyRetention(env.DB, now);
+    expect(result.complete).toBe(true);
+    expect(result.concurrencyRollups).toBeGreaterThanOrEqual(2);
+    const left = await env.DB.prepare(`SELECT grain, count(*) AS n FROM concurrency_rollups WHERE workspace_id = ? GROUP BY grain ORDER BY grain`).bind(ws.id).all();
+    expect(left.results).toEqual([{ grain: 'day', n: 2 }, { grain: 'hour', n: 1 }, { grain: 'minute', n: 1 }]);
+  });
+
   it('refuses filters presence cannot answer, naming them', async () => {
     const ws = await createWorkspace('conc-bad');
     const res = await call('GET', `/api/v1/workspaces/${ws.slug}/stats/timeseries?range=24h&metrics=concurrentUsers&platform=iOS`, { token: ws.keys.read });
