@@ -129,6 +129,35 @@ describe('concurrency history', () => {
     expect(res.json.points.map((p: any) => p.participantMinutes)).toEqual([1.5, ...Array(9).fill(2)]);
   });
 
+  it('never lets its minutes make a sound batch look poisoned: when they fail, events drain and the minutes follow alone', async () => {
+    const ws = await createWorkspace('conc-fail');
+    const ref: WorkspaceRef = { id: ws.id, slug: ws.slug, timezone: 'UTC' };
+    const stub = hub(ws.id);
+    const t = Date.parse('2026-11-27T08:00:00.000Z');
+    await stub.setClockForTest(t);
+    await stub.ingest(ref, [toEvent({ at: t, kind: 'join', room: 'r', userId: 'a' }, 1)]);
+    expect(await stub.flush()).toBe(0);
+    await stub.setClockForTest(t + 3 * MIN);
+    await stub.tickForTest();
+    await stub.ingest(ref, [{ ...toEvent({ at: t + 3 * MIN, kind: 'join', room: 'r', userId: 'a' }, 2), type: 'page' }]);
+    // The table is away: every write of concurrency minutes fails.
+    await env.DB.prepare(`ALTER TABLE concurrency_rollups RENAME TO concurrency_rollups_away`).run();
+    try {
+      for (let i = 0; i < 4 && (await stub.flush()) > 0; i++);
+      expect(await stub.flush()).toBe(0);
+    } finally {
+      await env.DB.prepare(`ALTER TABLE concurrency_rollups_away RENAME TO concurrency_rollups`).run();
+    }
+    const dead = await call('GET', `/api/v1/workspaces/${ws.slug}/dead-letters`, { token: ws.keys.admin });
+    expect(dead.json.deadLetters).toEqual([]);
+    const summary = await call('GET', `/api/v1/workspaces/${ws.slug}/stats/summary?from=${t}&to=${t + 10 * MIN}`, { token: ws.keys.read });
+    expect(summary.json.events).toBe(2);
+    // Once D1 takes them again, the minutes follow.
+    await stub.flush();
+    const rows = await env.DB.prepare(`SELECT bucket, max_users AS n FROM concurrency_rollups WHERE workspace_id = ? AND grain = 'minute' AND room = 'r' ORDER BY bucket`).bind(ws.id).all();
+    expect(rows.results).toEqual([0, 1, 2].map((m) => ({ bucket: t + m * MIN, n: 1 })));
+  });
+
   it('is pruned like the other rollups: minutes after 48 hours, hours after 35 days, days kept', async () => {
     const ws = await createWorkspace('conc-prune');
     const now = Date.now();

@@ -70,6 +70,8 @@ export class HubDrain {
    * rest on it: a step that finishes a drain no longer in progress leaves the outbox alone.)
    */
   private running: Promise<unknown> = Promise.resolve();
+  /** A drain carrying concurrency minutes failed: they are written on their own until that works again. */
+  private concurrencyAlone = false;
 
   constructor(private readonly host: DrainHost) {}
 
@@ -118,8 +120,10 @@ export class HubDrain {
       return this.backoff('archive cleanup', err);
     }
     const plan = store.planDrain(DRAIN_MAX_EVENTS);
-    const concurrency = this.host.concurrency?.rows() ?? [];
-    if (!plan) return concurrency.length ? this.writeConcurrency(workspace, concurrency) : 'idle';
+    const pending = this.host.concurrency?.rows() ?? [];
+    if (!plan) return pending.length ? this.writeConcurrency(workspace, pending) : 'idle';
+    // After a drain with them failed, they go alone: they must never make a sound batch look poisoned.
+    const concurrency = this.concurrencyAlone ? [] : pending;
     const archive = drainArchiveSets(plan);
     try {
       // The drain id is durable before any write is named by it (a crash must not orphan objects under a lost id).
@@ -138,22 +142,30 @@ export class HubDrain {
       this.host.beforeRelease();
       store.finishDrain(plan);
       this.failures = 0;
+      if (this.concurrencyAlone && pending.length) await this.writeConcurrency(workspace, pending, false);
       return 'drained';
     } catch (err) {
       // Nothing committed in D1; the batches stay in the outbox under the same drain id.
+      if (concurrency.length) this.concurrencyAlone = true;
       store.markAttempt(plan.batches);
       return this.failed(workspace, plan, err);
     }
   }
 
-  /** Concurrency minutes alone (nobody sent an event, people stayed present); a failure only delays them. */
-  private async writeConcurrency(workspace: WorkspaceRef, rows: ConcurrencyRow[]): Promise<DrainStep> {
+  /**
+   * Concurrency minutes alone (nobody sent an event while people stayed present, or they failed with
+   * a drain); a failure only delays them, and never holds the outbox (`backoff` false: the next alarm retries).
+   */
+  private async writeConcurrency(workspace: WorkspaceRef, rows: ConcurrencyRow[], backoff = true): Promise<DrainStep> {
     try {
       this.d1RowsWritten += await writeConcurrency(this.host.db, workspace, rows);
     } catch (err) {
-      return this.backoff('concurrency rollups', err);
+      if (backoff) return this.backoff('concurrency rollups', err);
+      console.warn('concurrency rollups failed, retried with the next drain:', errorText(err));
+      return 'failed';
     }
     this.host.concurrency?.written(rows);
+    this.concurrencyAlone = false;
     return 'drained';
   }
 
