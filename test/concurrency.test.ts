@@ -158,6 +158,23 @@ describe('concurrency history', () => {
     expect(rows.results).toEqual([0, 1, 2].map((m) => ({ bucket: t + m * MIN, n: 1 })));
   });
 
+  it('bounds the work of a presence stamped long ago: only the last hours of the gap are recorded', async () => {
+    const ws = await createWorkspace('conc-old');
+    const ref: WorkspaceRef = { id: ws.id, slug: ws.slug, timezone: 'UTC' };
+    const stub = hub(ws.id);
+    const now = Date.parse('2026-11-28T12:00:00.000Z');
+    await stub.setClockForTest(now);
+    // Joined in 2001 (a valid timestamp): 25 years of minutes must not be walked one by one.
+    await stub.ingest(ref, [toEvent({ at: Date.parse('2001-01-01T00:00:00.000Z'), kind: 'join', room: 'r', userId: 'old' }, 1)]);
+    const started = Date.now();
+    await stub.tickForTest();
+    await stub.flush();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const minutes = await env.DB.prepare(`SELECT bucket FROM concurrency_rollups WHERE workspace_id = ? AND grain = 'minute' AND room = 'r' ORDER BY bucket`).bind(ws.id).all<{ bucket: number }>();
+    // The minute of the join, then the last six hours.
+    expect(minutes.results.map((r) => r.bucket)).toEqual([Date.parse('2001-01-01T00:00:00.000Z'), ...Array.from({ length: 6 * 60 }, (_, i) => now - 6 * 60 * MIN + i * MIN)]);
+  });
+
   it('is pruned like the other rollups: minutes after 48 hours, hours after 35 days, days kept', async () => {
     const ws = await createWorkspace('conc-prune');
     const now = Date.now();

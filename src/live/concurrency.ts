@@ -79,6 +79,11 @@ export class ConcurrencyTracker {
       this.at = to;
       return;
     }
+    // A gap longer than the alarm ever leaves (a first event stamped long ago, a hub stopped for hours): only its end is recorded.
+    if (to - this.at > LIMITS.concurrencyGapMaxMs) {
+      this.closeBefore(Infinity);
+      this.at = floorMinute(to - LIMITS.concurrencyGapMaxMs);
+    }
     while (this.at < to) {
       const minute = floorMinute(this.at);
       const end = Math.min(to, minute + MINUTE);
