@@ -27,6 +27,7 @@ import { migrationRoutes } from './routes/migration';
 import { erasureRoutes } from './routes/erasures';
 import { scheduleRoutes } from './routes/schedules';
 import { alertRoutes } from './routes/alerts';
+import { connectionRoutes } from './routes/stats-connections';
 import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -62,6 +63,7 @@ app.route('/api/v1', migrationRoutes);
 app.route('/api/v1', erasureRoutes);
 app.route('/api/v1', scheduleRoutes);
 app.route('/api/v1', alertRoutes);
+app.route('/api/v1', connectionRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
   type: 'http',

@@ -14,3 +14,4 @@ export type ParticipantSession = z.infer<typeof ParticipantSessionSchema>;
 export type RoomSession = z.infer<typeof RoomSessionSchema>;
 export type { Granularity } from '../../src/shared/report-params';
 export type { GaugeNames, GaugePoint, GaugeSeries } from '../../src/shared/gauges';
+export type { ConnectionFigures, Connections } from '../../src/shared/connections';

@@ -26,6 +26,7 @@ export const DIMENSION_LABEL: Record<Dimension, string> = {
   browser: 'Browser',
   os: 'OS',
   error: 'Error',
+  connectionType: 'Connection',
 };
 
 /** Everything a report view shows, as held in the page's query string. */

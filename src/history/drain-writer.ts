@@ -1,6 +1,8 @@
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
 import { firstSeenStatements } from './first-seen';
 import { gaugeRollupStatements } from './gauge-rollups';
+import type { ConcurrencyRow } from '../live/concurrency';
+import { concurrencyStatements } from './concurrency-rollups';
 import { aggregate, mergeStoredSketches, rollupStatements, type RollupRow } from './rollups';
 import { sessionStatements } from './sessions-drain';
 import { aggregateUsers, mergeStoredUserSketches, userRollupStatements } from './user-rollups';
@@ -21,9 +23,10 @@ function statementsFor(db: D1Database, workspace: WorkspaceRef, keys: string[], 
 }
 
 /** Drain log, rollups and sessions of the batches, all in one D1 batch so they never disagree (raw events are in the archive, not D1). */
-async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now: number, keys: string[]): Promise<D1PreparedStatement[]> {
+async function drainStatements(db: D1Database, workspace: WorkspaceRef, batches: DrainBatch[], now: number, keys: string[], concurrency: readonly ConcurrencyRow[] = []): Promise<D1PreparedStatement[]> {
   const events = batches.flatMap((b) => b.events);
-  return [...statementsFor(db, workspace, keys, now), ...(await historyStatements(db, workspace, events))];
+  // The hub's closed concurrency minutes ride along (idempotent upserts: a repeat changes nothing).
+  return [...statementsFor(db, workspace, keys, now), ...(await historyStatements(db, workspace, events)), ...concurrencyStatements(db, workspace, concurrency)];
 }
 
 /** Rollups (per-user daily ones and first-seen times too) and sessions of the events: what the drain writes to D1 besides the drain log. */
@@ -79,11 +82,12 @@ export function writeDrain(
   batches: DrainBatch[],
   now = Date.now(),
   drainId?: string,
-): Promise<{ rowsWritten: number; fenced?: boolean }> {
+  concurrency: readonly ConcurrencyRow[] = [],
+): Promise<{ rowsWritten: number; fenced?: boolean; concurrencyWritten?: boolean }> {
   return serialized(workspace.id, async () => {
     try {
       const keys = drainId ? [drainId] : batches.map((b) => b.batchId);
-      return { rowsWritten: await runBatch(db, await drainStatements(db, workspace, batches, now, keys)) };
+      return { rowsWritten: await runBatch(db, await drainStatements(db, workspace, batches, now, keys, concurrency)), concurrencyWritten: true };
     } catch (err) {
       if (!isAlreadyDrained(err)) throw err;
       // The same id always names the same batches: all of them are in D1, or none when it was fenced.

@@ -1,4 +1,5 @@
 import { LIMITS } from '../shared/limits';
+import { pruneConcurrencySql } from './concurrency-rollups';
 import { DAY, HOUR } from './time';
 
 /** Rows deleted per statement: bounded, so no single write holds D1 long. */
@@ -9,6 +10,8 @@ export interface RetentionResult {
   viewersTimedOut: number;
   minuteRollups: number;
   hourRollups: number;
+  /** concurrency_rollups minute and hour rows (same ages as rollups'). */
+  concurrencyRollups: number;
   userRollups: number;
   drainLog: number;
   endedSessions: number;
@@ -57,7 +60,7 @@ async function pruneGrain(db: D1Database, grain: 'minute' | 'hour', workspaceId:
 export async function applyRetention(db: D1Database, now = Date.now(), budgetMs = 20_000): Promise<RetentionResult> {
   const deadline = Date.now() + budgetMs;
   const { results: workspaces } = await db.prepare(`SELECT id, retention_days FROM workspaces`).all<{ id: string; retention_days: number }>();
-  const out: RetentionResult = { viewersTimedOut: 0, minuteRollups: 0, hourRollups: 0, userRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
+  const out: RetentionResult = { viewersTimedOut: 0, minuteRollups: 0, hourRollups: 0, concurrencyRollups: 0, userRollups: 0, drainLog: 0, endedSessions: 0, complete: true };
   out.viewersTimedOut = await endQuietViewers(db, now);
   for (const ws of workspaces) {
     const mr = await pruneGrain(db, 'minute', ws.id, now - LIMITS.minuteRollupHours * HOUR, deadline);
@@ -74,6 +77,11 @@ export async function applyRetention(db: D1Database, now = Date.now(), budgetMs 
     const hr = await pruneGrain(db, 'hour', ws.id, now - LIMITS.hourRollupDays * DAY, deadline);
     out.hourRollups += hr.n;
     if (!hr.complete) return { ...out, complete: false };
+    for (const [grain, floor] of [['minute', now - LIMITS.minuteRollupHours * HOUR], ['hour', now - LIMITS.hourRollupDays * DAY]] as const) {
+      const cr = await chunked(db, pruneConcurrencySql(RETENTION_CHUNK), [ws.id, grain, floor], deadline);
+      out.concurrencyRollups += cr.n;
+      if (!cr.complete) return { ...out, complete: false };
+    }
   }
   const dl = await chunked(
     db,

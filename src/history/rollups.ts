@@ -6,7 +6,7 @@ import { bucketStart, type Grain } from './time';
 
 export const GRAINS: Grain[] = ['minute', 'hour', 'day'];
 /** Dimensions kept in hour and day rollups (besides type); a breakdown or filter by any other reads raw events. */
-export const DIMS = ['room', 'country', 'platform', 'device', 'browser', 'os', 'error'] as const;
+export const DIMS = ['room', 'country', 'platform', 'device', 'browser', 'os', 'error', 'connectionType'] as const;
 export type Dim = (typeof DIMS)[number];
 
 export function dimValue(e: Pick<NormalizedEvent, 'room' | 'error' | 'context'>, dim: Dim): string | null {

@@ -1,5 +1,7 @@
 import type { ArchiveBucket } from '../archive';
+import { writeConcurrency } from '../history/concurrency-rollups';
 import { fenceDrain, isAlreadyDrained, probeDrain, writeDrain } from '../history/drain-writer';
+import type { ConcurrencyRow } from './concurrency';
 import type { WorkspaceRef } from '../ingest/types';
 import type { DeadLetterRetry } from '../shared/dead-letters';
 import { archiveSetKeys, deleteArchiveKeys, drainArchiveSets, writeArchiveSets } from './drain-archive';
@@ -39,6 +41,8 @@ export interface DrainHost {
   /** Called before batches leave the outbox: the live snapshot must cover them (a restart replays only the outbox). */
   beforeRelease(): void;
   setAlarm(at: number): void;
+  /** Closed concurrency minutes waiting for D1 (they ride along with a drain, or go alone when the outbox is empty). */
+  concurrency?: { rows(): ConcurrencyRow[]; written(rows: ConcurrencyRow[]): void };
 }
 
 /**
@@ -66,6 +70,8 @@ export class HubDrain {
    * rest on it: a step that finishes a drain no longer in progress leaves the outbox alone.)
    */
   private running: Promise<unknown> = Promise.resolve();
+  /** A drain carrying concurrency minutes failed: they are written on their own until that works again. */
+  private concurrencyAlone = false;
 
   constructor(private readonly host: DrainHost) {}
 
@@ -87,16 +93,21 @@ export class HubDrain {
   async run(): Promise<void> {
     const step = await this.exclusive(() => this.step());
     const store = this.host.store;
-    if (step !== 'failed' && step !== 'idle' && (store.hasPending() || store.archiveDeletes.pending().length)) this.host.setAlarm(Date.now());
+    if (step !== 'failed' && step !== 'idle' && (this.hasWork() || store.archiveDeletes.pending().length)) this.host.setAlarm(Date.now());
   }
 
   /** Drains until the outbox is empty or a drain fails; returns how many batches are left. */
   async flush(): Promise<number> {
-    while (this.host.store.hasPending()) {
+    while (this.hasWork()) {
       const step = await this.exclusive(() => this.step());
       if (step === 'failed' || step === 'idle') break;
     }
     return this.host.store.pendingCount();
+  }
+
+  /** Outbox batches, or closed concurrency minutes, wait for D1. */
+  private hasWork(): boolean {
+    return this.host.store.hasPending() || (this.host.concurrency?.rows().length ?? 0) > 0;
   }
 
   private async step(): Promise<DrainStep> {
@@ -109,7 +120,10 @@ export class HubDrain {
       return this.backoff('archive cleanup', err);
     }
     const plan = store.planDrain(DRAIN_MAX_EVENTS);
-    if (!plan) return 'idle';
+    const pending = this.host.concurrency?.rows() ?? [];
+    if (!plan) return pending.length ? this.writeConcurrency(workspace, pending) : 'idle';
+    // After a drain with them failed, they go alone: they must never make a sound batch look poisoned.
+    const concurrency = this.concurrencyAlone ? [] : pending;
     const archive = drainArchiveSets(plan);
     try {
       // The drain id is durable before any write is named by it (a crash must not orphan objects under a lost id).
@@ -120,19 +134,39 @@ export class HubDrain {
       return this.backoff(drainLabel(plan), err);
     }
     try {
-      const { rowsWritten, fenced } = await writeDrain(db, workspace, plan.batches, Date.now(), plan.perBatch ? undefined : plan.id);
+      const { rowsWritten, fenced, concurrencyWritten } = await writeDrain(db, workspace, plan.batches, Date.now(), plan.perBatch ? undefined : plan.id, concurrency);
       this.d1RowsWritten += rowsWritten;
+      if (concurrencyWritten) this.host.concurrency?.written(concurrency);
       // Fenced before (the hub died or lost the answer before it set the batches apart): nothing of it is in D1.
       if (fenced) return this.isolate(workspace, plan, 'fenced before');
       this.host.beforeRelease();
       store.finishDrain(plan);
       this.failures = 0;
+      if (this.concurrencyAlone && pending.length) await this.writeConcurrency(workspace, pending, false);
       return 'drained';
     } catch (err) {
       // Nothing committed in D1; the batches stay in the outbox under the same drain id.
+      if (concurrency.length) this.concurrencyAlone = true;
       store.markAttempt(plan.batches);
       return this.failed(workspace, plan, err);
     }
+  }
+
+  /**
+   * Concurrency minutes alone (nobody sent an event while people stayed present, or they failed with
+   * a drain); a failure only delays them, and never holds the outbox (`backoff` false: the next alarm retries).
+   */
+  private async writeConcurrency(workspace: WorkspaceRef, rows: ConcurrencyRow[], backoff = true): Promise<DrainStep> {
+    try {
+      this.d1RowsWritten += await writeConcurrency(this.host.db, workspace, rows);
+    } catch (err) {
+      if (backoff) return this.backoff('concurrency rollups', err);
+      console.warn('concurrency rollups failed, retried with the next drain:', errorText(err));
+      return 'failed';
+    }
+    this.host.concurrency?.written(rows);
+    this.concurrencyAlone = false;
+    return 'drained';
   }
 
   /** After a failed write: back off, or set the batches apart, or set one aside. */

@@ -1,6 +1,7 @@
 import type { NormalizedEvent } from '../ingest/types';
 import { LIMITS } from '../shared/limits';
 import type { Participant } from '../shared/live';
+import { ConcurrencyTracker, type ConcurrencyJson } from './concurrency';
 
 interface Member {
   userId: string;
@@ -38,6 +39,8 @@ const RECENT_ROOM_MS = 30 * 60_000;
  */
 export class Presence {
   private rooms = new Map<string, RoomState>();
+  /** Concurrency per minute, told every join and leave (the hub's alarm closes quiet minutes). */
+  readonly concurrency = new ConcurrencyTracker();
 
   /** Applies a batch; returns the rooms it touched. */
   apply(events: NormalizedEvent[]): Set<string> {
@@ -49,13 +52,13 @@ export class Presence {
       touched.add(e.room);
       if (e.type === 'room.finished') {
         // A finished room holds nobody, whoever did not say goodbye.
-        for (const member of [...room.members.values()]) this.leave(room, member, ts);
+        for (const member of [...room.members.values()]) this.leave(e.room, room, member, ts);
         continue;
       }
       if (!e.userId || !e.type.startsWith('presence.')) continue;
       const member = room.members.get(e.userId);
       if (e.type === 'presence.leave') {
-        if (member) this.leave(room, member, ts);
+        if (member) this.leave(e.room, room, member, ts);
         continue;
       }
       if (e.type !== 'presence.join' && e.type !== 'presence.heartbeat') continue;
@@ -70,6 +73,7 @@ export class Presence {
         room.members.set(e.userId, { userId: e.userId, name, platform, joinedAt: ts, lastHeard: ts, viewer: e.type === 'presence.heartbeat' });
         room.totalJoins++;
         room.peak = Math.max(room.peak, room.members.size);
+        this.concurrency.join(e.room, e.userId, ts);
       }
     }
     return touched;
@@ -80,14 +84,14 @@ export class Presence {
     if (!room) {
       room = { members: new Map(), peak: 0, totalJoins: 0, staySum: 0, stays: 0, lastActivity: ts };
       this.rooms.set(name, room);
-      if (this.rooms.size > LIMITS.liveRoomsMax) this.evictOne(name);
+      if (this.rooms.size > LIMITS.liveRoomsMax) this.evictOne(name, ts);
     }
     room.lastActivity = Math.max(room.lastActivity, ts);
     return room;
   }
 
   /** Forgets the least recently active room, preferring empty ones. */
-  private evictOne(keep: string): void {
+  private evictOne(keep: string, at: number): void {
     let victim: string | undefined;
     let victimScore = Infinity;
     for (const [name, r] of this.rooms) {
@@ -98,27 +102,29 @@ export class Presence {
         victimScore = score;
       }
     }
-    if (victim) this.rooms.delete(victim);
+    if (!victim) return;
+    for (const m of this.rooms.get(victim)!.members.values()) this.concurrency.leave(victim, m.userId, at);
+    this.rooms.delete(victim);
   }
 
-  private leave(room: RoomState, member: Member, at: number): void {
+  private leave(name: string, room: RoomState, member: Member, at: number, presentUntil = at): void {
     room.members.delete(member.userId);
+    this.concurrency.leave(name, member.userId, presentUntil);
     room.staySum += Math.max(0, at - member.joinedAt);
     room.stays++;
   }
 
   /** Viewers unheard of for the timeout have left (at their last heartbeat); returns the rooms changed. */
   expire(now: number): Set<string> {
-    const changed = new Set<string>();
+    const gone: Array<{ name: string; room: RoomState; m: Member }> = [];
     for (const [name, room] of this.rooms) {
-      for (const m of room.members.values()) {
-        if (m.viewer && m.lastHeard + LIMITS.presenceTimeoutMs <= now) {
-          this.leave(room, m, m.lastHeard);
-          changed.add(name);
-        }
-      }
+      for (const m of room.members.values()) if (m.viewer && m.lastHeard + LIMITS.presenceTimeoutMs <= now) gone.push({ name, room, m });
     }
-    return changed;
+    // In time order: concurrency accounts time only forward.
+    gone.sort((a, b) => a.m.lastHeard - b.m.lastHeard);
+    // The stay ends at the last heartbeat; concurrency counted the viewer until the timeout, as the live view did.
+    for (const { name, room, m } of gone) this.leave(name, room, m, m.lastHeard, m.lastHeard + LIMITS.presenceTimeoutMs);
+    return new Set(gone.map((g) => g.name));
   }
 
   /** When the next viewer times out, if any. */
@@ -166,11 +172,12 @@ export class Presence {
     return [...this.rooms].map(([name, r]) => [name, r.peak, r.totalJoins, r.staySum, r.stays, r.lastActivity, [...r.members.values()]]);
   }
 
-  static fromJSON(json: PresenceJson | undefined): Presence {
+  static fromJSON(json: PresenceJson | undefined, concurrency?: ConcurrencyJson): Presence {
     const p = new Presence();
     for (const [name, peak, totalJoins, staySum, stays, lastActivity, members] of json ?? []) {
       p.rooms.set(name, { peak, totalJoins, staySum, stays, lastActivity, members: new Map(members.map((m) => [m.userId, m])) });
     }
+    p.concurrency.restore(concurrency, [...p.rooms].flatMap(([room, r]) => [...r.members.keys()].map((userId) => ({ room, userId }))));
     return p;
   }
 }

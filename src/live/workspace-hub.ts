@@ -114,6 +114,7 @@ export class WorkspaceHub extends DurableObject<Env> {
         this.alerts.saveIfDue(true);
       },
       setAlarm: (at) => this.setAlarm(at),
+      concurrency: { rows: () => this.live.presence.concurrency.pendingRows(), written: (rows) => this.live.presence.concurrency.written(rows) },
     });
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
@@ -208,14 +209,15 @@ export class WorkspaceHub extends DurableObject<Env> {
   async alarm(): Promise<void> {
     this.alarmAt = null; // a running alarm is no longer set
     this.startDeliveries();
-    await this.drain.run();
     this.live.expire();
+    this.live.closeMinutes();
+    await this.drain.run();
     if (this.alerts.needsLoad) await this.alerts.loadFromD1();
     // On a fixed test clock the test drives evaluations (tickForTest): an alarm in between would race it.
     if (this.fixedNow === null) this.evaluateAlerts(true);
     this.alerts.saveIfDue();
-    const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt(), this.alerts.hasEnabled() ? Date.now() + LIMITS.alertEvaluateEveryMs : null]
-      .filter((t): t is number => t !== null);
+    const evaluateAt = this.alerts.hasEnabled() ? Date.now() + LIMITS.alertEvaluateEveryMs : null;
+    const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt(), this.live.nextMinuteCloseAt(), evaluateAt].filter((t): t is number => t !== null);
     if (nextLive.length) this.scheduleAlarm(Math.min(...nextLive));
   }
 
@@ -385,6 +387,7 @@ export class WorkspaceHub extends DurableObject<Env> {
   /** Test only: runs the periodic live work now (presence timeouts). */
   async tickForTest(): Promise<void> {
     this.live.expire();
+    this.live.closeMinutes();
     if (this.alerts.evaluate()) this.armForDeliveries();
     await this.alerts.syncD1();
   }

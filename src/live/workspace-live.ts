@@ -6,6 +6,7 @@ import { Fanout } from './fanout';
 import { LIMITS } from '../shared/limits';
 import { LiveStore } from './live-store';
 import { boundSnapshot } from './snapshot-bound';
+import type { ConcurrencyJson } from './concurrency';
 import { Presence, type PresenceJson, type RoomPresence } from './presence';
 import { LiveState, type LiveStateJson } from './stats';
 
@@ -15,6 +16,8 @@ interface Saved {
   /** The last outbox seq the snapshot covers: later outbox batches are replayed on load. */
   seq: number;
   watchedRooms: string[];
+  /** Concurrency minutes open and not yet written (who is present comes from `presence`). */
+  concurrency?: ConcurrencyJson;
 }
 
 const WATCHED_ROOMS_MAX = 1_000;
@@ -49,7 +52,7 @@ export class WorkspaceLive {
     const saved = this.store.load<Saved>();
     const tz = workspace()?.timezone ?? 'UTC';
     this.state = LiveState.fromJSON(saved?.state, tz);
-    this.presence = Presence.fromJSON(saved?.presence);
+    this.presence = Presence.fromJSON(saved?.presence, saved?.concurrency);
     this.seq = saved?.seq ?? 0;
     this.savedSeq = this.seq;
     this.watchedRooms = new Set(saved?.watchedRooms ?? []);
@@ -86,7 +89,8 @@ export class WorkspaceLive {
     const at = Date.now();
     if (force ? this.savedSeq >= this.seq && !this.roomsDirty : at - this.savedAt < LIMITS.liveSnapshotEveryMs) return;
     const state = this.state.toJSON();
-    const saved: Saved = { state, presence: this.presence.toJSON(), seq: this.seq, watchedRooms: [...this.watchedRooms] };
+    const concurrency = this.presence.concurrency.toJSON();
+    const saved: Saved = { state, presence: this.presence.toJSON(), seq: this.seq, watchedRooms: [...this.watchedRooms], concurrency };
     // Over the cap, the biggest parts lose their oldest entries: users and sessions long quiet, then rooms.
     const { text, trimmed } = boundSnapshot(saved, [
       { name: 'users', get: () => state.users, set: (kept) => (state.users = kept as typeof state.users) },
@@ -94,6 +98,7 @@ export class WorkspaceLive {
       { name: 'gauges', get: () => state.gauges ?? [], set: (kept) => (state.gauges = kept as typeof state.gauges) },
       { name: 'presence', get: () => saved.presence, set: (kept) => (saved.presence = kept as typeof saved.presence) },
       { name: 'watchedRooms', get: () => saved.watchedRooms, set: (kept) => (saved.watchedRooms = kept as string[]) },
+      { name: 'concurrency', get: () => concurrency.pending, set: (kept) => (concurrency.pending = kept as typeof concurrency.pending) },
     ], LIMITS.liveSnapshotMaxBytes);
     if (Object.keys(trimmed).length) console.warn('live snapshot over its cap: oldest entries left out', trimmed);
     this.store.saveText(text);
@@ -132,6 +137,20 @@ export class WorkspaceLive {
     this.dirty = true;
     this.fanout?.changed();
     this.onRoomsChanged([...changed].map((room) => this.presence.view(room)));
+  }
+
+  /** Accounts concurrency up to now and closes the minutes that ended (the alarm, while anyone is present). */
+  closeMinutes(): void {
+    const tracker = this.presence.concurrency;
+    if (tracker.nextCloseAt() === null) return;
+    tracker.advance(this.now());
+    this.dirty = true;
+  }
+
+  /** When (in real time) the open concurrency minute ends, while anyone is present or a minute is open. */
+  nextMinuteCloseAt(): number | null {
+    const at = this.presence.concurrency.nextCloseAt();
+    return at === null ? null : Date.now() + Math.max(0, at - this.now());
   }
 
   /** When (in real time) the next viewer times out, if any. */

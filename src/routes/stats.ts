@@ -6,6 +6,7 @@ import { QueryTime, RANGES, resolveRange } from '../history/range';
 import { rawSource } from '../history/raw/source';
 import { isDim, type GroupBy, type ReportFilters, type ReportQuery } from '../history/reports/plan';
 import { breakdown, bucketStarts, summary, timeseries } from '../history/reports/stats';
+import { isConcurrencyMetric } from '../history/reports/concurrency';
 import type { WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
 import { BREAKDOWN_DIMENSIONS } from '../shared/report-params';
@@ -102,6 +103,12 @@ statsRoutes.openapi(
   async (c) => c.json(await summary(c.env.DB, rawSource(c.env, c.get('workspace').id), reportQuery(c.get('workspace'), { ...c.req.valid('query')})), 200),
 );
 
+/** How the presence metrics are answered. */
+const CONCURRENCY =
+  '`concurrentUsers` is the most users present at once in the bucket (presence: joins, leaves, browser heartbeats; the workspace counts distinct users in any room, `room=` one room), ' +
+  '`participantMinutes` the time participants spent in rooms inside the bucket (each room counted; a browser viewer stays present until its 90 s heartbeat timeout). ' +
+  `Both come from per-minute concurrency rollups written as each UTC minute closes (the minute in progress is not in yet), merged into hours and local days; minute points reach back ${LIMITS.minuteRollupHours} hours and hour points ${LIMITS.hourRollupDays} days (older buckets are 0). They take only the room filter.`;
+
 const TimeseriesParams = ReportParams.extend({
   granularity: z.enum(GRANULARITIES).default('hour'),
   metrics: z
@@ -126,7 +133,7 @@ statsRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/stats/timeseries', tags: ['Reports'], security: bearer,
     summary: 'Metrics per time bucket (read key)',
-    description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. \`newUsers\` is exact: users whose first event in the workspace (over its whole history, kept past the raw retention; erased users excluded) falls in the bucket; it takes no filter (a 400). ${SOURCES}`,
+    description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. \`newUsers\` is exact: users whose first event in the workspace (over its whole history, kept past the raw retention; erased users excluded) falls in the bucket; it takes no filter (a 400). ${CONCURRENCY} ${SOURCES}`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: TimeseriesParams },
     responses: { 200: json(Timeseries, 'One point per bucket'), ...authErrors },
@@ -136,6 +143,8 @@ statsRoutes.openapi(
     const ws = c.get('workspace');
     const q = reportQuery(ws, { ...p});
     if (p.metrics.includes('newUsers') && Object.keys(q.filters).length) throw bad('metrics', NEW_USERS_UNFILTERED);
+    const narrowing = Object.keys(q.filters).filter((f) => f !== 'room');
+    if (p.metrics.some(isConcurrencyMetric) && narrowing.length) throw bad('metrics', `concurrentUsers and participantMinutes come from presence and take only the room filter, not ${narrowing.join(', ')}`);
     const starts = bucketStarts(q.from, q.to, p.granularity, ws.timezone);
     if (!starts) throw bad('granularity', `more than ${LIMITS.timeseriesMaxPoints} ${p.granularity} buckets in this range; pick a coarser granularity or a shorter range`);
     return c.json(await timeseries(c.env.DB, rawSource(c.env, ws.id), q, p.granularity, p.metrics, starts), 200);

@@ -7,7 +7,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { apiKeys, drainLog, jobState, reportSchedules, userFirstSeen, workspaces } from '../history/schema';
 import { archiveDeletionJob, eraseWorkspaceArchive } from '../archive/archive-jobs';
-import { participantSessions, rollups, roomSessions, userRollups } from '../history/schema-rollups';
+import { concurrencyRollups, participantSessions, rollups, roomSessions, userRollups } from '../history/schema-rollups';
 import { jobName, loadRollupSince, nextRollupSince, saveRollupSinceStatement } from '../history/rollup-properties';
 import { db, forgetWorkspace, toWorkspace, type WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
@@ -142,6 +142,7 @@ workspaceRoutes.openapi(
       d.delete(rollups).where(eq(rollups.workspaceId, ws.id)),
       d.delete(userRollups).where(eq(userRollups.workspaceId, ws.id)),
       d.delete(userFirstSeen).where(eq(userFirstSeen.workspaceId, ws.id)),
+      d.delete(concurrencyRollups).where(eq(concurrencyRollups.workspaceId, ws.id)),
       d.delete(jobState).where(eq(jobState.name, jobName(ws.id))),
       d.delete(participantSessions).where(eq(participantSessions.workspaceId, ws.id)),
       d.delete(roomSessions).where(eq(roomSessions.workspaceId, ws.id)),

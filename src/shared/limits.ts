@@ -132,6 +132,11 @@ export const LIMITS = {
   metricsTypesMax: 200,
   metricsPlatformsMax: 20,
   metricsRoomsMax: 100,
+  /** Concurrency (E): closed minute rows a hub keeps for the drain (then the oldest go), and rows one drain writes. */
+  concurrencyPendingRowsMax: 10_000,
+  concurrencyRowsPerDrain: 2_000,
+  /** The longest stretch of presence a hub accounts in one step (its alarm closes every minute; older stretches are skipped, bounding CPU). */
+  concurrencyGapMaxMs: 6 * 60 * 60 * 1000,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;

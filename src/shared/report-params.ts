@@ -14,5 +14,5 @@ export const FILTERS = ['type', 'room', 'userId', 'country', 'platform', 'device
 export type FilterName = (typeof FILTERS)[number];
 
 /** What a breakdown groups by, besides `property:NAME`. */
-export const BREAKDOWN_DIMENSIONS = [...FILTERS, 'error'] as const;
+export const BREAKDOWN_DIMENSIONS = [...FILTERS, 'error', 'connectionType'] as const;
 export type BreakdownDimension = (typeof BREAKDOWN_DIMENSIONS)[number];

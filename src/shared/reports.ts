@@ -24,7 +24,10 @@ export const Summary = z
   .meta({ id: 'Summary' });
 export type Summary = z.infer<typeof Summary>;
 
-export const METRICS = ['events', 'users', 'sessions', 'errors', 'errorRate', 'bytesIn', 'bytesOut', 'value', 'durationAvg', 'durationP50', 'durationP95', 'durationP99', 'newUsers'] as const;
+export const METRICS = [
+  'events', 'users', 'sessions', 'errors', 'errorRate', 'bytesIn', 'bytesOut', 'value', 'durationAvg', 'durationP50', 'durationP95', 'durationP99',
+  'newUsers', 'concurrentUsers', 'participantMinutes',
+] as const;
 export type Metric = (typeof METRICS)[number];
 
 export { GRANULARITIES } from './report-params';

@@ -5,6 +5,7 @@ import { Bars, Shares, toRows } from '../components/Bars';
 import { Chart } from '../components/Chart';
 import { GaugePanels } from '../components/GaugePanels';
 import { Card, ConnectionBadge, FirstEvent, Loading, Panel } from '../components/Ui';
+import { ViewersPanel } from '../components/ViewersPanel';
 import { bytes, dateTime, feedTime, ms, num, pct, time } from '../format';
 import { LiveConnection } from '../live';
 import { href, type Route } from '../router';
@@ -100,6 +101,7 @@ export function Live({ route }: { route: Route }) {
               <Feed events={feed} ws={ws} testid="feed" empty="Events appear here as they arrive" />
             </Panel>
             <GaugePanels ws={ws} gauges={s.gauges} />
+            <ViewersPanel ws={ws} />
             <Panel title="Event types" hint="today">
               <Bars rows={toRows(s.eventCounts).map((r) => ({ ...r, href: href.reports(ws, `?range=today&type=${encodeURIComponent(r.key)}`) }))} empty="No events today" />
             </Panel>

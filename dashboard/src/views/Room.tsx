@@ -4,6 +4,7 @@ import type { ParticipantSession, RoomStats, Timeseries } from '../api-types';
 import { Chart } from '../components/Chart';
 import { GaugePanels } from '../components/GaugePanels';
 import { Card, ConnectionBadge, ErrorNote, Loading, Panel } from '../components/Ui';
+import { ViewersPanel } from '../components/ViewersPanel';
 import { ago, dateTime, duration, num, time } from '../format';
 import { LiveConnection } from '../live';
 import { href, type Route } from '../router';
@@ -122,6 +123,7 @@ export default function Room({ route }: { route: Route }) {
             <Panel title="Recent events">
               <Feed events={conn.feed.value} ws={ws} testid="room-feed" empty="Nothing has happened here yet" />
             </Panel>
+            <ViewersPanel ws={ws} room={room} />
             <Panel title="Activity" hint="last 10 minutes" class="span-2">
               <Timeline timeline={s.timeline} height={180} />
             </Panel>

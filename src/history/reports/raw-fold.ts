@@ -11,8 +11,8 @@ export type Groups = Map<string, Map<number, Agg>>;
 /** What every fold reads besides the group key. */
 const AGG_COLUMNS: ArchiveColumn[] = ['ts', 'user_id', 'session_id', 'duration_ms', 'bytes_in', 'bytes_out', 'error', 'value'];
 
-const DIM_COLUMN: Record<Dim, 'room' | 'error' | 'country' | 'platform' | 'device' | 'browser' | 'os'> = {
-  room: 'room', error: 'error', country: 'country', platform: 'platform', device: 'device', browser: 'browser', os: 'os',
+const DIM_COLUMN: Record<Dim, 'room' | 'error' | 'country' | 'platform' | 'device' | 'browser' | 'os' | 'connection_type'> = {
+  room: 'room', error: 'error', country: 'country', platform: 'platform', device: 'device', browser: 'browser', os: 'os', connectionType: 'connection_type',
 };
 
 /** The archive columns a fold grouped by `by` reads: only those (column projection). */

@@ -7,6 +7,7 @@ import { newUsersPerBucket } from './growth';
 import { load } from './load';
 import type { GroupBy, ReportQuery } from './plan';
 import { avgSessionSeconds } from './sessions';
+import { concurrencyPoints, concurrencyValue, isConcurrencyMetric } from './concurrency';
 
 const rate = (a: Agg) => (a.events ? a.errors / a.events : 0);
 
@@ -33,8 +34,8 @@ export async function summary(db: D1Database, src: RawSource, q: ReportQuery): P
   };
 }
 
-/** The metrics folded from rollups and raw events (newUsers comes from user_first_seen). */
-type AggMetric = Exclude<Metric, 'newUsers'>;
+/** The metrics folded from rollups and raw events (newUsers comes from user_first_seen, the concurrency metrics from concurrency_rollups). */
+type AggMetric = Exclude<Metric, 'newUsers' | 'concurrentUsers' | 'participantMinutes'>;
 
 function metricValue(a: Agg | undefined, m: AggMetric): number | null {
   if (!a) return m.startsWith('duration') ? null : 0;
@@ -65,17 +66,20 @@ export function bucketStarts(from: number, to: number, g: Granularity, tz: strin
 }
 
 export async function timeseries(db: D1Database, src: RawSource, q: ReportQuery, granularity: Granularity, metrics: Metric[], starts: number[]): Promise<Timeseries> {
-  const folded = metrics.some((m) => m !== 'newUsers');
-  const [loaded, newUsers] = await Promise.all([
+  const folded = metrics.some((m) => m !== 'newUsers' && !isConcurrencyMetric(m));
+  const [loaded, newUsers, concurrency] = await Promise.all([
     folded ? load(db, src, q, { by: { kind: 'none' }, granularity }) : undefined,
     metrics.includes('newUsers') ? newUsersPerBucket(db, q, granularity, starts) : undefined,
+    metrics.some(isConcurrencyMetric) ? concurrencyPoints(db, q, granularity, starts) : undefined,
   ]);
   const points = loaded?.groups.get('') ?? new Map<number, Agg>();
   return {
     granularity,
     points: starts.map((t, i) => {
       const a = points.get(t);
-      return { t: new Date(t).toISOString(), ...Object.fromEntries(metrics.map((m) => [m, m === 'newUsers' ? newUsers![i] : metricValue(a, m)])) };
+      const c = concurrency?.get(t);
+      const value = (m: Metric) => (m === 'newUsers' ? newUsers![i] : isConcurrencyMetric(m) ? concurrencyValue(c, m) : metricValue(a, m));
+      return { t: new Date(t).toISOString(), ...Object.fromEntries(metrics.map((m) => [m, value(m)])) };
     }),
   };
 }
