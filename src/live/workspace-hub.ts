@@ -1,9 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { HubRule } from '../alerts/alert-jobs';
 import type { RuleState } from '../alerts/evaluate';
-import { HubAlerts } from '../alerts/hub-alerts';
 import type { DeliveryJob } from '../alerts/delivery-job';
-import { DeliveryQueue, deliveryBackoffFromEnv } from '../alerts/delivery-queue';
 import type { ArchiveRow } from '../archive';
 import { refChanged, type NormalizedEvent, type WorkspaceRef } from '../ingest/types';
 import type { Delivery } from '../shared/alerts';
@@ -15,42 +13,21 @@ import { HubDrain } from './drain';
 import { eraseFromHubStorage, type HubErasure } from './erase-user';
 import { answerSocket, closeSocket } from './fanout';
 import { GroupCommit } from './group-commit';
+import { HubAlerting } from './hub-alerting';
 import { HubStore } from './hub-store';
 import { readOutbox, type OutboxQuery } from './outbox-read';
 import { roomHub } from './hubs';
 import type { RoomPresence } from './presence';
 import { type RateLimited, TokenBucket } from './rate-limit';
 import { WorkspaceLive } from './workspace-live';
-import { scrapeLive, type ScrapeLive } from './scrape-live';
+import { scrapeLive } from './scrape-live';
+import { WORKSPACE_HEADER, type HubScrape, type HubUsage } from './hub-types';
+
+export { WORKSPACE_HEADER, type HubScrape, type HubUsage };
 
 /** Wait before a drain so that requests arriving together land in one D1 batch (well inside the 5 s to history). */
 const DRAIN_DELAY_MS = 2_000;
 
-export interface HubUsage {
-  rowsWritten: number;
-  d1RowsWritten: number;
-  /** Objects written to the R2 archive since the hub started. */
-  archivePuts: number;
-  pendingBatches: number;
-  drainFailures: number;
-}
-
-export interface HubScrape {
-  onlineUsers: number;
-  connections: number;
-  /** Batches acknowledged but not yet in D1, and how long the oldest has waited. */
-  outboxBatches: number;
-  outboxLagSeconds: number;
-  /** Failed drains in a row (0 once one succeeds). */
-  drainFailures: number;
-  /** Batches set aside because D1 refused them (GET …/dead-letters). */
-  deadLetterBatches: number;
-  /** Online users by platform, each gauge's latest sample, and the busiest rooms (LIMITS.metricsRoomsMax) with how many rooms are in use. */
-  live: ScrapeLive;
-}
-
-/** Header carrying the workspace (trusted: only the Worker reaches a hub's fetch). */
-export const WORKSPACE_HEADER = 'x-edgepulse-workspace';
 
 /**
  * One per workspace: the single writer of its live state. De-duplicates, makes each batch
@@ -72,10 +49,8 @@ export class WorkspaceHub extends DurableObject<Env> {
   private fixedNow: number | null = null;
   /** Ingestion rate limit, counted in events (duplicates too); in memory, so a restart refills it. */
   private readonly rateLimit = new TokenBucket();
-  /** Alert rules, their windows and state (src/alerts/hub-alerts.ts). */
-  private readonly alerts: HubAlerts;
-  /** Outgoing webhooks (alert transitions, scheduled reports), retried from the alarm. */
-  readonly deliveries: DeliveryQueue;
+  /** Alert rules with their windows and state, and the outgoing webhooks (transitions, scheduled reports) retried from the alarm. */
+  private readonly alerting: HubAlerting;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -89,20 +64,17 @@ export class WorkspaceHub extends DurableObject<Env> {
       (rooms) => this.tellRooms(rooms),
     );
     this.store.seqFloor = this.live.seq;
-    this.alerts = new HubAlerts({
-      sql: ctx.storage.sql,
-      transaction: (fn) => ctx.storage.transactionSync(fn),
+    this.alerting = new HubAlerting({
+      ctx,
+      env,
       now: () => this.now(),
       workspace: () => this.workspace,
       live: () => this.live.numbers(),
-      enqueue: (jobs, now) => this.deliveries.enqueue(jobs, now),
-      d1: env.DB,
-      publicUrl: env.PUBLIC_URL,
       replay: (after) => this.store.batchesAfter(after),
       onFiringChanged: () => this.live.fanout.changed(),
+      scheduleAlarm: (at) => this.scheduleAlarm(at),
     });
-    this.live.firingAlerts = () => this.alerts.firing();
-    this.deliveries = new DeliveryQueue(ctx.storage.sql, { backoffMs: deliveryBackoffFromEnv(env) });
+    this.live.firingAlerts = () => this.alerting.firing();
     this.drain = new HubDrain({
       store: this.store,
       db: env.DB,
@@ -111,7 +83,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       sync: () => ctx.storage.sync(),
       beforeRelease: () => {
         this.live.saveIfDue(true);
-        this.alerts.saveIfDue(true);
+        this.alerting.saveIfDue(true);
       },
       setAlarm: (at) => this.setAlarm(at),
       concurrency: { rows: () => this.live.presence.concurrency.pendingRows(), written: (rows) => this.live.presence.concurrency.written(rows) },
@@ -120,10 +92,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       this.alarmAt = await ctx.storage.getAlarm();
       // Archive objects left to delete by a crash (a dead letter's retry cut short): the alarm deletes them.
       if (this.alarmAt === null && this.store.archiveDeletes.pending().length) this.setAlarm(Date.now());
-      // Enabled alert rules are evaluated from the alarm, traffic or not.
-      if (this.alarmAt === null && this.alerts.hasEnabled()) this.setAlarm(Date.now() + LIMITS.alertEvaluateEveryMs);
-      // Deliveries pending from before a restart: the alarm takes them up again (earlier, if it was set later).
-      this.armForDeliveries();
+      this.alerting.armAtStart();
     });
   }
 
@@ -157,14 +126,14 @@ export class WorkspaceHub extends DurableObject<Env> {
       all = batch;
       touched = this.live.apply(batch, seq);
       this.live.saveIfDue();
-      this.alerts.apply(batch, seq);
+      this.alerting.apply(batch, seq);
     });
     const workspace = this.workspace;
     if (all.length && touched && workspace) {
       this.live.fanout.publish(touched.live);
       this.forwardToRooms(workspace, all, touched.rooms);
       this.scheduleAlarm(Date.now() + DRAIN_DELAY_MS);
-      this.evaluateAlerts(false);
+      this.alerting.evaluate(false);
     }
     return results.map((r) => ({ accepted: r.accepted.length, duplicates: r.duplicates }));
   }
@@ -208,75 +177,43 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     this.alarmAt = null; // a running alarm is no longer set
-    this.startDeliveries();
+    this.alerting.startDeliveries();
     this.live.expire();
     this.live.closeMinutes();
     await this.drain.run();
-    if (this.alerts.needsLoad) await this.alerts.loadFromD1();
-    // On a fixed test clock the test drives evaluations (tickForTest): an alarm in between would race it.
-    if (this.fixedNow === null) this.evaluateAlerts(true);
-    this.alerts.saveIfDue();
-    const evaluateAt = this.alerts.hasEnabled() ? Date.now() + LIMITS.alertEvaluateEveryMs : null;
+    const evaluateAt = await this.alerting.onAlarm(this.fixedNow !== null);
     const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt(), this.live.nextMinuteCloseAt(), evaluateAt].filter((t): t is number => t !== null);
     if (nextLive.length) this.scheduleAlarm(Math.min(...nextLive));
-  }
-
-  /** Evaluates the alert rules (after a batch: at most once a second); transitions go to the delivery queue, their state to D1. */
-  private evaluateAlerts(always: boolean): void {
-    try {
-      const transitions = always ? this.alerts.evaluate() : this.alerts.afterBatch();
-      if (transitions) this.armForDeliveries();
-    } catch (err) {
-      // Alerting never fails the ingestion it watches: the next evaluation tries again.
-      console.error('alerts: evaluation failed', err);
-    }
-    this.ctx.waitUntil(this.alerts.syncD1());
   }
 
   /** The workspace's alert rules as D1 has them now (the routes call this after every change). */
   async setAlertRules(workspace: WorkspaceRef, rules: HubRule[]): Promise<void> {
     this.remember(workspace);
-    this.alerts.setRules(rules);
-    this.evaluateAlerts(true);
+    this.alerting.setRules(rules);
     this.live.fanout.changed();
-    if (this.alerts.hasEnabled()) this.scheduleAlarm(Date.now() + LIMITS.alertEvaluateEveryMs);
   }
 
   /** Test only: a rule's evaluation state in this hub. */
   async alertStateForTest(id: string): Promise<RuleState | undefined> {
-    return this.alerts.stateOf(id);
-  }
-
-  /** Attempts the due deliveries without holding up the alarm (a slow destination must not delay the drain), then re-arms. */
-  private startDeliveries(): void {
-    const run = this.deliveries.runDue(Date.now()).then(() => this.armForDeliveries());
-    // A failure leaves the leases in storage: the alarm armed below retries after them.
-    this.ctx.waitUntil(run.catch((err) => console.warn('deliveries failed', String(err))));
-    this.armForDeliveries();
-  }
-
-  private armForDeliveries(): void {
-    const at = this.deliveries.nextDueAt();
-    if (at !== null) this.scheduleAlarm(at);
+    return this.alerting.stateOf(id);
   }
 
   /** Queues signed POSTs (idempotent by webhook-id) and has the alarm send them now. */
   async enqueueDeliveries(workspace: WorkspaceRef, jobs: DeliveryJob[]): Promise<void> {
     this.remember(workspace);
-    this.deliveries.enqueue(jobs, Date.now());
-    this.armForDeliveries();
+    this.alerting.enqueue(jobs);
   }
 
   /** The deliveries of a rule or schedule, newest first. */
   async listDeliveries(workspace: WorkspaceRef, ownerId: string): Promise<Delivery[]> {
     this.remember(workspace);
-    return this.deliveries.list(ownerId);
+    return this.alerting.list(ownerId);
   }
 
   /** A rule or schedule was deleted: its deliveries (pending ones too) go with it. */
   async forgetDeliveries(workspace: WorkspaceRef, ownerId: string): Promise<void> {
     this.remember(workspace);
-    this.deliveries.forget(ownerId);
+    this.alerting.forget(ownerId);
   }
 
   /** A live subscriber (WebSocket upgrade or SSE); the Worker has authenticated it already. */
@@ -388,8 +325,7 @@ export class WorkspaceHub extends DurableObject<Env> {
   async tickForTest(): Promise<void> {
     this.live.expire();
     this.live.closeMinutes();
-    if (this.alerts.evaluate()) this.armForDeliveries();
-    await this.alerts.syncD1();
+    await this.alerting.tick();
   }
 
   /** Counters for benchmarks and operations. */
@@ -417,8 +353,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     // The object outlives deleteAll: a late call must find empty tables, not a stale workspace.
     this.store.open();
-    this.alerts.reset();
-    this.deliveries.open();
+    this.alerting.reset();
     this.workspace = undefined;
   }
 }
