@@ -3,6 +3,7 @@ import { wsPath } from '../api';
 import type { LiveEvent, Stats } from '../api-types';
 import { Bars, Shares, toRows } from '../components/Bars';
 import { Chart } from '../components/Chart';
+import { FiringAlerts } from '../components/FiringAlerts';
 import { Card, ConnectionBadge, FirstEvent, Loading, Panel } from '../components/Ui';
 import { bytes, dateTime, feedTime, ms, num, pct, time } from '../format';
 import { LiveConnection } from '../live';
@@ -88,6 +89,7 @@ export function Live({ route }: { route: Route }) {
         )
       ) : (
         <>
+          <FiringAlerts alerts={s.firingAlerts} ws={ws} />
           {quiet && <FirstEvent ws={ws} />}
           {quiet && <div style={{ height: '14px' }} />}
           <StatCards s={s} />
