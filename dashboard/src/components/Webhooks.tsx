@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiFailure, get } from '../api';
 import type { Delivery, DeliveryFormat } from '../api-types';
 import { ago, dateTime } from '../format';
@@ -81,8 +81,10 @@ export function DestinationFields({ id, value, onChange, errors }: { id: string;
 
 /** The signing secret of a new rule or schedule: shown once, with a copy button. */
 export function NewSecret({ what, secret, onDone }: { what: string; secret: string; onDone: () => void }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => box.current?.scrollIntoView({ block: 'nearest' }), [secret]);
   return (
-    <div class="form-box" data-testid="new-webhook-secret">
+    <div class="form-box" data-testid="new-webhook-secret" ref={box}>
       <p class="ok-text" style={{ margin: 0 }}>
         {what} created. Its signing secret verifies every delivery (Standard Webhooks). Copy it now: it will not be shown again.
       </p>
