@@ -31,6 +31,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['test/e2e/**', 'test/node/**'],
     setupFiles: ['./test/setup.ts'],
+    // A Node HTTP receiver for outgoing webhooks (delivery tests): workerd's fetch reaches it on loopback.
+    globalSetup: ['./test/node/webhook-receiver-setup.ts'],
     testTimeout: 30_000,
     sequence: { sequencer: FuzzFirst },
     // Vitest's default is one worker on a 2-core machine; two halve the suite (each file has its own storage).

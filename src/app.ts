@@ -22,6 +22,7 @@ import { metricsRoutes } from './routes/metrics';
 import { deadLetterRoutes } from './routes/dead-letters';
 import { migrationRoutes } from './routes/migration';
 import { erasureRoutes } from './routes/erasures';
+import { alertRoutes } from './routes/alerts';
 import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -53,6 +54,7 @@ app.route('/api/v1', metricsRoutes);
 app.route('/api/v1', deadLetterRoutes);
 app.route('/api/v1', migrationRoutes);
 app.route('/api/v1', erasureRoutes);
+app.route('/api/v1', alertRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
   type: 'http',

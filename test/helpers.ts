@@ -10,6 +10,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** The edge's request metadata (`request.cf`), e.g. `{ country: 'DE' }`. */
   cf?: Record<string, unknown>;
+  /** Where the request is sent (default http://edgepulse.test); http://localhost is "running locally". */
+  origin?: string;
 }
 
 /** One request through the real Worker (Hono app, D1, Durable Objects). */
@@ -21,7 +23,7 @@ export async function call(method: string, path: string, opts: CallOptions = {})
     body = JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await exports.default.fetch(`http://edgepulse.test${path}`, { method, headers, body, cf: opts.cf } as RequestInit);
+  const res = await exports.default.fetch(`${opts.origin ?? 'http://edgepulse.test'}${path}`, { method, headers, body, cf: opts.cf } as RequestInit);
   const text = await res.text();
   let json: any = undefined;
   try {

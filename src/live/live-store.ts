@@ -11,8 +11,9 @@ export class LiveStore {
   last = { chars: 0, rows: 0 };
   saves = 0;
 
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS live_state (k INTEGER PRIMARY KEY, v TEXT NOT NULL)`);
+  /** `table`: the live snapshot's by default; the alert windows keep theirs alike. */
+  constructor(private readonly sql: SqlStorage, private readonly table = 'live_state') {
+    sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (k INTEGER PRIMARY KEY, v TEXT NOT NULL)`);
   }
 
   save(value: unknown): void {
@@ -24,19 +25,19 @@ export class LiveStore {
     const chunks = Math.max(1, Math.ceil(text.length / CHUNK_CHARS));
     for (let i = 0; i < chunks; i++) {
       const cursor = this.sql.exec(
-        `INSERT INTO live_state (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`,
+        `INSERT INTO ${this.table} (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v`,
         i,
         text.slice(i * CHUNK_CHARS, (i + 1) * CHUNK_CHARS),
       );
       this.rowsWritten += cursor.rowsWritten;
     }
-    this.rowsWritten += this.sql.exec(`DELETE FROM live_state WHERE k >= ?`, chunks).rowsWritten;
+    this.rowsWritten += this.sql.exec(`DELETE FROM ${this.table} WHERE k >= ?`, chunks).rowsWritten;
     this.last = { chars: text.length, rows: this.rowsWritten - before };
     this.saves++;
   }
 
   load<T>(): T | undefined {
-    const rows = this.sql.exec<{ v: string }>(`SELECT v FROM live_state ORDER BY k`).toArray();
+    const rows = this.sql.exec<{ v: string }>(`SELECT v FROM ${this.table} ORDER BY k`).toArray();
     if (!rows.length) return undefined;
     try {
       return JSON.parse(rows.map((r) => r.v).join('')) as T;

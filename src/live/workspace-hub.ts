@@ -1,6 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { HubRule } from '../alerts/alert-jobs';
+import type { RuleState } from '../alerts/evaluate';
+import { HubAlerts } from '../alerts/hub-alerts';
+import type { DeliveryJob } from '../alerts/delivery-job';
+import { DeliveryQueue, deliveryBackoffFromEnv } from '../alerts/delivery-queue';
 import type { ArchiveRow } from '../archive';
 import { refChanged, type NormalizedEvent, type WorkspaceRef } from '../ingest/types';
+import type { Delivery } from '../shared/alerts';
 import type { DeadLetterList, DeadLetterRetry } from '../shared/dead-letters';
 import type { IngestResult } from '../shared/events';
 import { LIMITS } from '../shared/limits';
@@ -63,6 +69,10 @@ export class WorkspaceHub extends DurableObject<Env> {
   private fixedNow: number | null = null;
   /** Ingestion rate limit, counted in events (duplicates too); in memory, so a restart refills it. */
   private readonly rateLimit = new TokenBucket();
+  /** Alert rules, their windows and state (src/alerts/hub-alerts.ts). */
+  private readonly alerts: HubAlerts;
+  /** Outgoing webhooks (alert transitions, scheduled reports), retried from the alarm. */
+  readonly deliveries: DeliveryQueue;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -76,19 +86,40 @@ export class WorkspaceHub extends DurableObject<Env> {
       (rooms) => this.tellRooms(rooms),
     );
     this.store.seqFloor = this.live.seq;
+    this.alerts = new HubAlerts({
+      sql: ctx.storage.sql,
+      transaction: (fn) => ctx.storage.transactionSync(fn),
+      now: () => this.now(),
+      workspace: () => this.workspace,
+      live: () => this.live.numbers(),
+      enqueue: (jobs, now) => this.deliveries.enqueue(jobs, now),
+      d1: env.DB,
+      publicUrl: env.PUBLIC_URL,
+      replay: (after) => this.store.batchesAfter(after),
+      onFiringChanged: () => this.live.fanout.changed(),
+    });
+    this.live.firingAlerts = () => this.alerts.firing();
+    this.deliveries = new DeliveryQueue(ctx.storage.sql, { backoffMs: deliveryBackoffFromEnv(env) });
     this.drain = new HubDrain({
       store: this.store,
       db: env.DB,
       bucket: env.ARCHIVE,
       workspace: () => this.workspace,
       sync: () => ctx.storage.sync(),
-      beforeRelease: () => this.live.saveIfDue(true),
+      beforeRelease: () => {
+        this.live.saveIfDue(true);
+        this.alerts.saveIfDue(true);
+      },
       setAlarm: (at) => this.setAlarm(at),
     });
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
       // Archive objects left to delete by a crash (a dead letter's retry cut short): the alarm deletes them.
       if (this.alarmAt === null && this.store.archiveDeletes.pending().length) this.setAlarm(Date.now());
+      // Enabled alert rules are evaluated from the alarm, traffic or not.
+      if (this.alarmAt === null && this.alerts.hasEnabled()) this.setAlarm(Date.now() + LIMITS.alertEvaluateEveryMs);
+      // Deliveries pending from before a restart: the alarm takes them up again.
+      if (this.alarmAt === null) this.armForDeliveries();
     });
   }
 
@@ -122,12 +153,14 @@ export class WorkspaceHub extends DurableObject<Env> {
       all = batch;
       touched = this.live.apply(batch, seq);
       this.live.saveIfDue();
+      this.alerts.apply(batch, seq);
     });
     const workspace = this.workspace;
     if (all.length && touched && workspace) {
       this.live.fanout.publish(touched.live);
       this.forwardToRooms(workspace, all, touched.rooms);
       this.scheduleAlarm(Date.now() + DRAIN_DELAY_MS);
+      this.evaluateAlerts(false);
     }
     return results.map((r) => ({ accepted: r.accepted.length, duplicates: r.duplicates }));
   }
@@ -171,10 +204,67 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     this.alarmAt = null; // a running alarm is no longer set
+    this.startDeliveries();
     await this.drain.run();
     this.live.expire();
-    const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt()].filter((t): t is number => t !== null);
+    if (this.alerts.needsLoad) await this.alerts.loadFromD1();
+    this.evaluateAlerts(true);
+    this.alerts.saveIfDue();
+    const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt(), this.alerts.hasEnabled() ? Date.now() + LIMITS.alertEvaluateEveryMs : null]
+      .filter((t): t is number => t !== null);
     if (nextLive.length) this.scheduleAlarm(Math.min(...nextLive));
+  }
+
+  /** Evaluates the alert rules (after a batch: at most once a second); transitions go to the delivery queue, their state to D1. */
+  private evaluateAlerts(always: boolean): void {
+    const transitions = always ? this.alerts.evaluate() : this.alerts.afterBatch();
+    if (transitions) this.armForDeliveries();
+    this.ctx.waitUntil(this.alerts.syncD1());
+  }
+
+  /** The workspace's alert rules as D1 has them now (the routes call this after every change). */
+  async setAlertRules(workspace: WorkspaceRef, rules: HubRule[]): Promise<void> {
+    this.remember(workspace);
+    this.alerts.setRules(rules);
+    this.evaluateAlerts(true);
+    this.live.fanout.changed();
+    if (this.alerts.hasEnabled()) this.scheduleAlarm(Date.now() + LIMITS.alertEvaluateEveryMs);
+  }
+
+  /** Test only: a rule's evaluation state in this hub. */
+  async alertStateForTest(id: string): Promise<RuleState | undefined> {
+    return this.alerts.stateOf(id);
+  }
+
+  /** Attempts the due deliveries without holding up the alarm (a slow destination must not delay the drain), then re-arms. */
+  private startDeliveries(): void {
+    const run = this.deliveries.runDue(Date.now()).catch((err) => console.warn('deliveries failed', String(err)));
+    this.ctx.waitUntil(run.then(() => this.armForDeliveries()));
+    this.armForDeliveries();
+  }
+
+  private armForDeliveries(): void {
+    const at = this.deliveries.nextDueAt();
+    if (at !== null) this.scheduleAlarm(at);
+  }
+
+  /** Queues signed POSTs (idempotent by webhook-id) and has the alarm send them now. */
+  async enqueueDeliveries(workspace: WorkspaceRef, jobs: DeliveryJob[]): Promise<void> {
+    this.remember(workspace);
+    this.deliveries.enqueue(jobs, Date.now());
+    this.armForDeliveries();
+  }
+
+  /** The deliveries of a rule or schedule, newest first. */
+  async listDeliveries(workspace: WorkspaceRef, ownerId: string): Promise<Delivery[]> {
+    this.remember(workspace);
+    return this.deliveries.list(ownerId);
+  }
+
+  /** A rule or schedule was deleted: its deliveries (pending ones too) go with it. */
+  async forgetDeliveries(workspace: WorkspaceRef, ownerId: string): Promise<void> {
+    this.remember(workspace);
+    this.deliveries.forget(ownerId);
   }
 
   /** A live subscriber (WebSocket upgrade or SSE); the Worker has authenticated it already. */
@@ -284,6 +374,8 @@ export class WorkspaceHub extends DurableObject<Env> {
   /** Test only: runs the periodic live work now (presence timeouts). */
   async tickForTest(): Promise<void> {
     this.live.expire();
+    if (this.alerts.evaluate()) this.armForDeliveries();
+    await this.alerts.syncD1();
   }
 
   /** Counters for benchmarks and operations. */
@@ -311,6 +403,8 @@ export class WorkspaceHub extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     // The object outlives deleteAll: a late call must find empty tables, not a stale workspace.
     this.store.open();
+    this.alerts.reset();
+    this.deliveries.open();
     this.workspace = undefined;
   }
 }

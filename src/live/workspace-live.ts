@@ -1,4 +1,6 @@
+import type { LiveNumbers } from '../alerts/evaluate';
 import type { NormalizedEvent, WorkspaceRef } from '../ingest/types';
+import type { FiringAlert } from '../shared/alerts';
 import type { LiveSnapshot, Stats } from '../shared/live';
 import { Fanout } from './fanout';
 import { LIMITS } from '../shared/limits';
@@ -33,6 +35,8 @@ export class WorkspaceLive {
   private roomsDirty = false;
   /** Rooms whose RoomHub has had subscribers (DELETE …/live closes those too). */
   watchedRooms: Set<string>;
+  /** The workspace's firing alert rules (the hub's alerts fill it in). */
+  firingAlerts: () => FiringAlert[] = () => [];
 
   constructor(
     ctx: DurableObjectState,
@@ -138,7 +142,21 @@ export class WorkspaceLive {
   stats(): Stats {
     const now = this.now();
     this.expire();
-    return this.state.snapshot(now, { connections: this.fanout?.connections() ?? 0, rooms: this.presence.summary(now) });
+    const stats = this.state.snapshot(now, { connections: this.fanout?.connections() ?? 0, rooms: this.presence.summary(now) });
+    const firing = this.firingAlerts();
+    if (firing.length) stats.firingAlerts = firing;
+    return stats;
+  }
+
+  /** The live numbers alert rules read now. */
+  numbers(): LiveNumbers {
+    const now = this.now();
+    this.expire();
+    return {
+      onlineUsers: () => this.state.snapshot(now, { connections: 0, rooms: [] }).onlineUsers,
+      participants: (room) => this.presence.view(room).current,
+      fullestRoom: () => this.presence.summary(now)[0]?.current ?? 0,
+    };
   }
 
   snapshot(): LiveSnapshot {

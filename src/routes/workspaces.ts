@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
+import { deleteWorkspaceRules } from '../alerts/rules-store';
 import { forgetWorkspaceKeys, newKey } from '../auth/keys';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
@@ -144,6 +145,7 @@ workspaceRoutes.openapi(
       d.delete(participantSessions).where(eq(participantSessions.workspaceId, ws.id)),
       d.delete(roomSessions).where(eq(roomSessions.workspaceId, ws.id)),
       d.delete(apiKeys).where(eq(apiKeys.workspaceId, ws.id)),
+      deleteWorkspaceRules(d, ws.id),
       d.delete(workspaces).where(eq(workspaces.id, ws.id)),
       // Its archive objects can be millions: deleted in the background, the cron continues from this marker.
       d.insert(jobState).values(archiveDeletionJob(ws.id)).onConflictDoNothing(),

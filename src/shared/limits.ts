@@ -112,6 +112,13 @@ export const LIMITS = {
   deliveryTimeoutMs: 10_000,
   /** The hub evaluates its alert rules this often while any is enabled (a transition lands within 15 s). */
   alertEvaluateEveryMs: 5_000,
+  /** Alert evaluation (A): after an accepted batch the rules are evaluated at most this often (the alarm does the rest). */
+  alertEvaluateAfterBatchMs: 1_000,
+  /** No flapping: a rule that resolved fires again only after this long, however its value hovers. */
+  alertRefireAfterMs: 5 * 60 * 1000,
+  /** Deliveries: attempts under way at once per hub (a Worker opens at most 6 connections at a time), and per alarm run. */
+  deliveriesInParallel: 6,
+  deliveriesPerRun: 60,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
