@@ -23,6 +23,7 @@ import { deadLetterRoutes } from './routes/dead-letters';
 import { migrationRoutes } from './routes/migration';
 import { erasureRoutes } from './routes/erasures';
 import { alertRoutes } from './routes/alerts';
+import { scheduleRoutes } from './routes/schedules';
 import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -55,6 +56,7 @@ app.route('/api/v1', deadLetterRoutes);
 app.route('/api/v1', migrationRoutes);
 app.route('/api/v1', erasureRoutes);
 app.route('/api/v1', alertRoutes);
+app.route('/api/v1', scheduleRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
   type: 'http',

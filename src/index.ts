@@ -1,4 +1,5 @@
 import { app } from './app';
+import { sendDueReports } from './alerts/send-reports';
 import { runArchiveJobs } from './archive/archive-jobs';
 import { runArchiveMigration } from './history/archive-migration';
 import { continueErasures } from './history/erasure';
@@ -38,12 +39,14 @@ export default {
     }
     const [erasures] = await Promise.allSettled([continueErasures(env)]);
     if (erasures.status === 'fulfilled' && (erasures.value.done || erasures.value.pending)) console.log('erasures', erasures.value);
+    const [reports] = await Promise.allSettled([sendDueReports(env, controller.scheduledTime)]);
+    if (reports.status === 'fulfilled' && (reports.value.sent || reports.value.left)) console.log('scheduled reports', reports.value);
     const [archive] = await Promise.allSettled([runArchiveJobs(env.ARCHIVE, env.DB, controller.scheduledTime)]);
     if (archive.status === 'fulfilled') {
       if (!archive.value.complete) console.warn('archive jobs ran out of time; the next run continues', archive.value);
       else if (archive.value.objectsDeleted + archive.value.compaction.partsMerged > 0) console.log('archive jobs', archive.value);
     }
-    const failed = [retention, migration, erasures, archive].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failed = [retention, migration, erasures, reports, archive].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length) throw new AggregateError(failed.map((r) => r.reason), 'cron job failed');
   },
 } satisfies ExportedHandler<Env>;

@@ -5,7 +5,7 @@ import { forgetWorkspaceKeys, newKey } from '../auth/keys';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { apiKeys, drainLog, jobState, workspaces } from '../history/schema';
+import { apiKeys, drainLog, jobState, reportSchedules, workspaces } from '../history/schema';
 import { archiveDeletionJob, eraseWorkspaceArchive } from '../archive/archive-jobs';
 import { participantSessions, rollups, roomSessions, userRollups } from '../history/schema-rollups';
 import { jobName, loadRollupSince, nextRollupSince, saveRollupSinceStatement } from '../history/rollup-properties';
@@ -146,6 +146,7 @@ workspaceRoutes.openapi(
       d.delete(roomSessions).where(eq(roomSessions.workspaceId, ws.id)),
       d.delete(apiKeys).where(eq(apiKeys.workspaceId, ws.id)),
       deleteWorkspaceRules(d, ws.id),
+      d.delete(reportSchedules).where(eq(reportSchedules.workspaceId, ws.id)),
       d.delete(workspaces).where(eq(workspaces.id, ws.id)),
       // Its archive objects can be millions: deleted in the background, the cron continues from this marker.
       d.insert(jobState).values(archiveDeletionJob(ws.id)).onConflictDoNothing(),

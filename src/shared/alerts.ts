@@ -123,6 +123,10 @@ export const ScheduleInput = z
   .meta({ id: 'ScheduleInput' });
 export type ScheduleInput = z.infer<typeof ScheduleInput>;
 
+/** Extension: PATCH …/schedules/{id} changes any field of ScheduleInput (the secret stays). */
+export const SchedulePatch = ScheduleInput.partial().strict().meta({ id: 'SchedulePatch' });
+export type SchedulePatch = z.infer<typeof SchedulePatch>;
+
 export const Schedule = z
   .object({
     id: z.string(),
