@@ -173,7 +173,7 @@ describe('dashboard: alerts and scheduled reports', () => {
     await page.locator(`tr[data-alert-id="${alertId}"][data-state="ok"]`).waitFor();
   });
 
-  it('creates a scheduled report, sends it now and shows its delivery; deletes it after a confirm', async () => {
+  it('creates a scheduled report, sends it now and shows its delivery; disables it; deletes it after a confirm', async () => {
     const panel = page.getByTestId('schedules');
     await panel.getByRole('button', { name: 'New scheduled report' }).click();
     const form = page.getByRole('form', { name: 'Create a scheduled report' });
@@ -202,6 +202,10 @@ describe('dashboard: alerts and scheduled reports', () => {
     expect(got.data.workspace).toBe(SLUG);
     expect(got.data.dashboardUrl).toContain(`/w/${SLUG}/reports?`);
     await shot('alerts-04-schedule-sent');
+
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await panel.locator(`tr[data-schedule-id="${id}"][data-enabled="false"]`).waitFor();
+    expect((await api('GET', `/workspaces/${SLUG}/schedules/${id}`, keys.admin)).json.schedule.enabled).toBe(false);
 
     await row.getByRole('button', { name: 'Delete Weekly summary' }).click();
     await row.getByRole('button', { name: 'Confirm delete' }).click();

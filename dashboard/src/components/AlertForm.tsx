@@ -57,7 +57,8 @@ function inputOf(d: Draft): AlertInput {
   return {
     name: d.name.trim(),
     metric: d.metric,
-    ...(Object.keys(filter).length ? { filter } : {}),
+    // Always sent: a PATCH replaces the filter whole, so an emptied filter must be sent as {}.
+    filter,
     op: d.op,
     threshold: m.fromInput(Number(d.threshold)),
     windowMinutes: Number(d.windowMinutes),

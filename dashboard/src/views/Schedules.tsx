@@ -2,90 +2,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, get, wsPath } from '../api';
 import type { Schedule, ScheduleInput } from '../api-types';
 import { ErrorNote, Loading, Panel } from '../components/Ui';
-import { DeliveryLog, DestinationFields, FieldError, fieldErrors, NewSecret, OtherErrors, type DestinationValue } from '../components/Webhooks';
+import { ScheduleForm, when } from '../components/ScheduleForm';
+import { DeliveryLog, fieldErrors, NewSecret } from '../components/Webhooks';
 import { ago, dateTime } from '../format';
 import { LIMITS } from '../../../src/shared/limits';
-
-const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const hh = (h: number) => `${String(h).padStart(2, '0')}:00`;
-
-function when(s: Pick<Schedule, 'every' | 'hour' | 'weekday'>): string {
-  return s.every === 'day' ? `Every day at ${hh(s.hour)}` : `Every ${WEEKDAYS[s.weekday ?? 1]} at ${hh(s.hour)}`;
-}
-
-const SHOWN = ['name', 'every', 'hour', 'weekday', 'destination', 'destination.url', 'destination.format'];
-
-function ScheduleForm({ timezone, errors, busy, onSubmit, onCancel }: { timezone?: string; errors: Record<string, string>; busy: boolean; onSubmit: (s: ScheduleInput) => void; onCancel: () => void }) {
-  const [name, setName] = useState('');
-  const [every, setEvery] = useState<'day' | 'week'>('day');
-  const [hour, setHour] = useState(8);
-  const [weekday, setWeekday] = useState(1);
-  const [destination, setDestination] = useState<DestinationValue>({ url: '', format: 'standard' });
-  const id = 'schedule-new';
-  return (
-    <form
-      class="form-box"
-      aria-label="Create a scheduled report"
-      onSubmit={(e) => {
-        e.preventDefault();
-        onSubmit({ name: name.trim(), every, hour, ...(every === 'week' ? { weekday } : {}), destination: { url: destination.url.trim(), format: destination.format } });
-      }}
-    >
-      <div class="row">
-        <div class="field" style={{ flex: 2, minWidth: '200px' }}>
-          <label for={`${id}-name`}>Name</label>
-          <input id={`${id}-name`} required maxLength={LIMITS.alertNameMaxLength} placeholder="e.g. Morning summary" value={name} onInput={(e) => setName(e.currentTarget.value)} aria-invalid={errors.name ? 'true' : undefined} />
-          <FieldError id={`${id}-name`} error={errors.name} />
-        </div>
-        <div class="field">
-          <label for={`${id}-every`}>Report</label>
-          <select id={`${id}-every`} value={every} onChange={(e) => setEvery(e.currentTarget.value as 'day' | 'week')}>
-            <option value="day">daily (the previous day)</option>
-            <option value="week">weekly (the previous 7 days)</option>
-          </select>
-          <FieldError id={`${id}-every`} error={errors.every} />
-        </div>
-        {every === 'week' && (
-          <div class="field">
-            <label for={`${id}-weekday`}>On</label>
-            <select id={`${id}-weekday`} value={weekday} onChange={(e) => setWeekday(Number(e.currentTarget.value))}>
-              {WEEKDAYS.map((d, i) => (
-                <option key={d} value={i}>
-                  {d}
-                </option>
-              ))}
-            </select>
-            <FieldError id={`${id}-weekday`} error={errors.weekday} />
-          </div>
-        )}
-        <div class="field">
-          <label for={`${id}-hour`}>At{timezone ? ` (${timezone})` : ''}</label>
-          <select id={`${id}-hour`} value={hour} onChange={(e) => setHour(Number(e.currentTarget.value))}>
-            {Array.from({ length: 24 }, (_, h) => (
-              <option key={h} value={h}>
-                {hh(h)}
-              </option>
-            ))}
-          </select>
-          <FieldError id={`${id}-hour`} error={errors.hour} />
-        </div>
-      </div>
-      <DestinationFields id={id} value={destination} onChange={setDestination} errors={errors} />
-      <p class="muted" style={{ margin: 0 }}>
-        Posts the summary of the previous {every === 'day' ? 'day' : 'week'} beside the one before it, the top event types and rooms, and a link to the report.
-      </p>
-      <OtherErrors errors={errors} shown={SHOWN} />
-      <div class="row">
-        <button class="btn primary" type="submit" disabled={busy}>
-          Create schedule
-        </button>
-        <button class="btn" type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
-  );
-}
 
 /** Settings → Scheduled reports: daily or weekly summaries posted at the workspace's local hour. */
 export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
@@ -93,6 +13,7 @@ export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
   const [list, setList] = useState<Schedule[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const [formError, setFormError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
@@ -123,6 +44,13 @@ export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
       setCreating(false);
       setFormError(null);
     }, setFormError);
+  const save = (id: string, input: ScheduleInput) =>
+    run(async () => {
+      await api('PATCH', `${base}/${encodeURIComponent(id)}`, input);
+      setEditing(null);
+      setFormError(null);
+    }, setFormError);
+  const toggle = (s: Schedule) => run(() => api('PATCH', `${base}/${encodeURIComponent(s.id)}`, { enabled: !s.enabled }));
   const remove = (id: string) =>
     run(async () => {
       await api('DELETE', `${base}/${encodeURIComponent(id)}`);
@@ -166,10 +94,9 @@ export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
               </thead>
               <tbody>
                 {list.map((s) => [
-                  <tr key={s.id} data-schedule-id={s.id}>
+                  <tr key={s.id} data-schedule-id={s.id} data-enabled={String(s.enabled)}>
                     <td>
-                      <strong>{s.name}</strong>
-                      {!s.enabled && <span class="pill"> disabled</span>}
+                      <strong>{s.name}</strong> {!s.enabled && <span class="pill">disabled</span>}
                     </td>
                     <td>{when(s)}</td>
                     <td title={dateTime(s.lastSentAt)}>{s.lastSentAt ? ago(s.lastSentAt) : <span class="muted">never</span>}</td>
@@ -183,6 +110,12 @@ export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
                         </button>
                         <button type="button" class="btn small" aria-expanded={open === s.id} onClick={() => setOpen(open === s.id ? null : s.id)}>
                           Deliveries
+                        </button>
+                        <button type="button" class="btn small" onClick={() => (setEditing(editing === s.id ? null : s.id), setCreating(false), setFormError(null))}>
+                          Edit
+                        </button>
+                        <button type="button" class="btn small" disabled={busy} onClick={() => void toggle(s)}>
+                          {s.enabled ? 'Disable' : 'Enable'}
                         </button>
                         {confirming === s.id ? (
                           <>
@@ -201,6 +134,13 @@ export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
                       </div>
                     </td>
                   </tr>,
+                  editing === s.id && (
+                    <tr key={`${s.id}-edit`} class="subrow">
+                      <td colSpan={5}>
+                        <ScheduleForm schedule={s} timezone={timezone} errors={fieldErrors(formError)} busy={busy} onSubmit={(input) => void save(s.id, input)} onCancel={() => setEditing(null)} />
+                      </td>
+                    </tr>
+                  ),
                   open === s.id && (
                     <tr key={`${s.id}-deliveries`} class="subrow">
                       <td colSpan={5} aria-label={`Deliveries of ${s.name}`}>
@@ -217,7 +157,7 @@ export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
           <ScheduleForm timezone={timezone} errors={fieldErrors(formError)} busy={busy} onSubmit={(input) => void create(input)} onCancel={() => (setCreating(false), setFormError(null))} />
         ) : (
           <div style={{ marginTop: '12px' }}>
-            <button type="button" class="btn primary" disabled={full} onClick={() => (setCreating(true), setFormError(null))}>
+            <button type="button" class="btn primary" disabled={full} onClick={() => (setCreating(true), setEditing(null), setFormError(null))}>
               New scheduled report
             </button>
             {full && <span class="muted"> at most {LIMITS.schedulesMax} schedules a workspace</span>}
