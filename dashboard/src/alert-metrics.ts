@@ -1,5 +1,5 @@
 import type { AlertMetric } from './api-types';
-import { ms, num, pct } from './format';
+import { ms, num } from './format';
 
 /** How the dashboard names and prints each alert metric (the live banner and Settings → Alerts). */
 interface MetricInfo {
@@ -14,6 +14,7 @@ interface MetricInfo {
 }
 
 const same = (v: number) => v;
+const percent = new Intl.NumberFormat('en', { maximumFractionDigits: 2 });
 const plain = (unit: string) => (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${num(v)}${unit}`);
 
 export const METRICS: Record<AlertMetric, MetricInfo> = {
@@ -22,7 +23,7 @@ export const METRICS: Record<AlertMetric, MetricInfo> = {
   errors: { label: 'Errors in the window', show: plain(''), toInput: same, fromInput: same, unit: 'errors', filters: ['type', 'room'] },
   errorRate: {
     label: 'Error rate',
-    show: pct,
+    show: (v) => (v === null || v === undefined ? '–' : `${percent.format(v * 100)}%`),
     // Round away float noise from the ×100 (0.07 × 100 = 7.000000000000001).
     toInput: (v) => Math.round(v * 100 * 1e6) / 1e6,
     fromInput: (v) => v / 100,

@@ -224,7 +224,7 @@ describe('dashboard: alerts and scheduled reports', () => {
       void api('POST', `/workspaces/${SLUG}/events`, keys.ingest, { events });
     }, 2_000);
     try {
-      await banner.waitFor({ timeout: 150_000 });
+      await banner.waitFor({ timeout: 90_000 });
     } finally {
       clearInterval(send);
     }
