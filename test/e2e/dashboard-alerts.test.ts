@@ -258,10 +258,21 @@ describe('dashboard: alerts and scheduled reports', () => {
     expect((await api('GET', `/workspaces/${SLUG}/alerts`, keys.read)).status).toBe(403);
   });
 
-  it('deletes the rule after a confirm', async () => {
+  it('takes a rule off the live banner when it is disabled, and deletes it after a confirm', async () => {
     await signIn(keys.admin);
-    await page.goto(`${server.url}/w/${SLUG}/settings`);
+    await page.getByTestId('firing-alerts').waitFor({ timeout: 15_000 });
+    await page.getByTestId('firing-alerts').getByRole('link', { name: 'Manage alerts' }).click();
     const row = page.locator(`tr[data-alert-id="${alertId}"]`);
+    // Disabling a firing rule resolves it: the banner goes, and the receiver gets the resolve.
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await page.locator(`tr[data-alert-id="${alertId}"][data-state="disabled"]`).waitFor();
+    await nav().getByRole('link', { name: 'Live' }).click();
+    await page.getByTestId('card-events-today').waitFor();
+    await page.getByTestId('firing-alerts').waitFor({ state: 'detached', timeout: 15_000 });
+    await until('the alert.resolved delivery', () => verified('/alert', alertSecret).find((d) => d.type === 'alert.resolved'));
+    expect(verified('/alert', alertSecret).map((d) => d.type)).toEqual(['alert.test', 'alert.firing', 'alert.resolved']);
+
+    await nav().getByRole('link', { name: 'Settings' }).click();
     await row.getByRole('button', { name: 'Delete API errors (edited)' }).click();
     await row.getByRole('button', { name: 'Confirm delete' }).click();
     await page.getByTestId('alerts').getByText('No alert rules yet').waitFor();
