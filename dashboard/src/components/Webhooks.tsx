@@ -79,6 +79,24 @@ export function DestinationFields({ id, value, onChange, errors }: { id: string;
   );
 }
 
+/** Where a rule or schedule posts: the host (the whole URL on hover) and the format. */
+export function DestinationCell({ destination }: { destination: DestinationValue }) {
+  let host = destination.url;
+  try {
+    host = new URL(destination.url).host;
+  } catch {
+    // shown as stored
+  }
+  return (
+    <>
+      <span class="mono" title={destination.url}>
+        {host}
+      </span>{' '}
+      <span class="pill">{destination.format}</span>
+    </>
+  );
+}
+
 /** The signing secret of a new rule or schedule: shown once, with a copy button. */
 export function NewSecret({ what, secret, onDone }: { what: string; secret: string; onDone: () => void }) {
   const box = useRef<HTMLDivElement>(null);

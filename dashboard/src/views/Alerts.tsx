@@ -4,7 +4,7 @@ import { api, get, wsPath } from '../api';
 import type { Alert, AlertInput } from '../api-types';
 import { AlertForm } from '../components/AlertForm';
 import { ErrorNote, Loading, Panel } from '../components/Ui';
-import { DeliveryLog, fieldErrors, NewSecret } from '../components/Webhooks';
+import { DeliveryLog, DestinationCell, fieldErrors, NewSecret } from '../components/Webhooks';
 import { ago, dateTime } from '../format';
 import { LIMITS } from '../../../src/shared/limits';
 
@@ -35,14 +35,6 @@ function StateCell({ a }: { a: Alert }) {
     </>
   );
 }
-
-const host = (url: string) => {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
-};
 
 /** Settings → Alerts: the workspace's rules with their state, their forms, tests and delivery logs. */
 export function Alerts({ ws }: { ws: string }) {
@@ -150,7 +142,7 @@ export function Alerts({ ws }: { ws: string }) {
                       <StateCell a={a} />
                     </td>
                     <td>
-                      <span class="mono">{host(a.destination.url)}</span> <span class="pill">{a.destination.format}</span>
+                      <DestinationCell destination={a.destination} />
                     </td>
                     <td>
                       <div class="actions">

@@ -3,7 +3,7 @@ import { api, get, wsPath } from '../api';
 import type { Schedule, ScheduleInput } from '../api-types';
 import { ErrorNote, Loading, Panel } from '../components/Ui';
 import { ScheduleForm, when } from '../components/ScheduleForm';
-import { DeliveryLog, fieldErrors, NewSecret } from '../components/Webhooks';
+import { DeliveryLog, DestinationCell, fieldErrors, NewSecret } from '../components/Webhooks';
 import { ago, dateTime } from '../format';
 import { LIMITS } from '../../../src/shared/limits';
 
@@ -101,7 +101,7 @@ export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
                     <td>{when(s)}</td>
                     <td title={dateTime(s.lastSentAt)}>{s.lastSentAt ? ago(s.lastSentAt) : <span class="muted">never</span>}</td>
                     <td>
-                      <span class="mono">{s.destination.url}</span> <span class="pill">{s.destination.format}</span>
+                      <DestinationCell destination={s.destination} />
                     </td>
                     <td>
                       <div class="actions">
