@@ -247,6 +247,31 @@ describe('dashboard: alerts and scheduled reports', () => {
     await shot('alerts-06-settings-firing');
   });
 
+  it('fits a phone screen in dark mode: the banner and Settings → Alerts', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', deviceScaleFactor: 2 });
+    await phone.addCookies(await page.context().cookies());
+    const p = await phone.newPage();
+    const overflow = () => p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    // What sticks out, for the failure message.
+    const wide = () =>
+      p.evaluate(() =>
+        [...document.querySelectorAll('main *')]
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5 && !e.closest('.table-wrap, pre'))
+          .slice(0, 5)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)
+          .join(', '),
+      );
+    await p.goto(`${server.url}/w/${SLUG}`);
+    await p.getByTestId('firing-alerts').waitFor({ timeout: 15_000 });
+    expect(await overflow(), await wide()).toBeLessThanOrEqual(0);
+    await p.screenshot({ path: `${SHOTS}alerts-07-phone-live.png`, fullPage: true });
+    await p.getByTestId('firing-alerts').getByRole('link', { name: 'Manage alerts' }).click();
+    await p.locator(`tr[data-alert-id="${alertId}"]`).waitFor();
+    await p.screenshot({ path: `${SHOTS}alerts-08-phone-settings.png`, fullPage: true });
+    expect(await overflow(), await wide()).toBeLessThanOrEqual(0);
+    await phone.close();
+  });
+
   it('keeps alert settings from a read key, which still sees the firing banner', async () => {
     await signIn(keys.read);
     await page.getByTestId('firing-alerts').waitFor({ timeout: 15_000 });
