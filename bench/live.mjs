@@ -2,8 +2,10 @@
 // Live fan-out through `wrangler dev`: N WebSocket subscribers on one workspace; time from the start
 // of an event's POST to each subscriber's receipt, beside a bare Durable Object broadcasting one
 // message to N sockets of its own, timed the same way in the same run (bench/worker.ts, the bench entry).
+// The rounds run again once the workspace has ALERT_RULES alert rules (evaluated by its hub after
+// every batch and from its alarm): the live p99 with them against the same bare broadcast.
 // Then a sustained event rate, counting messages per second per subscriber.
-// `npm run bench:live` (env: SUBSCRIBERS=1000 ROUNDS=20 RATE=5000 SECONDS=10).
+// `npm run bench:live` (env: SUBSCRIBERS=1000 ROUNDS=20 RATE=5000 SECONDS=10 ALERT_RULES=100).
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { createWorkspace, ROOT_TOKEN, startWranglerDev } from './lib/worker.mjs';
@@ -12,7 +14,8 @@ const N = Number(process.env.SUBSCRIBERS ?? 1000);
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const RATE = Number(process.env.RATE ?? 5000);
 const SECONDS = Number(process.env.SECONDS ?? 10);
-const GOALS = { p99Ratio: 1.5, messagesPerSecond: 14 };
+const ALERT_RULES = Number(process.env.ALERT_RULES ?? 100);
+const GOALS = { p99Ratio: 1.5, messagesPerSecond: 14, rulesP99Ratio: 1.5 };
 const log = (s = '') => process.stdout.write(`${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -39,6 +42,23 @@ async function openSockets(label, count, url, headers, onMessage) {
 }
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+/**
+ * Rules of every metric over a mix of filters (none, the bench's event type, a room, a type never
+ * sent), with thresholds they never cross: the cost measured is evaluation, not deliveries.
+ */
+function alertRule(i, receiverUrl) {
+  const metrics = ['eventsPerSecond', 'events', 'errors', 'errorRate', 'latencyP95', 'latencyP99', 'onlineUsers', 'roomParticipants', 'gauge'];
+  const metric = metrics[i % metrics.length];
+  const presence = metric === 'onlineUsers' || metric === 'roomParticipants';
+  const filters = [{}, { type: 'bench.live' }, { room: `room-${i}` }, { type: `never-${i}` }];
+  const filter = { ...(presence ? (i % 2 ? { room: `room-${i}` } : {}) : filters[i % filters.length]), ...(metric === 'gauge' ? { gauge: 'cpu' } : {}) };
+  const below = metric === 'eventsPerSecond' && i % 2 === 1;
+  return {
+    name: `bench rule ${i}`, metric, filter, op: below ? '<' : '>', threshold: below ? -1 : 1e12,
+    windowMinutes: 1 + (i % 15), forMinutes: i % 3, destination: { url: `${receiverUrl}/bench-hook-${i}` },
+  };
+}
+
 const summary = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, p50: pct(s, 0.5), p95: pct(s, 0.95), p99: pct(s, 0.99) };
@@ -71,7 +91,7 @@ async function main() {
         return;
       }
       if (!text.startsWith('{"type":"events"')) return;
-      for (const m of text.matchAll(/"id":"(r\d+)"/g)) record(liveSeen, m[1], i, at);
+      for (const m of text.matchAll(/"id":"(a?r\d+)"/g)) record(liveSeen, m[1], i, at);
     });
     const bare = await openSockets('bare-DO sockets', N, `${wsUrl}/api/v1/bench/ws`, {}, (i, text, at) => record(bareSeen, text, i, at));
 
@@ -80,33 +100,47 @@ async function main() {
       while ((map.get(id)?.size ?? 0) < N && performance.now() < deadline) await sleep(5);
       return map.get(id)?.size ?? 0;
     };
-    const liveLat = [];
-    const bareLat = [];
     let missing = 0;
-    for (let r = 0; r < ROUNDS; r++) {
-      // Baseline: the bare Durable Object broadcast, timed from the start of its POST.
-      const bid = `b${r}`;
-      let t0 = performance.now();
-      await fetch(`${url}/api/v1/bench/broadcast`, { method: 'POST', body: bid });
-      missing += N - (await waitAll(bareSeen, bid));
-      for (const at of bareSeen.get(bid)?.values() ?? []) bareLat.push(at - t0);
-      await sleep(300);
-      // The product path: POST an event (auth, validation, durable outbox, live state, coalesced fan-out).
-      const id = `r${r}`;
-      t0 = performance.now();
-      const res = await fetch(`${url}/api/v1/workspaces/${slug}/events`, {
-        method: 'POST', headers: { authorization: `Bearer ${keys.ingest}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ id, type: 'bench.live', userId: `u${r}` }),
+    /** ROUNDS of: the bare broadcast, then one event through /events; receipt times from the start of each POST. */
+    const rounds = async (prefix) => {
+      const liveLat = [];
+      const bareLat = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        // Baseline: the bare Durable Object broadcast, timed from the start of its POST.
+        const bid = `${prefix}b${r}`;
+        let t0 = performance.now();
+        await fetch(`${url}/api/v1/bench/broadcast`, { method: 'POST', body: bid });
+        missing += N - (await waitAll(bareSeen, bid));
+        for (const at of bareSeen.get(bid)?.values() ?? []) bareLat.push(at - t0);
+        await sleep(300);
+        // The product path: POST an event (auth, validation, durable outbox, live state, coalesced fan-out).
+        const id = `${prefix}r${r}`;
+        t0 = performance.now();
+        const res = await fetch(`${url}/api/v1/workspaces/${slug}/events`, {
+          method: 'POST', headers: { authorization: `Bearer ${keys.ingest}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ id, type: 'bench.live', userId: `u${r}`, durationMs: 20 + r, gauges: { cpu: 0.5 } }),
+        });
+        if (res.status !== 202) throw new Error(`POST: ${res.status} ${await res.text()}`);
+        missing += N - (await waitAll(liveSeen, id));
+        for (const at of liveSeen.get(id)?.values() ?? []) liveLat.push(at - t0);
+        process.stdout.write(`\r  latency rounds${prefix ? ` (${ALERT_RULES} alert rules)` : ''}: ${r + 1}/${ROUNDS}`);
+        await sleep(300);
+      }
+      process.stdout.write('\n');
+      return { L: summary(liveLat), B: summary(bareLat) };
+    };
+    const { L, B } = await rounds('');
+
+    // The same rounds with the workspace's alert rules in place (the hub evaluates them after every batch, at most once a second, and every 5 s).
+    for (let i = 0; i < ALERT_RULES; i++) {
+      const res = await fetch(`${url}/api/v1/workspaces/${slug}/alerts`, {
+        method: 'POST', headers: { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' }, body: JSON.stringify(alertRule(i, url)),
       });
-      if (res.status !== 202) throw new Error(`POST: ${res.status} ${await res.text()}`);
-      missing += N - (await waitAll(liveSeen, id));
-      for (const at of liveSeen.get(id)?.values() ?? []) liveLat.push(at - t0);
-      process.stdout.write(`\r  latency rounds: ${r + 1}/${ROUNDS}`);
-      await sleep(300);
+      if (res.status !== 201) throw new Error(`POST alert ${i}: ${res.status} ${await res.text()}`);
+      process.stdout.write(`\r  alert rules: ${i + 1}/${ALERT_RULES}`);
     }
     process.stdout.write('\n');
-    const L = summary(liveLat);
-    const B = summary(bareLat);
+    const { L: RL, B: RB } = await rounds('a');
     for (const s of bare) s.terminate();
 
     // Sustained rate: batches of 100 events spread evenly over each second.
@@ -145,6 +179,11 @@ async function main() {
     log(`  bare DO broadcast : p50 ${fmt(B.p50)}  p95 ${fmt(B.p95)}  p99 ${fmt(B.p99)}   (${B.n} receipts)`);
     log(`  live (/live)      : p50 ${fmt(L.p50)}  p95 ${fmt(L.p95)}  p99 ${fmt(L.p99)}   (${L.n} receipts)`);
     log(`  ratio live/bare   : p50 ${fmt(L.p50 / B.p50, 2)}×  p95 ${fmt(L.p95 / B.p95, 2)}×  p99 ${fmt(L.p99 / B.p99, 2)}×  (goal p99 ≤ ${GOALS.p99Ratio}×: ${L.p99 / B.p99 <= GOALS.p99Ratio ? 'met' : 'NOT met'})`);
+    log(`with ${ALERT_RULES} alert rules on the workspace (every metric, mixed filters and windows), the same rounds (ms)`);
+    log(`  bare DO broadcast : p50 ${fmt(RB.p50)}  p95 ${fmt(RB.p95)}  p99 ${fmt(RB.p99)}   (${RB.n} receipts)`);
+    log(`  live (/live)      : p50 ${fmt(RL.p50)}  p95 ${fmt(RL.p95)}  p99 ${fmt(RL.p99)}   (${RL.n} receipts)`);
+    const rulesRatio = RL.p99 / RB.p99;
+    log(`  ratio live/bare   : p50 ${fmt(RL.p50 / RB.p50, 2)}×  p95 ${fmt(RL.p95 / RB.p95, 2)}×  p99 ${fmt(rulesRatio, 2)}×  (goal p99 ≤ ${GOALS.rulesP99Ratio}×: ${rulesRatio <= GOALS.rulesP99Ratio ? 'met' : 'NOT met'}); live p99 with rules / without: ${fmt(RL.p99 / L.p99, 2)}×`);
     if (missing) log(`  missing receipts  : ${missing}`);
     log(`sustained load: ${fmt(sent / elapsed, 0)} events/s acknowledged over ${fmt(elapsed)} s (${failed} failed requests)`);
     log(`  messages per subscriber per second: mean ${fmt(meanRate, 2)}, max ${fmt(maxRate, 2)} over ${secs.length} full seconds (goal ≤ ${GOALS.messagesPerSecond}: ${maxRate <= GOALS.messagesPerSecond ? 'met' : 'NOT met'})`);

@@ -5,7 +5,7 @@ import type { AlertFilter, AlertMetric } from '../shared/alerts';
 import { LIMITS } from '../shared/limits';
 
 /**
- * Alert evaluation, pure: per-filter minute rings fed by accepted events, a rule's value over its
+ * Alert evaluation, pure: per-filter rings (10-second counts, minute latency sketches) fed by accepted events, a rule's value over its
  * window, and the state machine (pending → firing → resolved, with a minimum time before re-firing).
  */
 
@@ -37,21 +37,31 @@ export function feedKeyOf(c: RuleCondition): string | null {
   return JSON.stringify([c.filter.type ?? null, c.filter.room ?? null, c.metric === 'gauge' ? (c.filter.gauge ?? null) : null]);
 }
 
-interface Minute {
-  m: number;
+/** Counts by 10 seconds (a window's edge is off by at most that), percentiles by minute. */
+const SLOT_MS = 10_000;
+const SLOTS = (RING_MINUTES * MIN) / SLOT_MS;
+
+interface Slot {
+  s: number;
   events: number;
   errors: number;
-  durations: DDSketch | null;
   gaugeSum: number;
   gaugeCount: number;
 }
 
-export type MinuteJson = [number, number, number, string | null, number, number];
+interface LatencyMinute {
+  m: number;
+  durations: DDSketch;
+}
+
 export interface FeedJson {
   key: string;
   startedAt: number;
   durations: boolean;
-  minutes: MinuteJson[];
+  /** [slot, events, errors, gaugeSum, gaugeCount] */
+  slots: Array<[number, number, number, number, number]>;
+  /** [minute, encoded DDSketch] */
+  latency: Array<[number, string | null]>;
 }
 
 /** What one window of a feed holds. */
@@ -63,28 +73,31 @@ export interface WindowTotals {
   gaugeCount: number;
 }
 
+/** The ring entry for `index`, made afresh when it holds an older one; undefined when `index` is older than the ring. */
+function ringEntry<T extends object>(ring: Array<T | undefined>, index: number, indexOf: (t: T) => number, fresh: () => T): T | undefined {
+  const i = index % ring.length;
+  const cur = ring[i];
+  if (cur && indexOf(cur) === index) return cur;
+  if (cur && indexOf(cur) > index) return undefined;
+  return (ring[i] = fresh());
+}
+
 /**
- * Events of one filter (type and/or room, and the gauge a gauge rule reads), by minute over the
- * last hour: shared by every rule with that filter, bounded whatever the traffic.
+ * Events of one filter (type and/or room, and the gauge a gauge rule reads) over the last hour, in
+ * 10-second slots (and latency sketches by minute when a rule reads them): shared by every rule with
+ * that filter, bounded whatever the traffic.
  */
 export class Feed {
   private readonly type: string | null;
   private readonly room: string | null;
   private readonly gauge: string | null;
-  private readonly slots: Array<Minute | undefined> = new Array(RING_MINUTES);
+  private readonly slots: Array<Slot | undefined> = new Array(SLOTS);
+  private readonly latency: Array<LatencyMinute | undefined> = new Array(RING_MINUTES);
+  /** Latency of the whole minutes before `nowM`, merged once per minute and window length (merging is the costly part). */
+  private readonly pastLatency = new Map<number, { nowM: number; merged: DDSketch | null }>();
 
   constructor(readonly key: string, readonly startedAt: number, public durations: boolean) {
     [this.type, this.room, this.gauge] = JSON.parse(key) as [string | null, string | null, string | null];
-  }
-
-  private slot(m: number): Minute | undefined {
-    const i = m % RING_MINUTES;
-    const cur = this.slots[i];
-    if (cur && cur.m === m) return cur;
-    if (cur && cur.m > m) return undefined; // older than the hour the ring covers
-    const fresh: Minute = { m, events: 0, errors: 0, durations: null, gaugeSum: 0, gaugeCount: 0 };
-    this.slots[i] = fresh;
-    return fresh;
   }
 
   /** Adds the events of a batch that match the filter; true when any did. */
@@ -93,56 +106,85 @@ export class Feed {
     for (const e of events) {
       if ((this.type !== null && e.type !== this.type) || (this.room !== null && e.room !== this.room)) continue;
       // As the live windows do: the event time, clamped to its receipt.
-      const minute = this.slot(Math.floor(Math.min(e.ts, e.receivedAt) / MIN));
-      if (!minute) continue;
+      const ts = Math.min(e.ts, e.receivedAt);
+      const slot = ringEntry(this.slots, Math.floor(ts / SLOT_MS), (x) => x.s, () => ({ s: Math.floor(ts / SLOT_MS), events: 0, errors: 0, gaugeSum: 0, gaugeCount: 0 }));
+      if (!slot) continue;
       hit = true;
-      minute.events++;
-      if (e.error) minute.errors++;
-      if (this.durations && e.durationMs !== null) acceptDuration((minute.durations ??= newDurations()), e.durationMs);
+      slot.events++;
+      if (e.error) slot.errors++;
       if (this.gauge !== null) {
         const sample = e.gauges?.[this.gauge];
         if (typeof sample === 'number' && Number.isFinite(sample)) {
-          minute.gaugeSum += sample;
-          minute.gaugeCount++;
+          slot.gaugeSum += sample;
+          slot.gaugeCount++;
         }
+      }
+      if (this.durations && e.durationMs !== null) {
+        const m = Math.floor(ts / MIN);
+        const minute = ringEntry(this.latency, m, (x) => x.m, () => ({ m, durations: newDurations() }));
+        if (minute) acceptDuration(minute.durations, e.durationMs);
+        // A late event in a minute already merged: that merge is stale.
+        for (const [minutes, past] of this.pastLatency) if (m < past.nowM) this.pastLatency.delete(minutes);
       }
     }
     return hit;
   }
 
   /**
-   * Totals over (now − minutes, now]: the whole minutes inside it, and the share of the oldest
-   * minute that is still inside (counts assume an even rate within a minute; a sketch is kept whole).
+   * Totals over (now − minutes, now]: the whole slots inside it and the share of the oldest slot still
+   * inside (an even rate within 10 s); latency from the minutes the window touches.
    */
   window(now: number, minutes: number): WindowTotals {
-    const nowM = Math.floor(now / MIN);
-    const oldest = nowM - minutes;
-    const oldestShare = 1 - (now - nowM * MIN) / MIN;
+    const nowS = Math.floor(now / SLOT_MS);
+    const oldest = nowS - (minutes * MIN) / SLOT_MS;
+    const oldestShare = 1 - (now - nowS * SLOT_MS) / SLOT_MS;
     const out: WindowTotals = { events: 0, errors: 0, durations: null, gaugeSum: 0, gaugeCount: 0 };
     for (const s of this.slots) {
-      if (!s || s.m < oldest || s.m > nowM) continue;
-      const w = s.m === oldest ? oldestShare : 1;
-      if (w <= 0) continue;
+      if (!s || s.s < oldest || s.s > nowS) continue;
+      const w = s.s === oldest ? oldestShare : 1;
       out.events += s.events * w;
       out.errors += s.errors * w;
       out.gaugeSum += s.gaugeSum * w;
       out.gaugeCount += s.gaugeCount * w;
-      if (s.durations) (out.durations ??= newDurations()).merge(s.durations);
     }
+    out.durations = this.latencyWindow(now, minutes);
+    return out;
+  }
+
+  /** Durations of the minutes the window touches: the past ones merged once a minute, plus the current one. */
+  private latencyWindow(now: number, minutes: number): DDSketch | null {
+    const nowM = Math.floor(now / MIN);
+    let past = this.pastLatency.get(minutes);
+    if (!past || past.nowM !== nowM) {
+      let merged: DDSketch | null = null;
+      for (const l of this.latency) if (l && l.m >= nowM - minutes && l.m < nowM) (merged ??= newDurations()).merge(l.durations);
+      this.pastLatency.set(minutes, (past = { nowM, merged }));
+    }
+    const cur = this.latency[nowM % RING_MINUTES];
+    const current = cur && cur.m === nowM ? cur.durations : null;
+    if (!past.merged && !current) return null;
+    const out = newDurations();
+    if (past.merged) out.merge(past.merged);
+    if (current) out.merge(current);
     return out;
   }
 
   toJSON(): FeedJson {
-    const minutes = this.slots
-      .filter((s): s is Minute => !!s)
-      .map((s): MinuteJson => [s.m, s.events, s.errors, s.durations ? encodeDurations(s.durations) : null, s.gaugeSum, s.gaugeCount]);
-    return { key: this.key, startedAt: this.startedAt, durations: this.durations, minutes };
+    return {
+      key: this.key,
+      startedAt: this.startedAt,
+      durations: this.durations,
+      slots: this.slots.filter((s): s is Slot => !!s).map((s) => [s.s, s.events, s.errors, s.gaugeSum, s.gaugeCount]),
+      latency: this.latency.filter((l): l is LatencyMinute => !!l).map((l) => [l.m, encodeDurations(l.durations)]),
+    };
   }
 
   static fromJSON(json: FeedJson): Feed {
     const feed = new Feed(json.key, json.startedAt, json.durations);
-    for (const [m, events, errors, durations, gaugeSum, gaugeCount] of json.minutes) {
-      feed.slots[m % RING_MINUTES] = { m, events, errors, durations: decodeLatency(durations), gaugeSum, gaugeCount };
+    for (const [s, events, errors, gaugeSum, gaugeCount] of json.slots ?? []) feed.slots[s % SLOTS] = { s, events, errors, gaugeSum, gaugeCount };
+    for (const [m, text] of json.latency ?? []) {
+      const durations = decodeLatency(text);
+      if (durations) feed.latency[m % RING_MINUTES] = { m, durations };
     }
     return feed;
   }

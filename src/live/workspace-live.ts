@@ -152,8 +152,9 @@ export class WorkspaceLive {
   numbers(): LiveNumbers {
     const now = this.now();
     this.expire();
+    let online: number | undefined; // a whole snapshot: taken once per evaluation, however many rules read it
     return {
-      onlineUsers: () => this.state.snapshot(now, { connections: 0, rooms: [] }).onlineUsers,
+      onlineUsers: () => (online ??= this.state.snapshot(now, { connections: 0, rooms: [] }).onlineUsers),
       participants: (room) => this.presence.view(room).current,
       fullestRoom: () => this.presence.summary(now)[0]?.current ?? 0,
     };

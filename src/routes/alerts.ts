@@ -23,7 +23,7 @@ const EVALUATION =
   'A rule is evaluated by the workspace’s hub on its live numbers: right after accepted events (at most once a second) and every ' +
   `${LIMITS.alertEvaluateEveryMs / 1000} s from its alarm while any rule is enabled, so a drop to zero fires without any event. ` +
   '`eventsPerSecond`, `events`, `errors`, `errorRate`, `latencyP95`, `latencyP99` and `gauge` are taken over the last `windowMinutes` of events ' +
-  'matching `filter.type`/`filter.room` (by minute; the oldest minute counted by the share of it still inside the window): `eventsPerSecond` = events / window seconds; ' +
+  'matching `filter.type`/`filter.room` (in 10-second steps, the oldest counted by the share of it still inside the window; percentiles by minute): `eventsPerSecond` = events / window seconds; ' +
   '`errorRate` = errors / events (0 without events); latency percentiles of `durationMs` (DDSketch, within 1%); `gauge` = the mean of the samples of `filter.gauge`. ' +
   'A latency or gauge rule without samples in its window has no value, and its condition does not hold; a new `<` rule on a count (`events`, `errors`, `eventsPerSecond`; or one whose filter changed) ' +
   'starts judging once it has watched a whole window, so that it does not fire on a past it never saw. ' +
