@@ -6,6 +6,7 @@ import { sendDelivery } from '../src/alerts/send-delivery';
 import type { WorkspaceRef } from '../src/ingest/types';
 import type { WorkspaceHub } from '../src/live/workspace-hub';
 import type { Delivery } from '../src/shared/alerts';
+import { call, createWorkspace, hub, makeEvents } from './helpers';
 
 // Deliveries through a real hub to a real HTTP receiver (test/node/webhook-receiver.ts, started by globalSetup).
 const RECEIVER = inject('webhookReceiverUrl');
@@ -125,6 +126,26 @@ describe('deliveries through the hub', () => {
     await runDurableObjectAlarm(again);
     await until(() => again.listDeliveries(ref(name), 'rule-x'), (l: Delivery[]) => l[0]?.status === 'delivered');
     expect(await received(path)).toHaveLength(1);
+  });
+
+  it('a slow destination holds up neither the alarm nor ingestion', async () => {
+    const ws = await createWorkspace('slow-dest');
+    const stub = hub(ws.id) as DurableObjectStub<WorkspaceHub>;
+    const path = box();
+    await stub.enqueueDeliveries({ id: ws.id, slug: ws.slug, timezone: 'UTC' }, [job('msg_slowdest', `${RECEIVER}${path}?delayMs=3000`)]);
+    const t0 = Date.now();
+    await runDurableObjectAlarm(stub);
+    expect(Date.now() - t0).toBeLessThan(2_500);
+    await until(() => received(path), (l) => l.length > 0);
+    // The destination has the request and has not answered: events are acknowledged and drained meanwhile.
+    const t1 = Date.now();
+    const res = await call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { events: makeEvents(5, 'slow') } });
+    expect(res.status).toBe(202);
+    expect(await stub.flush()).toBe(0);
+    expect(Date.now() - t1).toBeLessThan(2_500);
+    expect((await stub.listDeliveries({ id: ws.id, slug: ws.slug, timezone: 'UTC' }, 'rule-x'))[0]).toMatchObject({ status: 'pending', attempts: 0 });
+    const [d] = await until(() => stub.listDeliveries({ id: ws.id, slug: ws.slug, timezone: 'UTC' }, 'rule-x'), (l: Delivery[]) => l[0]?.status === 'delivered');
+    expect(d).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
   it('destroy drops the queue', async () => {

@@ -178,3 +178,28 @@ describe('signing', () => {
     expect(() => new Webhook(`whsec_${btoa('another-secret-entirely-here!!!')}`).verify(body, headers)).toThrow();
   });
 });
+
+describe('Slack body', () => {
+  it('a scheduled report: headline, numbers with the change against the previous period, top types and rooms, the link', async () => {
+    const { slackBody } = await import('../src/alerts/slack-body');
+    const body = slackBody({
+      type: 'report.scheduled',
+      timestamp: new Date(T0).toISOString(),
+      data: {
+        workspace: 'acme',
+        from: '2026-01-04T00:00:00.000Z',
+        to: '2026-01-05T00:00:00.000Z',
+        summary: { events: 1500, users: 40, errors: 15, errorRate: 0.01 },
+        previous: { events: 1000, users: 50, errors: 5, errorRate: 0.005 },
+        topTypes: [{ key: 'call.started', events: 900 }, { key: '<script>', events: 600 }],
+        topRooms: [{ key: 'standup', events: 700 }],
+        dashboardUrl: 'https://analytics.example.com/w/acme/reports?range=custom&from=a&to=b',
+      },
+    });
+    expect(body.text).toBe(':bar_chart: acme: report for 2026-01-04T00:00:00.000Z – 2026-01-05T00:00:00.000Z: *Events* 1500 (+50%) · *Users* 40 (-20%) · *Errors* 15 (1%)');
+    const section = (body.blocks[0] as { text: { text: string } }).text.text;
+    expect(section).toContain('*Top types* call.started 900, &lt;script&gt; 600');
+    expect(section).toContain('*Top rooms* standup 700');
+    expect(body.blocks[1]).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: '<https://analytics.example.com/w/acme/reports?range=custom&from=a&to=b|Open the dashboard>' }] });
+  });
+});

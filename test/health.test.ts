@@ -42,6 +42,9 @@ const DOCUMENTED = {
   '/v1/screen': ['post'],
   '/v1/group': ['post'],
   '/v1/alias': ['post'],
+  '/api/v1/workspaces/{ws}/schedules': ['get', 'post'],
+  '/api/v1/workspaces/{ws}/schedules/{id}': ['delete'],
+  '/api/v1/workspaces/{ws}/schedules/{id}/send': ['post'],
 } as const;
 
 describe('the OpenAPI document', () => {

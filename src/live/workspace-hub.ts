@@ -118,8 +118,8 @@ export class WorkspaceHub extends DurableObject<Env> {
       if (this.alarmAt === null && this.store.archiveDeletes.pending().length) this.setAlarm(Date.now());
       // Enabled alert rules are evaluated from the alarm, traffic or not.
       if (this.alarmAt === null && this.alerts.hasEnabled()) this.setAlarm(Date.now() + LIMITS.alertEvaluateEveryMs);
-      // Deliveries pending from before a restart: the alarm takes them up again.
-      if (this.alarmAt === null) this.armForDeliveries();
+      // Deliveries pending from before a restart: the alarm takes them up again (earlier, if it was set later).
+      this.armForDeliveries();
     });
   }
 
@@ -238,8 +238,9 @@ export class WorkspaceHub extends DurableObject<Env> {
 
   /** Attempts the due deliveries without holding up the alarm (a slow destination must not delay the drain), then re-arms. */
   private startDeliveries(): void {
-    const run = this.deliveries.runDue(Date.now()).catch((err) => console.warn('deliveries failed', String(err)));
-    this.ctx.waitUntil(run.then(() => this.armForDeliveries()));
+    const run = this.deliveries.runDue(Date.now()).then(() => this.armForDeliveries());
+    // A failure leaves the leases in storage: the alarm armed below retries after them.
+    this.ctx.waitUntil(run.catch((err) => console.warn('deliveries failed', String(err))));
     this.armForDeliveries();
   }
 

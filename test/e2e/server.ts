@@ -63,7 +63,7 @@ export async function waitForHealth(url: string, timeoutMs = 60_000, isAlive: ()
  * Starts `wrangler dev` on a free port with its own on-disk state (D1 and Durable Objects),
  * migrations applied, and a random root token.
  */
-export async function startDevServer(opts: { persistDir?: string; vars?: Record<string, string> } = {}): Promise<DevServer> {
+export async function startDevServer(opts: { persistDir?: string; vars?: Record<string, string>; args?: string[] } = {}): Promise<DevServer> {
   const port = await freePort();
   const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'edgepulse-e2e-'));
   const rootToken = `e2e-root-${Math.random().toString(36).slice(2)}`;
@@ -81,7 +81,7 @@ export async function startDevServer(opts: { persistDir?: string; vars?: Record<
     child = spawn(
       process.execPath,
       [WRANGLER, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspector), '--persist-to', persistDir,
-        '--show-interactive-dev-session=false', '--log-level', 'warn', ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
+        '--show-interactive-dev-session=false', '--log-level', 'warn', ...(opts.args ?? []), ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])],
       { cwd: ROOT_DIR, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' } },
     );
     child.stdout?.on('data', (d) => (output += d));

@@ -37,6 +37,8 @@ const recent = fc.integer({ min: now - 3 * 86_400_000, max: now + 60_000 });
 const cleanNamed: Record<string, fc.Arbitrary<unknown>> = {
   timestamp: fc.oneof(recent, recent.map((t) => new Date(t).toISOString())),
 };
+// Delivery destinations (alerts, schedules): https: on loopback, where nothing listens (refused at once).
+cleanNamed.url = fc.constantFrom('https://127.0.0.1:9/hook');
 cleanNamed.originalTimestamp = cleanNamed.timestamp.map((t) => new Date(t as number | string).toISOString());
 cleanNamed.sentAt = cleanNamed.originalTimestamp;
 const namedValues: Record<string, fc.Arbitrary<unknown>> = {
@@ -52,6 +54,7 @@ const namedValues: Record<string, fc.Arbitrary<unknown>> = {
   slug: fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-'), minLength: 1, maxLength: 12 }).map((s) => `fz${s}`),
   timezone: fc.constantFrom('UTC', 'Europe/Berlin', 'Pacific/Kiritimati', 'Pacific/Pago_Pago', 'Asia/Kathmandu', 'America/St_Johns', 'Etc/GMT-14', 'Etc/GMT+12'),
   kind: fc.constantFrom('ingest', 'read', 'admin'),
+  url: fc.constantFrom('https://127.0.0.1:9/hook', 'http://localhost:9/x', 'ftp://127.0.0.1/x', 'not a url', 'https://user:pw@127.0.0.1:9/', 'javascript:alert(1)'),
 };
 
 function resolveRef(ref: string, root: JsonSchema, doc: unknown): JsonSchema {
