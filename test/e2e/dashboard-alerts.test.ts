@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { type Browser, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhookReceiver } from '../node/webhook-receiver';
 import { launchChromium } from './chromium';
 import { createWorkspace, startDevServer, type DevServer } from './server';
 
@@ -15,32 +15,15 @@ let server: DevServer;
 let browser: Browser;
 let page: Page;
 let keys: { ingest: string; read: string; admin: string };
-let receiver: { url: string; server: Server; hooks: { path: string; headers: Record<string, string>; body: string }[] };
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 
 const nav = () => page.getByRole('navigation', { name: 'Workspace' });
 const shot = (name: string) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
 
-async function startReceiver(): Promise<typeof receiver> {
-  const hooks: (typeof receiver)['hooks'] = [];
-  const srv = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
-      hooks.push({ path: req.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(srv.address() as { port: number }).port}`, server: srv, hooks };
-}
-
 /** The deliveries a path received, each verified (signature and timestamp) with `secret`; throws on a bad one. */
 function verified(path: string, secret: string): { type: string; data: any; id: string }[] {
   const wh = new Webhook(secret);
-  return receiver.hooks
-    .filter((h) => h.path === path)
-    .map((h) => ({ ...(wh.verify(h.body, h.headers) as { type: string; data: any }), id: h.headers['webhook-id'] }));
+  return (receiver.received.get(path) ?? []).map((h) => ({ ...(wh.verify(h.body, h.headers) as { type: string; data: any }), id: h.headers['webhook-id'] }));
 }
 
 async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
@@ -88,7 +71,7 @@ let ruleCreatedAt = 0;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  receiver = await startReceiver();
+  receiver = await startWebhookReceiver();
   server = await startDevServer();
   keys = (await createWorkspace(server, SLUG)).keys;
   browser = await launchChromium();
