@@ -122,7 +122,7 @@ const PENDING_POLL_MS = 2_000;
 const STATUS_CLASS: Record<Delivery['status'], string> = { delivered: 'pill good', pending: 'pill', failed: 'pill bad' };
 
 /** The last deliveries of a rule or schedule, refreshed while any is still being attempted. */
-export function DeliveryLog({ path, reload }: { path: string; reload: number }) {
+export function DeliveryLog({ path, reload, empty }: { path: string; reload: number; empty: string }) {
   const [rows, setRows] = useState<Delivery[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
@@ -145,7 +145,7 @@ export function DeliveryLog({ path, reload }: { path: string; reload: number }) 
 
   if (error && !rows) return <ErrorNote error={error} />;
   if (!rows) return <Loading />;
-  if (!rows.length) return <p class="empty-small">No deliveries yet. “Send test” posts one now.</p>;
+  if (!rows.length) return <p class="empty-small">{empty}</p>;
   return (
     <div class="table-wrap">
       <table data-testid="deliveries">

@@ -185,7 +185,7 @@ export function Alerts({ ws }: { ws: string }) {
                   open === a.id && (
                     <tr key={`${a.id}-deliveries`} class="subrow">
                       <td colSpan={4} aria-label={`Deliveries of ${a.name}`}>
-                        <DeliveryLog path={`${base}/${encodeURIComponent(a.id)}/deliveries`} reload={reload} />
+                        <DeliveryLog path={`${base}/${encodeURIComponent(a.id)}/deliveries`} reload={reload} empty="No deliveries yet. “Send test” posts one now." />
                       </td>
                     </tr>
                   ),

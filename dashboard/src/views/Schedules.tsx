@@ -144,7 +144,7 @@ export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
                   open === s.id && (
                     <tr key={`${s.id}-deliveries`} class="subrow">
                       <td colSpan={5} aria-label={`Deliveries of ${s.name}`}>
-                        <DeliveryLog path={`${base}/${encodeURIComponent(s.id)}/deliveries`} reload={reload} />
+                        <DeliveryLog path={`${base}/${encodeURIComponent(s.id)}/deliveries`} reload={reload} empty="No deliveries yet. “Send now” posts the report of the last full period." />
                       </td>
                     </tr>
                   ),
