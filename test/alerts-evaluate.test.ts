@@ -291,6 +291,8 @@ describe('alert evaluation in the WorkspaceHub', () => {
     await stub.ingest(ref, [ev(T0, { userId: 'a' })]);
     expect(await stub.alertStateForTest('alr_fromd1')).toBeUndefined();
     await runDurableObjectAlarm(stub);
+    expect(await stub.alertStateForTest('alr_fromd1')).toMatchObject({ state: 'ok', seq: 0 });
+    await stub.tickForTest();
     expect(await stub.alertStateForTest('alr_fromd1')).toMatchObject({ state: 'firing', value: 1, seq: 1 });
   });
 });

@@ -208,7 +208,8 @@ export class WorkspaceHub extends DurableObject<Env> {
     await this.drain.run();
     this.live.expire();
     if (this.alerts.needsLoad) await this.alerts.loadFromD1();
-    this.evaluateAlerts(true);
+    // On a fixed test clock the test drives evaluations (tickForTest): an alarm in between would race it.
+    if (this.fixedNow === null) this.evaluateAlerts(true);
     this.alerts.saveIfDue();
     const nextLive = [this.live.fanout.periodic(), this.live.nextExpiryAt(), this.alerts.hasEnabled() ? Date.now() + LIMITS.alertEvaluateEveryMs : null]
       .filter((t): t is number => t !== null);

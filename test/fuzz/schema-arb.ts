@@ -54,7 +54,8 @@ const namedValues: Record<string, fc.Arbitrary<unknown>> = {
   slug: fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-'), minLength: 1, maxLength: 12 }).map((s) => `fz${s}`),
   timezone: fc.constantFrom('UTC', 'Europe/Berlin', 'Pacific/Kiritimati', 'Pacific/Pago_Pago', 'Asia/Kathmandu', 'America/St_Johns', 'Etc/GMT-14', 'Etc/GMT+12'),
   kind: fc.constantFrom('ingest', 'read', 'admin'),
-  url: fc.constantFrom('https://127.0.0.1:9/hook', 'http://localhost:9/x', 'ftp://127.0.0.1/x', 'not a url', 'https://user:pw@127.0.0.1:9/', 'javascript:alert(1)'),
+  // Alert and schedule destinations (https: to loopback, or refused ones); a context url takes the same.
+  url: fc.constantFrom('https://127.0.0.1:9/edgepulse', 'https://127.0.0.1:9/hook?x=1', 'http://localhost:9/x', 'http://127.0.0.1:9/plain', 'ftp://127.0.0.1/x', 'not a url', 'https://user:pw@127.0.0.1:9/', 'javascript:alert(1)'),
 };
 
 function resolveRef(ref: string, root: JsonSchema, doc: unknown): JsonSchema {
