@@ -117,6 +117,40 @@ describe('schedules routes', () => {
   });
 });
 
+describe('changing the timing', () => {
+  const deliveriesOf = async (id: string) => (await local('GET', `/api/v1/workspaces/${ws.slug}/schedules/${id}/deliveries`, ws.keys.admin)).json.deliveries as any[];
+  const create = async (hour: number) =>
+    (await local('POST', `/api/v1/workspaces/${ws.slug}/schedules`, ws.keys.admin, { name: 'Moved', every: 'day', hour, destination: { url: `${RECEIVER}${box()}` } })).json.schedule;
+
+  it('moved to an hour that already passed today: that period counts as done, the next one is sent', async () => {
+    const now = Date.now();
+    const schedule = await create(wall(now + 2 * H, TZ).h);
+    const pastHour = wall(now - 2 * H, TZ).h;
+    expect((await local('PATCH', `/api/v1/workspaces/${ws.slug}/schedules/${schedule.id}`, ws.keys.admin, { hour: pastHour })).status).toBe(200);
+    const skipped = latestPeriod({ every: 'day', hour: pastHour, weekday: null }, TZ, now);
+    await sendDueReports(env, now + 60_000);
+    expect(await deliveriesOf(schedule.id)).toEqual([]);
+    await sendDueReports(env, skipped.dueAt + D + 60_000);
+    const list = await until(() => deliveriesOf(schedule.id), (l) => l[0]?.status === 'delivered');
+    expect(list.map((d) => d.id)).toEqual([`msg_${schedule.id}_${skipped.to}`]);
+  });
+
+  it('moved to an hour still ahead today: sent at it, once', async () => {
+    const now = Date.now();
+    const schedule = await create(wall(now + 2 * H, TZ).h);
+    const nextHour = wall(now + H, TZ).h;
+    await local('PATCH', `/api/v1/workspaces/${ws.slug}/schedules/${schedule.id}`, ws.keys.admin, { hour: nextHour });
+    const p = latestPeriod({ every: 'day', hour: nextHour, weekday: null }, TZ, now + 2 * H);
+    expect(p.dueAt).toBeGreaterThan(now);
+    await sendDueReports(env, p.dueAt - 60_000);
+    expect(await deliveriesOf(schedule.id)).toEqual([]);
+    await sendDueReports(env, p.dueAt + 60_000);
+    await sendDueReports(env, p.dueAt + 120_000);
+    const list = await until(() => deliveriesOf(schedule.id), (l) => l[0]?.status === 'delivered');
+    expect(list.map((d) => d.id)).toEqual([`msg_${schedule.id}_${p.from}`]);
+  });
+});
+
 describe('sending reports', () => {
   it('send now: a signed report of yesterday with the numbers of /stats/summary and /stats/breakdown', async () => {
     const path = box();

@@ -63,7 +63,9 @@ export function localDate(at: number, tz: string): Civil {
 }
 
 /** The period whose report is due at the local `hour` of date `c`: the local day before it, or the 7 local days before it. */
-function periodDueOn(s: ScheduleTiming, c: Civil, tz: string, hour: number): ReportPeriod {
+type Timing = Pick<ScheduleTiming, 'every' | 'hour' | 'weekday'>;
+
+function periodDueOn(s: Timing, c: Civil, tz: string, hour: number): ReportPeriod {
   const days = s.every === 'day' ? 1 : 7;
   return { from: localTime(addDays(c, -days), 0, tz), to: localTime(c, 0, tz), dueAt: localTime(c, hour, tz) };
 }
@@ -73,7 +75,7 @@ function periodDueOn(s: ScheduleTiming, c: Civil, tz: string, hour: number): Rep
  * same one; periods missed entirely are not sent late). `hour` overrides the schedule's (0: the last
  * complete period, whatever the hour: what "send now" reports).
  */
-export function latestPeriod(s: ScheduleTiming, tz: string, now: number, hour: number = s.hour): ReportPeriod {
+export function latestPeriod(s: Timing, tz: string, now: number, hour: number = s.hour): ReportPeriod {
   const today = localDate(now, tz);
   // A week's due day is at most 7 days back; a day's, today or yesterday.
   for (let back = 0; back <= 7; back++) {

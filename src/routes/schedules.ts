@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { destinationProblem } from '../alerts/destination';
 import { countSchedules, deleteSchedule, findSchedule, listSchedules, newScheduleRow, toSchedule } from '../alerts/schedule-store';
-import { DEFAULT_WEEKDAY } from '../alerts/schedules';
+import { DEFAULT_WEEKDAY, latestPeriod } from '../alerts/schedules';
 import { sendReportNow } from '../alerts/send-reports';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
@@ -90,7 +90,7 @@ scheduleRoutes.openapi(
   createRoute({
     method: 'patch', path: '/workspaces/{ws}/schedules/{id}', tags: ['Alerts'], security: bearer,
     summary: 'Change a scheduled report (admin key)',
-    description: 'Any field of the schedule; the secret stays. Periods already sent stay sent; a changed hour or weekday applies from the next period due after the change.',
+    description: 'Any field of the schedule; the secret stays. Periods already sent stay sent. A changed `every`, `hour` or `weekday` counts from the change: the period whose new due moment has already passed counts as done (it is not sent late), the next one goes out at its new time.',
     middleware: [requireAccess('admin')] as const,
     request: { params: IdParams, body: { ...json(SchedulePatch, 'The fields to change'), required: true } },
     responses: { 200: json(z.object({ schedule: Schedule }), 'The schedule'), ...authErrors },
@@ -114,9 +114,13 @@ scheduleRoutes.openapi(
       destinationFormat: patch.destination?.format ?? row.destinationFormat,
       enabled: patch.enabled ?? row.enabled,
       origin: new URL(c.req.url).origin,
-      // A new timing starts counting from now: a period whose new due moment already passed is not sent at once.
-      createdAt: patch.every !== undefined || patch.hour !== undefined || patch.weekday !== undefined ? Date.now() : row.createdAt,
+      lastPeriodStart: row.lastPeriodStart,
     };
+    if (patch.every !== undefined || patch.hour !== undefined || patch.weekday !== undefined) {
+      // A new timing counts from now: a period whose new due moment already passed is not sent late.
+      const passed = latestPeriod(next, ws.timezone, Date.now()).from;
+      next.lastPeriodStart = Math.max(row.lastPeriodStart ?? passed, passed);
+    }
     await d.update(reportSchedules).set(next).where(eq(reportSchedules.id, row.id)).run();
     return c.json({ schedule: toSchedule({ ...row, ...next }) }, 200);
   },
