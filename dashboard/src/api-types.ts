@@ -5,7 +5,8 @@ export type { CohortGrain, Retention } from '../../src/shared/growth';
 export type { EventPage, StoredEvent } from '../../src/shared/events';
 export type { ApiKey, KeyKind, Workspace } from '../../src/shared/workspaces';
 export type { Session, SessionBody } from '../../src/shared/session';
-export type { ErrorBody } from '../../src/shared/errors';
+export type { ErrorBody, ErrorIssue } from '../../src/shared/errors';
+export type { Alert, AlertInput, AlertMetric, AlertPatch, Delivery, DeliveryFormat, FiringAlert, Schedule, ScheduleInput } from '../../src/shared/alerts';
 
 import type { z } from 'zod';
 import type { ParticipantSession as ParticipantSessionSchema, RoomSession as RoomSessionSchema } from '../../src/shared/reports';

@@ -1,4 +1,4 @@
-import type { ErrorBody } from './api-types';
+import type { ErrorBody, ErrorIssue } from './api-types';
 
 /** An API answer that was not 2xx, with the contract's error code and message. */
 export class ApiFailure extends Error {
@@ -6,6 +6,7 @@ export class ApiFailure extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly issues: ErrorIssue[] = [],
   ) {
     super(message);
   }
@@ -38,7 +39,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (!res.ok) {
     const err = (json as ErrorBody | undefined)?.error;
     if (res.status === 401 && !path.startsWith('/session')) onUnauthorized();
-    throw new ApiFailure(res.status, err?.code ?? 'internal', err?.message ?? `${res.status} ${res.statusText}`);
+    throw new ApiFailure(res.status, err?.code ?? 'internal', err?.message ?? `${res.status} ${res.statusText}`, err?.issues ?? []);
   }
   return json as T;
 }

@@ -4,6 +4,7 @@ import type { LiveEvent, Stats } from '../api-types';
 import { Bars, Shares, toRows } from '../components/Bars';
 import { Chart } from '../components/Chart';
 import { GaugePanels } from '../components/GaugePanels';
+import { FiringAlerts } from '../components/FiringAlerts';
 import { Card, ConnectionBadge, FirstEvent, Loading, Panel } from '../components/Ui';
 import { ViewersPanel } from '../components/ViewersPanel';
 import { bytes, dateTime, feedTime, ms, num, pct, time } from '../format';
@@ -90,6 +91,7 @@ export function Live({ route }: { route: Route }) {
         )
       ) : (
         <>
+          <FiringAlerts alerts={s.firingAlerts} ws={ws} />
           {quiet && <FirstEvent ws={ws} />}
           {quiet && <div style={{ height: '14px' }} />}
           <StatCards s={s} />

@@ -6,6 +6,8 @@ import { dateTime } from '../format';
 import { type Route } from '../router';
 import { isAdmin } from '../session';
 import { LIMITS } from '../../../src/shared/limits';
+import { Alerts } from './Alerts';
+import { Schedules } from './Schedules';
 import { Snippets } from './Snippets';
 
 function Keys({ ws }: { ws: string }) {
@@ -307,6 +309,8 @@ export default function Settings({ route }: { route: Route }) {
         <Keys ws={ws} />
         <Panel title="Workspace">{w ? <WorkspaceForm key={w.createdAt} w={w} save={save} /> : <Loading />}</Panel>
         <Panel title="Integrations">{w ? <Integrations w={w} save={save} /> : <Loading />}</Panel>
+        <Alerts ws={ws} />
+        <Schedules ws={ws} timezone={w?.timezone} />
         <Panel title="Send data" hint="copy and paste" class="span-2">
           <Snippets ws={ws} />
         </Panel>
