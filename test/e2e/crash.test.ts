@@ -47,6 +47,7 @@ async function sendUntilAcked(ids: string[], p: Progress): Promise<void> {
     p.attempts++;
     let status = 0;
     let text = '';
+    let retryAfter = 0;
     try {
       const res = await fetch(`${server.url}/api/v1/workspaces/${SLUG}/events`, {
         method: 'POST',
@@ -56,6 +57,7 @@ async function sendUntilAcked(ids: string[], p: Progress): Promise<void> {
       });
       status = res.status;
       text = await res.text();
+      retryAfter = Number(res.headers.get('retry-after') ?? 0);
     } catch {
       status = 0; // connection refused or reset: the server is down or going down
     }
@@ -65,6 +67,12 @@ async function sendUntilAcked(ids: string[], p: Progress): Promise<void> {
       p.duplicates += duplicates;
       for (const id of ids) p.acked.add(id);
       return;
+    }
+    // Over the workspace's rate limit (resent batches count too): wait as told, like the SDK does; nothing was stored.
+    if (status === 429) {
+      p.retries++;
+      await sleep(retryAfter * 1000 + Math.random() * 200);
+      continue;
     }
     if (status !== 0 && status < 500) throw new Error(`batch rejected with ${status}: ${text}`);
     p.retries++;

@@ -189,7 +189,7 @@ describe('rate limits through wrangler dev', () => {
       await page.getByLabel('Key').fill(keys.admin);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(`${server.url}/w/${slug}`);
-      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name: 'Settings' }).click();
       const field = page.getByLabel(/Rate limit/);
       await expect.poll(() => field.inputValue()).toBe('1000');
       await field.fill('250');
