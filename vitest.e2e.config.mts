@@ -5,8 +5,9 @@ const WAITING = ['test/e2e/alerts.test.ts', 'test/e2e/deliveries.test.ts', 'test
 
 const shared = { environment: 'node', testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false } as const;
 
-// End-to-end tests run in Node against a real `wrangler dev` with real clients. Files of one project run one at a
-// time (each starts its own server); the two projects run side by side, so the waiting files overlap the busy ones.
+// End-to-end tests run in Node against a real `wrangler dev` with real clients, one file at a time in each project
+// (each starts its own server). `npm run test:e2e` runs the two projects side by side (scripts/test-e2e.mjs), so the
+// waiting files overlap the busy ones; `vitest run --config vitest.e2e.config.mts` runs them one after the other.
 export default defineConfig({
   test: {
     projects: [
