@@ -1,3 +1,4 @@
+import { RowActions } from '../components/RowActions';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { METRICS } from '../alert-metrics';
 import { api, get, wsPath } from '../api';
@@ -145,34 +146,21 @@ export function Alerts({ ws }: { ws: string }) {
                       <DestinationCell destination={a.destination} />
                     </td>
                     <td>
-                      <div class="actions">
-                        <button type="button" class="btn small" disabled={busy} onClick={() => void test(a)}>
-                          Send test
-                        </button>
-                        <button type="button" class="btn small" aria-expanded={open === a.id} onClick={() => setOpen(open === a.id ? null : a.id)}>
-                          Deliveries
-                        </button>
-                        <button type="button" class="btn small" onClick={() => (setEditing(editing === a.id ? null : a.id), setCreating(false), setFormError(null))}>
-                          Edit
-                        </button>
-                        <button type="button" class="btn small" disabled={busy} onClick={() => void toggle(a)}>
-                          {a.enabled ? 'Disable' : 'Enable'}
-                        </button>
-                        {confirming === a.id ? (
-                          <>
-                            <button type="button" class="btn small danger" disabled={busy} onClick={() => void remove(a.id)}>
-                              Confirm delete
-                            </button>
-                            <button type="button" class="btn small" onClick={() => setConfirming(null)}>
-                              Cancel
-                            </button>
-                          </>
-                        ) : (
-                          <button type="button" class="btn small danger" aria-label={`Delete ${a.name}`} onClick={() => setConfirming(a.id)}>
-                            Delete
-                          </button>
-                        )}
-                      </div>
+                      <RowActions
+                        name={a.name}
+                        sendLabel="Send test"
+                        enabled={a.enabled}
+                        busy={busy}
+                        deliveriesOpen={open === a.id}
+                        confirming={confirming === a.id}
+                        onSend={() => void test(a)}
+                        onToggleDeliveries={() => setOpen(open === a.id ? null : a.id)}
+                        onEdit={() => (setEditing(editing === a.id ? null : a.id), setCreating(false), setFormError(null))}
+                        onToggleEnabled={() => void toggle(a)}
+                        onAskDelete={() => setConfirming(a.id)}
+                        onCancelDelete={() => setConfirming(null)}
+                        onDelete={() => void remove(a.id)}
+                      />
                     </td>
                   </tr>,
                   editing === a.id && (

@@ -1,3 +1,4 @@
+import { RowActions } from '../components/RowActions';
 import { useEffect, useState } from 'preact/hooks';
 import { api, get, wsPath } from '../api';
 import type { Schedule, ScheduleInput } from '../api-types';
@@ -104,34 +105,21 @@ export function Schedules({ ws, timezone }: { ws: string; timezone?: string }) {
                       <DestinationCell destination={s.destination} />
                     </td>
                     <td>
-                      <div class="actions">
-                        <button type="button" class="btn small" disabled={busy} onClick={() => void sendNow(s)}>
-                          Send now
-                        </button>
-                        <button type="button" class="btn small" aria-expanded={open === s.id} onClick={() => setOpen(open === s.id ? null : s.id)}>
-                          Deliveries
-                        </button>
-                        <button type="button" class="btn small" onClick={() => (setEditing(editing === s.id ? null : s.id), setCreating(false), setFormError(null))}>
-                          Edit
-                        </button>
-                        <button type="button" class="btn small" disabled={busy} onClick={() => void toggle(s)}>
-                          {s.enabled ? 'Disable' : 'Enable'}
-                        </button>
-                        {confirming === s.id ? (
-                          <>
-                            <button type="button" class="btn small danger" disabled={busy} onClick={() => void remove(s.id)}>
-                              Confirm delete
-                            </button>
-                            <button type="button" class="btn small" onClick={() => setConfirming(null)}>
-                              Cancel
-                            </button>
-                          </>
-                        ) : (
-                          <button type="button" class="btn small danger" aria-label={`Delete ${s.name}`} onClick={() => setConfirming(s.id)}>
-                            Delete
-                          </button>
-                        )}
-                      </div>
+                      <RowActions
+                        name={s.name}
+                        sendLabel="Send now"
+                        enabled={s.enabled}
+                        busy={busy}
+                        deliveriesOpen={open === s.id}
+                        confirming={confirming === s.id}
+                        onSend={() => void sendNow(s)}
+                        onToggleDeliveries={() => setOpen(open === s.id ? null : s.id)}
+                        onEdit={() => (setEditing(editing === s.id ? null : s.id), setCreating(false), setFormError(null))}
+                        onToggleEnabled={() => void toggle(s)}
+                        onAskDelete={() => setConfirming(s.id)}
+                        onCancelDelete={() => setConfirming(null)}
+                        onDelete={() => void remove(s.id)}
+                      />
                     </td>
                   </tr>,
                   editing === s.id && (
