@@ -102,7 +102,7 @@ function credentialArb(world: FuzzWorld, route: Route, hostile: boolean): fc.Arb
   else if (t === '/api/v1/collect') preferred = [c.keyQuery, c.ingest];
   else if (t.endsWith('/webhooks/livekit') || t.endsWith('/webhooks/standard')) preferred = [c.none];
   else if (route.method === 'POST' && t.endsWith('/events')) preferred = [c.ingest, c.admin];
-  else if (t === '/api/v1/workspaces' || (route.method === 'DELETE' && t === '/api/v1/workspaces/{ws}')) preferred = [c.root];
+  else if (t === '/api/v1/workspaces' || t.startsWith('/api/v1/admin/') || (route.method === 'DELETE' && t === '/api/v1/workspaces/{ws}')) preferred = [c.root];
   else if (route.method !== 'GET' && t !== '/api/v1/workspaces/{ws}/live/token' && t !== '/api/v1/session') preferred = [c.admin, c.root];
   else if (t.endsWith('/live')) preferred = [c.read, c.tokenQuery, c.cookie];
   else preferred = [c.read, c.admin, c.cookie];
