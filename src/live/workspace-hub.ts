@@ -16,8 +16,7 @@ import { GroupCommit } from './group-commit';
 import { HubAlerting } from './hub-alerting';
 import { HubStore } from './hub-store';
 import { readOutbox, type OutboxQuery } from './outbox-read';
-import { roomHub } from './hubs';
-import type { RoomPresence } from './presence';
+import { HubRooms } from './hub-rooms';
 import { type RateLimited, TokenBucket } from './rate-limit';
 import { WorkspaceLive } from './workspace-live';
 import { scrapeLive } from './scrape-live';
@@ -51,6 +50,8 @@ export class WorkspaceHub extends DurableObject<Env> {
   private readonly rateLimit = new TokenBucket();
   /** Alert rules with their windows and state, and the outgoing webhooks (transitions, scheduled reports) retried from the alarm. */
   private readonly alerting: HubAlerting;
+  /** Calls to the RoomHubs of the workspace's rooms. */
+  private readonly rooms = new HubRooms(this.ctx, this.env, () => this.fixedNow);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,7 +62,7 @@ export class WorkspaceHub extends DurableObject<Env> {
       () => this.workspace,
       () => this.now(),
       (after) => this.store.batchesAfter(after),
-      (rooms) => this.tellRooms(rooms),
+      (rooms) => this.workspace && this.rooms.tell(this.workspace, rooms),
     );
     this.store.seqFloor = this.live.seq;
     this.alerting = new HubAlerting({
@@ -131,28 +132,11 @@ export class WorkspaceHub extends DurableObject<Env> {
     const workspace = this.workspace;
     if (all.length && touched && workspace) {
       this.live.fanout.publish(touched.live);
-      this.forwardToRooms(workspace, all, touched.rooms);
+      this.rooms.push(workspace, all, touched.rooms, (room) => this.live.presence.view(room));
       this.scheduleAlarm(Date.now() + DRAIN_DELAY_MS);
       this.alerting.evaluate(false);
     }
     return results.map((r) => ({ accepted: r.accepted.length, duplicates: r.duplicates }));
-  }
-
-  /** One call per room per batch, after the batch is durable; never one per event. */
-  private forwardToRooms(workspace: WorkspaceRef, accepted: NormalizedEvent[], rooms: Set<string>): void {
-    for (const room of rooms) {
-      const events = accepted.filter((e) => e.room === room);
-      const presence = this.live.presence.view(room);
-      this.ctx.waitUntil(roomHub(this.env, workspace.id, room).push(workspace, room, events, presence, this.fixedNow).catch((err) => console.warn(`room ${room}: push failed`, String(err))));
-    }
-  }
-
-  private tellRooms(rooms: RoomPresence[]): void {
-    const workspace = this.workspace;
-    if (!workspace) return;
-    for (const p of rooms) {
-      this.ctx.waitUntil(roomHub(this.env, workspace.id, p.room).setPresence(workspace, p.room, p, this.fixedNow).catch((err) => console.warn(`room ${p.room}: presence failed`, String(err))));
-    }
   }
 
   private remember(workspace: WorkspaceRef): void {
@@ -284,7 +268,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     this.remember(workspace);
     const erased = await this.drain.between(async () => eraseFromHubStorage(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn), userId));
     const rooms = new Set([...erased.rooms, ...this.live.eraseUser(userId), ...this.live.watchedRooms]);
-    await Promise.all([...rooms].map((room) => roomHub(this.env, workspace.id, room).eraseUser(userId)));
+    await this.rooms.eraseUser(workspace.id, rooms, userId);
     return erased;
   }
 
@@ -303,8 +287,7 @@ export class WorkspaceHub extends DurableObject<Env> {
     let closed = this.live.fanout.closeAll();
     // The caller names the workspace: a hub that only ever heard from its rooms does not know it.
     if (workspaceId) {
-      const counts = await Promise.all([...this.live.watchedRooms].map((room) => roomHub(this.env, workspaceId, room).closeAll().catch(() => 0)));
-      closed += counts.reduce((a, b) => a + b, 0);
+      closed += await this.rooms.close(workspaceId, this.live.watchedRooms);
     }
     return closed;
   }
@@ -312,8 +295,7 @@ export class WorkspaceHub extends DurableObject<Env> {
   /** A key was revoked: closes the live connections it opened here and in the watched rooms; returns how many. */
   async closeKeyLive(workspaceId: string, keyId: string): Promise<number> {
     // The workspace comes with the call: a hub that only ever heard from its rooms does not know it.
-    const counts = await Promise.all([...this.live.watchedRooms].map((room) => roomHub(this.env, workspaceId, room).closeKey(keyId).catch(() => 0)));
-    return counts.reduce((a, b) => a + b, this.live.fanout.closeKey(keyId));
+    return this.live.fanout.closeKey(keyId) + (await this.rooms.close(workspaceId, this.live.watchedRooms, keyId));
   }
 
   /** Test only: fixes the live clock at `now` (epoch ms), or back to real time with null. */
