@@ -6,6 +6,7 @@ export type { EventPage, StoredEvent } from '../../src/shared/events';
 export type { ApiKey, KeyKind, Workspace } from '../../src/shared/workspaces';
 export type { Session, SessionBody } from '../../src/shared/session';
 export type { ErrorBody, ErrorIssue } from '../../src/shared/errors';
+export type { Share, ShareCreated, ShareInfo, ShareList } from '../../src/shared/shares';
 export type { Alert, AlertInput, AlertMetric, AlertPatch, Delivery, DeliveryFormat, FiringAlert, Schedule, ScheduleInput } from '../../src/shared/alerts';
 
 import type { z } from 'zod';

@@ -172,3 +172,21 @@ export const userFirstSeen = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('user_first_seen_time').on(t.workspaceId, t.firstSeen)],
 );
+
+/**
+ * Share links: a read-only view of a workspace's aggregates for whoever holds the URL. The token is
+ * stored hashed (like keys); deleting the row ends the link and the live connections it opened.
+ */
+export const shares = sqliteTable(
+  'shares',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id').notNull(),
+    name: text('name'),
+    /** SHA-256 of the `sh_…` token, hex; the token itself is never stored. */
+    hash: text('hash').notNull().unique(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at'),
+  },
+  (t) => [index('shares_workspace').on(t.workspaceId)],
+);

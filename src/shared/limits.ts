@@ -137,6 +137,11 @@ export const LIMITS = {
   concurrencyRowsPerDrain: 2_000,
   /** The longest stretch of presence a hub accounts in one step (its alarm closes every minute; older stretches are skipped, bounding CPU). */
   concurrencyGapMaxMs: 6 * 60 * 60 * 1000,
+  /** Share links a workspace may hold at once. */
+  sharesMax: 100,
+  shareNameMaxLength: 200,
+  /** The `edgepulse/live` browser client, minified and gzipped. */
+  liveClientMaxGzipBytes: 3 * 1024,
 } as const;
 
 export const SLUG_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;

@@ -8,7 +8,7 @@ export const DurationStats = z
   .meta({ id: 'DurationStats', description: 'durationMs: exact average; p50/p95/p99 from a DDSketch, within 1% relative error' });
 export type DurationStats = z.infer<typeof DurationStats>;
 
-export const Summary = z
+const SummaryFields = z
   .object({
     events: z.number().int(),
     users: z.number().int().meta({ description: 'Unique users (HyperLogLog estimate, within 2%)' }),
@@ -20,8 +20,17 @@ export const Summary = z
     bytesOut: z.number(),
     value: z.number(),
     avgSessionSeconds: z.number().nullable().meta({ description: 'Mean length of the participant sessions (presence) that started in the range and have ended' }),
-  })
-  .meta({ id: 'Summary' });
+  });
+
+/** With `compare=previous`: the range of equal length that ends where this one starts. */
+export const PreviousRange = z
+  .object({ from: z.string(), to: z.string() })
+  .meta({ id: 'PreviousRange', description: 'With compare=previous: the range of equal length just before [from, to)' });
+
+export const Summary = SummaryFields.extend({
+  previous: SummaryFields.optional().meta({ description: 'With compare=previous: the same totals over the range of equal length just before' }),
+  previousRange: PreviousRange.optional(),
+}).meta({ id: 'Summary' });
 export type Summary = z.infer<typeof Summary>;
 
 export const METRICS = [
@@ -38,7 +47,15 @@ export const TimeseriesPoint = z
   .meta({ id: 'TimeseriesPoint', description: 'Bucket start (ISO, UTC) and one field per requested metric; empty buckets are 0 (percentiles null)' });
 
 export const Timeseries = z
-  .object({ granularity: z.enum(GRANULARITIES), points: z.array(TimeseriesPoint) })
+  .object({
+    granularity: z.enum(GRANULARITIES),
+    points: z.array(TimeseriesPoint),
+    previous: z
+      .object({ points: z.array(TimeseriesPoint) })
+      .optional()
+      .meta({ description: 'With compare=previous: the points of the range of equal length just before, aligned by offset (previous.points[i] is points[i] one range earlier; its `t` is its own bucket start)' }),
+    previousRange: PreviousRange.optional(),
+  })
   .meta({ id: 'Timeseries' });
 export type Timeseries = z.infer<typeof Timeseries>;
 
