@@ -164,8 +164,9 @@ async function propertiesSince(db, wsId, since) {
 
 async function rollupReports(url, db) {
   const { ws, propertiesSet } = await setUp(url, db, 'bench-rollups');
-  // Whole hours: the 30-day range is then answered by rollups alone (no raw edge to read).
-  const end = Math.floor(Date.now() / HOUR) * HOUR;
+  // Whole UTC days: the 30-day range is answered by rollups alone (no raw edge to read), and /users
+  // (which counts the whole local days a range touches) sees exactly the seeded range.
+  const end = Math.floor(Date.now() / DAY) * DAY;
   const start = end - 31 * DAY;
   log(`${fmt(N)} events over 31 days into rollups (no raw rows anywhere)…`);
   const s = await seed(db, ws, N, start, end, 21);

@@ -32,6 +32,19 @@ describe('sketches', () => {
     }
   });
 
+  it('HyperLogLog: no bias where linear counting used to hand over (about 40,000 uniques)', () => {
+    // The classic estimator overcounted here by about 2.5% on average; Ertl's stays within 1%.
+    for (const n of [30_000, 40_000, 50_000]) {
+      let sum = 0;
+      for (let t = 0; t < 6; t++) {
+        const h = new HyperLogLog();
+        for (let i = 0; i < n; i++) h.add(`set${t}-${i}`);
+        sum += h.estimate() / n - 1;
+      }
+      expect(Math.abs(sum / 6), `n=${n}: mean relative error`).toBeLessThan(0.01);
+    }
+  });
+
   it('DDSketch: p50/p95/p99 within 1% after encode/decode and merge', () => {
     const r = rng(3);
     const values: number[] = [];
