@@ -166,6 +166,8 @@ async function compact(url, bucket, time, label) {
 function lifetimeDays(table, retentionDays) {
   if (table === 'rollups (minute)') return LIMITS.minuteRollupHours / 24;
   if (table === 'rollups (hour)') return LIMITS.hourRollupDays;
+  // Day rows live until their local month is older than dayRollupDays (half a month longer on average), then merge into month rows.
+  if (table === 'rollups (day)') return LIMITS.dayRollupDays + 15;
   // Per-user daily rollups go with the raw retention (retention.ts), like the raw events they summarize.
   if (table === 'events' || table === 'user_rollups') return retentionDays;
   if (table === 'drain_log') return 8;
@@ -235,6 +237,11 @@ async function main() {
       const kept = life === null ? 'forever' : `${fmt(life, life < 1 ? 1 : 0)} days`;
       log(`  ${t.padEnd(28)} ${fmt(rows[t] ?? 0).padStart(9)} ${fmt(b).padStart(12)}   ${fmt(b / N, 1).padStart(9)}   ${kept.padEnd(12)}  ${life === null ? `grows ${mb(b)}/day` : mb(b * life)}`);
     }
+    // Month rows: a month keeps one row per (type, dimension, key) it had; with this traffic every day has the
+    // same keys and dense sketches, so a month's rows weigh about what one day's day rows weigh.
+    const monthPerDay = (added['rollups (day)'] ?? 0) / 30.44;
+    growingPerDay += monthPerDay;
+    log(`  ${'rollups (month), estimated'.padEnd(28)} ${''.padStart(9)} ${fmt(monthPerDay).padStart(12)}   ${fmt(monthPerDay / N, 1).padStart(9)}   ${'forever'.padEnd(12)}  grows ${mb(monthPerDay)}/day (a day's day rows per month)`);
     if (rows.events) log(`  (the D1 events table holds ${fmt(rows.events)} raw rows: the drain still inserts them on this build; the archive era removes that insert)`);
     const yearsNaive = D1_LIMIT / d1Added / 365.25;
     const yearsSteady = growingPerDay > 0 ? Math.max(0, D1_LIMIT - boundedStock) / growingPerDay / 365.25 : Infinity;
@@ -250,7 +257,7 @@ async function main() {
     log(`  R2 objects added          ${fmt(r2After.liveObjects - r2Before.liveObjects).padStart(12)}   (${fmt(drainedState.objects - r2Before.objects)} written by the drain before compaction)`);
     log(`  years until one D1 database (10 GB) is full at this traffic:`);
     log(`    every byte added kept forever          ${fmt(yearsNaive, 1).padStart(8)} years   goal ≥ ${GOALS.years}: ${yearsNaive >= GOALS.years ? 'met' : 'NOT met'}`);
-    log(`    with retention's bounds (minute rollups ${LIMITS.minuteRollupHours} h, hour rollups ${LIMITS.hourRollupDays} days, drain log 8 days, raw rows and user rollups ${ws.retentionDays} days):`);
+    log(`    with retention's bounds (minute rollups ${LIMITS.minuteRollupHours} h, hour rollups ${LIMITS.hourRollupDays} days, day rollups ~${LIMITS.dayRollupDays} days then month rows, drain log 8 days, raw rows and user rollups ${ws.retentionDays} days):`);
     log(`      ${mb(growingPerDay)}/day kept forever + ${mb(boundedStock)} bounded  ${fmt(yearsSteady, 1).padStart(8)} years   goal ≥ ${GOALS.years}: ${yearsSteady >= GOALS.years ? 'met' : 'NOT met'}`);
     log(`  timings: send ${fmt(sendSeconds, 0)} s (${fmt(N / sendSeconds)} events/s acknowledged), drain lag ${fmt(drainSeconds, 1)} s, whole run ${fmt(totalSeconds, 0)} s`);
   } finally {

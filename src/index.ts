@@ -4,6 +4,7 @@ import { runArchiveJobs } from './archive/archive-jobs';
 import { runArchiveMigration } from './history/archive-migration';
 import { continueErasures } from './history/erasure';
 import { runFirstSeenBackfill } from './history/first-seen-backfill';
+import { mergeOldDayRollups } from './history/month-rollups';
 import { applyRetention } from './history/retention';
 
 export { WorkspaceHub } from './live/workspace-hub';
@@ -18,18 +19,20 @@ export default {
   fetch: app.fetch,
   /**
    * The cron: quiet browser viewers leave their rooms, then retention (minute and old hour rollups,
-   * per-user rollups, drain_log) in bounded chunks; beside it, the one-time move of D1 raw events to
+   * per-user rollups, drain_log) in bounded chunks; beside it, day rollups older than ~13 months merged into month rows, the one-time move of D1 raw events to
    * the archive and the one-time backfill of first-seen users, each in its own budget; then pending erasures; then the archive's jobs (deleted
    * workspaces, partitions past retention, compaction), each with a budget of its own. Awaited rather
    * than left to waitUntil, so that a failed run is a failed invocation (Cloudflare's cron log, and
    * the status npm start's trigger sees); one job failing does not stop the others.
    */
   async scheduled(controller, env, _ctx) {
-    const [retention, migration, firstSeen] = await Promise.allSettled([
+    const [retention, migration, firstSeen, months] = await Promise.allSettled([
       applyRetention(env.DB, controller.scheduledTime),
       runArchiveMigration(env.DB, env.ARCHIVE, { budgetMs: MIGRATION_BUDGET_MS }),
       runFirstSeenBackfill(env.DB, { budgetMs: FIRST_SEEN_BACKFILL_BUDGET_MS }),
+      mergeOldDayRollups(env.DB, controller.scheduledTime),
     ]);
+    if (months.status === 'fulfilled' && months.value.dayRows > 0) console.log('day rollups merged into months', months.value);
     if (retention.status === 'fulfilled') {
       const result = retention.value;
       const removed = result.minuteRollups + result.hourRollups + result.userRollups + result.drainLog + result.viewersTimedOut;
@@ -51,7 +54,7 @@ export default {
       if (!archive.value.complete) console.warn('archive jobs ran out of time; the next run continues', archive.value);
       else if (archive.value.objectsDeleted + archive.value.compaction.partsMerged > 0) console.log('archive jobs', archive.value);
     }
-    const failed = [retention, migration, firstSeen, erasures, reports, archive].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failed = [retention, migration, firstSeen, months, erasures, reports, archive].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length) throw new AggregateError(failed.map((r) => r.reason), 'cron job failed');
   },
 } satisfies ExportedHandler<Env>;

@@ -51,7 +51,7 @@ async function pruneGrain(db: D1Database, grain: 'minute' | 'hour', workspaceId:
 /**
  * The cron: first browser viewers that went quiet leave (cheap, and a late backlog must not hold
  * them present), then pruning workspace by workspace: minute rollups (events and gauges) older than 48 hours, hour
- * rollups older than 35 days (day rollups answer those ranges), per-user daily rollups of days wholly
+ * rollups older than 35 days (day rollups answer those ranges; month-rollups.ts merges old days), per-user daily rollups of days wholly
  * past its retentionDays; then drain_log rows older than 8 days (longer than any outbox batch
  * waits), across workspaces; then signed-out sessions past their expiry. Raw events live in the
  * archive (its retention deletes whole partitions); the D1 table of older installations is the

@@ -19,7 +19,8 @@ export function dimValue(e: Pick<NormalizedEvent, 'room' | 'error' | 'context'>,
 export const ALL_TYPES = '';
 
 export interface RollupRow {
-  grain: Grain;
+  /** 'month' only from the cron's merge of old day rows (month-rollups.ts), never from a drain. */
+  grain: Grain | 'month';
   bucket: number;
   type: string;
   dim: string;

@@ -3,13 +3,14 @@ import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm
 /**
  * Pre-aggregated history, written by the drain in the same D1 batch as the raw events.
  * One row per (grain, bucket start, event type, dimension, dimension value); `dim = ''` is the
- * type's total, and `type = '', dim = ''` the total of all types. Minute buckets are UTC minutes; hour and day buckets are the workspace's local ones.
+ * type's total, and `type = '', dim = ''` the total of all types. Minute buckets are UTC minutes; hour, day and month buckets are the workspace's local ones
+ * (month rows: day rows older than about 13 months, merged by the cron, month-rollups.ts).
  */
 export const rollups = sqliteTable(
   'rollups',
   {
     workspaceId: text('workspace_id').notNull(),
-    grain: text('grain', { enum: ['minute', 'hour', 'day'] }).notNull(),
+    grain: text('grain', { enum: ['minute', 'hour', 'day', 'month'] }).notNull(),
     bucket: integer('bucket').notNull(),
     type: text('type').notNull(),
     dim: text('dim').notNull(),

@@ -60,10 +60,14 @@ export const LIMITS = {
   breakdownDefaultRows: 10,
   reportListMax: 1000,
   reportListDefault: 100,
-  /** Minute rollups are kept this long; day rollups as long as the workspace exists. */
+  /** Minute rollups are kept this long (day rollups ~13 months, then month rows as long as the workspace exists). */
   minuteRollupHours: 48,
   /** Hour rollups are kept this long; day rollups answer older ranges. */
   hourRollupDays: 35,
+  /** Day rollups are kept about 13 months (this many days, to the start of that local month); the cron then merges them into month rows. */
+  dayRollupDays: 400,
+  /** Wall time per cron run for merging old day rollups into month rows. */
+  monthRollupBudgetMs: 10_000,
   /** Property names a workspace may keep in rollups (PATCH rollupProperties). */
   rollupPropertiesMax: 10,
   /** Archive compaction merges an hour this long after it closed (late drains land first). */

@@ -30,7 +30,7 @@ export async function gaugeSeries(db: D1Database, src: RawSource, q: GaugeQuery,
   const segments = planSegments(q.from, q.to, maxGrainFor(granularity), q.tz, rollupFloors(q.now));
   await Promise.all(segments.map((seg) => seg.grain === 'raw'
     ? foldRawGauge(src, q, seg.from, seg.to, pointOf, folds)
-    : foldGaugeRollups(db, q, seg.grain, seg.from, seg.to, pointOf, folds)));
+    : foldGaugeRollups(db, q, seg.grain === 'month' ? 'day' : seg.grain, seg.from, seg.to, pointOf, folds)));
   return { name: q.name, granularity, points: starts.map((t) => toPoint(t, folds.get(t))) };
 }
 

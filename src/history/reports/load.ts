@@ -32,7 +32,8 @@ function add(groups: Groups, group: string, point: number, agg: Agg): void {
   else groups.get(group)!.set(point, agg);
 }
 
-const maxGrainFor = (g?: Granularity): Grain => (g === 'minute' ? 'minute' : g === 'hour' ? 'hour' : 'day');
+/** Month rows answer totals and month points; day and week points older than the day floor come from raw events. */
+const maxGrainFor = (g?: Granularity): Grain | 'month' => (g === 'minute' ? 'minute' : g === 'hour' ? 'hour' : g === undefined || g === 'month' ? 'month' : 'day');
 
 export async function load(db: D1Database, src: RawSource, q: ReportQuery, opts: LoadOptions): Promise<Loaded> {
   const groups: Groups = new Map();
@@ -51,7 +52,7 @@ export async function load(db: D1Database, src: RawSource, q: ReportQuery, opts:
     return { groups, source: 'raw' };
   }
   // Minute rollups hold per-type totals only: with a dimension, minute edges come from raw events.
-  const segments = planSegments(q.from, q.to, maxGrainFor(opts.granularity), q.tz, rollupFloors(q.now), source.dim === '');
+  const segments = planSegments(q.from, q.to, maxGrainFor(opts.granularity), q.tz, rollupFloors(q.now, q.tz), source.dim === '');
   // Segments are independent reads: run them together, each folding into the same groups.
   await Promise.all(segments.map((seg) => seg.grain === 'raw'
     ? raw(seg.from, seg.to)
@@ -60,13 +61,15 @@ export async function load(db: D1Database, src: RawSource, q: ReportQuery, opts:
 }
 
 async function foldRollups(
-  db: D1Database, q: ReportQuery, grain: Grain, from: number, to: number, source: { dim: string; key?: string },
+  db: D1Database, q: ReportQuery, grain: Grain | 'month', from: number, to: number, source: { dim: string; key?: string },
   by: GroupBy, pointOf: (t: number) => number, groups: Groups,
 ): Promise<void> {
   const binds: unknown[] = [q.workspaceId, grain, from, to, source.dim];
+  // A month segment also reads the day rows of months the cron has not merged yet (or is merging).
+  const grains = grain === 'month' ? `grain IN (?2, 'day')` : `grain = ?2`;
   let sql = `SELECT bucket, type, key, events, errors, bytes_in AS bytesIn, bytes_out AS bytesOut, value,
     duration_count AS durationCount, duration_sum AS durationSum, users, sessions, durations
-    FROM rollups WHERE workspace_id = ?1 AND grain = ?2 AND bucket >= ?3 AND bucket < ?4 AND dim = ?5`;
+    FROM rollups WHERE workspace_id = ?1 AND ${grains} AND bucket >= ?3 AND bucket < ?4 AND dim = ?5`;
   if (source.key !== undefined) {
     binds.push(source.key);
     sql += ` AND key = ?${binds.length}`;

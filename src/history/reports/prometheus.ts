@@ -10,12 +10,12 @@ import { mergeAll } from './stats';
 /** Fixed upper bounds (ms) of the durationMs histogram. */
 export const DURATION_BUCKETS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
-/** Totals per type over every day rollup the workspace has (day rollups are never pruned). */
+/** Totals per type over every day and month rollup the workspace has (neither is pruned; old days merge into months). */
 export async function totalsByType(db: D1Database, workspaceId: string): Promise<Map<string, Agg>> {
   const { results } = await db
     .prepare(`SELECT type, events, errors, bytes_in AS bytesIn, bytes_out AS bytesOut, value, duration_count AS durationCount,
         duration_sum AS durationSum, NULL AS users, NULL AS sessions, durations
-      FROM rollups WHERE workspace_id = ?1 AND grain = 'day' AND dim = '' AND type <> ''`)
+      FROM rollups WHERE workspace_id = ?1 AND grain IN ('day', 'month') AND dim = '' AND type <> ''`)
     .bind(workspaceId)
     .all<Parameters<typeof Agg.fromRow>[0] & { type: string }>();
   const out = new Map<string, Agg>();
