@@ -13,6 +13,7 @@ import { LIMITS } from '../shared/limits';
 import { BREAKDOWN_DIMENSIONS } from '../shared/report-params';
 import { Breakdown, GRANULARITIES, METRICS, Summary, Timeseries, type Metric } from '../shared/reports';
 import { authErrors, bearer, json, WsParams } from './openapi';
+import { PROPERTY_PREFIX, strictQuery } from './query-params';
 
 export const statsRoutes = new OpenAPIHono<AppEnv>();
 
@@ -31,10 +32,9 @@ export const ReportParams = z.object({
   device: z.string().max(LIMITS.contextStringMaxLength).optional(),
   browser: z.string().max(LIMITS.contextStringMaxLength).optional(),
   os: z.string().max(LIMITS.contextStringMaxLength).optional(),
-})
-  // `property.NAME=value` parameters have free names: kept here, checked by propertyFilters.
-  .loose();
-export type ReportParams = z.infer<typeof ReportParams>;
+});
+/** What a route's query gives its handler: `property.NAME=value` parameters have free names, kept by strictQuery, checked by propertyFilters. */
+export type ReportParams = z.infer<typeof ReportParams> & Record<string, unknown>;
 
 const bad = (path: string, message: string) => new ApiError('invalid_request', `${path}: ${message}`, [{ path, message }]);
 
@@ -44,8 +44,6 @@ export function checkRange<T extends Pick<ReportParams, 'range' | 'from' | 'to'>
   if (p.from !== undefined && p.to !== undefined && p.from >= p.to) throw bad('from', 'must be before to');
   return p;
 }
-
-const PROPERTY_PREFIX = 'property.';
 
 /** The `property.NAME=value` parameters of a query (ANDed), or undefined without any; bad ones are a 400 naming them. */
 export function propertyFilters(p: Record<string, unknown>): Record<string, string> | undefined {
@@ -106,7 +104,7 @@ statsRoutes.openapi(
     summary: 'Totals of a range (read key)',
     description: `${SOURCES} ${AVG_SESSION} With \`compare=previous\` the answer adds \`previous\` (the same fields over [from − (to − from), from), same filters) and \`previousRange\`; both ranges are read at once.`,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: SummaryParams },
+    request: { params: WsParams, query: strictQuery(SummaryParams, { properties: true }) },
     responses: { 200: json(Summary, 'Summary of the range'), ...authErrors },
   }),
   async (c) => {
@@ -159,7 +157,7 @@ statsRoutes.openapi(
     summary: 'Metrics per time bucket (read key)',
     description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). ${COMPARE_POINTS} Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. \`newUsers\` is exact: users whose first event in the workspace (over its whole history, kept past the raw retention; erased users excluded) falls in the bucket; it takes no filter (a 400). ${CONCURRENCY} ${SOURCES}`,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: TimeseriesParams },
+    request: { params: WsParams, query: strictQuery(TimeseriesParams, { properties: true }) },
     responses: { 200: json(Timeseries, 'One point per bucket'), ...authErrors },
   }),
   async (c) => {
@@ -203,7 +201,7 @@ statsRoutes.openapi(
     summary: 'Totals per type, room, user, country, platform, device, browser, os, error or property (read key)',
     description: `Rows sorted by events, most first; events without the key are left out. \`by=userId\` reads raw events from the archive and the outbox (within the raw retention); \`by=property:NAME\` reads rollups for a property in the workspace’s \`rollupProperties\` (values cut to ${LIMITS.rollupPropertyValueMaxLength} characters, ending in …), raw events for any other. ${SOURCES}`,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: BreakdownParams },
+    request: { params: WsParams, query: strictQuery(BreakdownParams, { properties: true }) },
     responses: { 200: json(Breakdown, 'Rows per key'), ...authErrors },
   }),
   async (c) => {
