@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, createWorkspace, flush, type TestWorkspace } from './helpers';
 import { rng } from './history-dataset';
+import { previousBuckets } from '../src/history/reports/compare';
+import { bucketStarts } from '../src/history/reports/stats';
 
 /** compare=previous on the summary and the timeseries, checked against counts of the seeded events. */
 
@@ -211,6 +213,44 @@ describe('compare=previous by local day across a DST change (America/New_York)',
     expect(localDay.format(prevFrom)).toBe(localDay.format(from - 3 * DAY));
     const exact = perLocalDay(prevFrom, from);
     body.previous.points.forEach((p: { t: string; events: number }) => expect(p.events, p.t).toBe(exact.get(localDay.format(Date.parse(p.t))) ?? 0));
+  });
+});
+
+describe('the previous period of week and month points', () => {
+  const tz = 'Europe/Berlin';
+  /** Epoch ms of a wall-clock time in Berlin (CET, or CEST from the last Sunday of March to the last of October). */
+  const berlin = (y: number, mo: number, d: number, h = 0, summer = false) => Date.UTC(y, mo - 1, d, h) - (summer ? 2 : 1) * HOUR;
+  const wall = (t: number) => new Intl.DateTimeFormat('sv-SE', { timeZone: tz, dateStyle: 'short', timeStyle: 'short' }).format(t);
+
+  it('months of different lengths: the same day of the month, two months earlier', () => {
+    const from = berlin(2026, 1, 15);
+    const to = berlin(2026, 3, 15);
+    const starts = bucketStarts(from, to, 'month', tz)!;
+    const prev = previousBuckets(from, to, starts, 'month', tz);
+    expect(starts.map(wall)).toEqual(['2026-01-01 00:00', '2026-02-01 00:00', '2026-03-01 00:00']);
+    expect(prev.starts.map(wall)).toEqual(['2025-11-01 00:00', '2025-12-01 00:00', '2026-01-01 00:00']);
+    expect([wall(prev.from), wall(prev.to)]).toEqual(['2025-11-15 00:00', '2026-01-15 00:00']);
+    // The 31st has no place in a shorter month: held at its end.
+    const p31 = previousBuckets(berlin(2026, 3, 31, 12, true), berlin(2026, 4, 30, 12, true), bucketStarts(berlin(2026, 3, 31, 12, true), berlin(2026, 4, 30, 12, true), 'month', tz)!, 'month', tz);
+    expect(p31.starts.map(wall)).toEqual(['2026-02-01 00:00', '2026-03-01 00:00']);
+    expect(wall(p31.from)).toBe('2026-02-28 23:59');
+    expect(wall(p31.to)).toBe('2026-03-30 12:00');
+  });
+
+  it('weeks across the end of summer time: Mondays two weeks earlier', () => {
+    // Two weeks from Monday 19 October 2026 (summer time ends on the 25th): 14 days and an hour.
+    const from = berlin(2026, 10, 19, 0, true);
+    const to = berlin(2026, 11, 2);
+    const starts = bucketStarts(from, to, 'week', tz)!;
+    const prev = previousBuckets(from, to, starts, 'week', tz);
+    expect(prev.starts.map(wall)).toEqual(['2026-10-05 00:00', '2026-10-12 00:00']);
+    expect([wall(prev.from), prev.to]).toEqual(['2026-10-05 00:00', from]);
+    // A week of days starting at noon: noon a week earlier.
+    const noon = berlin(2026, 10, 27, 12);
+    const days = previousBuckets(noon, noon + 7 * DAY, bucketStarts(noon, noon + 7 * DAY, 'day', tz)!, 'day', tz);
+    expect(wall(days.from)).toBe('2026-10-20 12:00');
+    expect(days.starts).toHaveLength(8);
+    expect(wall(days.starts[0])).toBe('2026-10-20 00:00');
   });
 });
 

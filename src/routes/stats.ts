@@ -145,7 +145,7 @@ const TimeseriesParams = ReportParams.extend({
 /** How a timeseries' previous period is chosen so that its points align with the current ones. */
 const COMPARE_POINTS =
   'With `compare=previous` the answer adds `previous.points` (as many as `points`; `previous.points[i]` is `points[i]` one period earlier, with its own `t`) and `previousRange`, read at once with the current range: ' +
-  '[from, to) moved back by as many whole buckets as it is long (at least one) — local days, weeks and months for those granularities, so points align one to one across DST changes and months of different lengths — ending where [from, to) starts at the latest. ' +
+  '[from, to) moved back by as many whole buckets as it is long (at least one) — local days, weeks and months for those granularities, so points align one to one across DST changes and months of different lengths, its edges keeping their wall-clock place (time of day, day of the month; held inside a shorter month) — ending where [from, to) starts at the latest. ' +
   'For a range a whole number of buckets long this is [from − (to − from), from).';
 
 /** newUsers is a property of the workspace's whole history, not of a slice of its events. */

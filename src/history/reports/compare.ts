@@ -1,4 +1,4 @@
-import { bucketStart, DAY, HOUR, MINUTE, nextBucket, type Granularity } from '../time';
+import { bucketStart, DAY, HOUR, MINUTE, nextBucket, tzOffset, type Granularity } from '../time';
 
 /** `compare=previous`: the period a report is compared with. */
 export interface PreviousPeriod {
@@ -21,14 +21,20 @@ function bucketsBack(start: number, k: number, g: Granularity, tz: string): numb
   return b;
 }
 
-/** `t` moved back `k` buckets, kept at the same fraction of its bucket (so it lands in the bucket k earlier even when lengths differ). */
+/**
+ * `t` moved back `k` buckets: minutes and hours by their length; in a local day, week or month it
+ * keeps its wall-clock place (the same time of day, day of the week or of the month), held inside
+ * that bucket when it is shorter (February, a day of 23 hours).
+ */
 function shiftBack(t: number, k: number, g: Granularity, tz: string): number {
   if (g === 'minute' || g === 'hour') return t - k * NOMINAL[g];
   const b = bucketStart(t, g, tz);
-  const len = nextBucket(b, g, tz) - b;
   const b2 = bucketsBack(b, k, g, tz);
-  const len2 = nextBucket(b2, g, tz) - b2;
-  return b2 + Math.floor(((t - b) * len2) / len);
+  if (t === b) return b2;
+  const wallSinceStart = t + tzOffset(t, tz) - (b + tzOffset(b, tz));
+  let moved = b2 + wallSinceStart;
+  moved -= tzOffset(moved, tz) - tzOffset(b2, tz);
+  return Math.min(Math.max(moved, b2), nextBucket(b2, g, tz) - 1);
 }
 
 /**
