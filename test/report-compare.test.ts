@@ -115,6 +115,14 @@ describe('compare=previous (UTC)', () => {
     const plain = await get(ws, 'timeseries', q);
     expect(body.points).toEqual(plain.points);
     expect(plain.previous).toBeUndefined();
+    // newUsers (first seen in the workspace) and the presence metrics take compare too: the previous points are the previous range's.
+    const growth = await get(ws, 'timeseries', { ...q, metrics: 'newUsers,concurrentUsers', compare: 'previous' });
+    const growthDirect = await get(ws, 'timeseries', { ...q, from: iso(T0 - 6 * HOUR), to: iso(T0), metrics: 'newUsers,concurrentUsers' });
+    expect(growth.previous.points).toEqual(growthDirect.points);
+    const firstSeen = new Map<string, number>();
+    for (const e of events) if (e.userId && !(firstSeen.get(e.userId)! <= e.timestamp)) firstSeen.set(e.userId, e.timestamp);
+    const newBefore = [...firstSeen.values()].filter((t) => t >= T0 - 6 * HOUR && t < T0).length;
+    expect(growth.previous.points.reduce((s: number, p: { newUsers: number }) => s + p.newUsers, 0)).toBe(newBefore);
   });
 
   it('timeseries: a range not a whole number of buckets long still gets as many previous points, one bucket earlier each', async () => {
