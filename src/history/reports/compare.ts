@@ -1,4 +1,8 @@
+import type { Metric, Summary, Timeseries } from '../../shared/reports';
+import type { RawSource } from '../raw/source';
 import { bucketStart, DAY, HOUR, MINUTE, nextBucket, tzOffset, type Granularity } from '../time';
+import type { ReportQuery } from './plan';
+import { summary, timeseries } from './stats';
 
 /** `compare=previous`: the period a report is compared with. */
 export interface PreviousPeriod {
@@ -49,4 +53,23 @@ export function previousBuckets(from: number, to: number, starts: number[], g: G
   const prevStarts = starts.length ? [bucketsBack(starts[0], k, g, tz)] : [];
   while (prevStarts.length < starts.length) prevStarts.push(nextBucket(prevStarts[prevStarts.length - 1], g, tz));
   return { from: shiftBack(from, k, g, tz), to: Math.min(shiftBack(to, k, g, tz), from), starts: prevStarts };
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
+/** The summary with `previous`, the same totals over the range of equal length before; both read at once. */
+export async function summaryWithPrevious(db: D1Database, src: RawSource, q: ReportQuery): Promise<Summary> {
+  const prev = previousRange(q.from, q.to);
+  const [current, previous] = await Promise.all([summary(db, src, q), summary(db, src, { ...q, ...prev })]);
+  return { ...current, previous, previousRange: { from: iso(prev.from), to: iso(prev.to) } };
+}
+
+/** The timeseries with `previous.points`, aligned one to one with `points` (previousBuckets); both read at once. */
+export async function timeseriesWithPrevious(db: D1Database, src: RawSource, q: ReportQuery, g: Granularity, metrics: Metric[], starts: number[]): Promise<Timeseries> {
+  const prev = previousBuckets(q.from, q.to, starts, g, q.tz);
+  const [current, previous] = await Promise.all([
+    timeseries(db, src, q, g, metrics, starts),
+    timeseries(db, src, { ...q, from: prev.from, to: prev.to }, g, metrics, prev.starts),
+  ]);
+  return { ...current, previous: { points: previous.points }, previousRange: { from: iso(prev.from), to: iso(prev.to) } };
 }
