@@ -5,6 +5,7 @@ import type { AppEnv } from './env';
 import { ArchiveObjectChanged } from './archive';
 import { ApiError, codeForStatus } from './errors';
 import { zodIssues } from './ingest/parse';
+import { queryParamsError } from './routes/query-params';
 import { docsPage } from './routes/docs';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
@@ -34,6 +35,8 @@ export const app = new OpenAPIHono<AppEnv>({
   // Every schema violation becomes the contract's 400 body, naming each path.
   defaultHook: (result) => {
     if (!result.success) {
+      const badParams = queryParamsError(result);
+      if (badParams) throw badParams;
       const issues = zodIssues(result.error);
       throw new ApiError('invalid_request', `${issues[0]?.path}: ${issues[0]?.message}`, issues);
     }
@@ -81,7 +84,7 @@ app.doc31('/api/v1/openapi.json', (c) => ({
   info: {
     title: 'edgepulse',
     version: c.env.VERSION,
-    description: 'Self-hosted, real-time analytics on Cloudflare’s edge. Errors are `{ "error": { "code", "message", "issues"? } }`.',
+    description: 'Self-hosted, real-time analytics on Cloudflare’s edge. Errors are `{ "error": { "code", "message", "issues"? } }`. A read route answers a query parameter it does not take, or one given twice, with 400 `invalid_request` naming each (`issues[].path`), so a misspelt filter never widens a report.',
   },
   servers: [{ url: new URL(c.req.url).origin }],
 }));

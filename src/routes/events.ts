@@ -14,6 +14,7 @@ import { LIMITS } from '../shared/limits';
 import { ingestParsed, unwrap } from './ingest-helper';
 import { authErrors, bearer, errorResponses, json, WsParams } from './openapi';
 import { checkRange, PROPERTY_FILTERS, propertyFilters, ReportParams } from './stats';
+import { strictQuery } from './query-params';
 
 export const eventRoutes = new OpenAPIHono<AppEnv>();
 
@@ -146,7 +147,7 @@ eventRoutes.openapi(
     summary: 'Raw events, newest first, with cursor paging (read key)',
     description: `Read from the R2 archive (hour partitions newest first, row groups skipped by their \`ts\` statistics) and the hub’s not-yet-drained outbox, so an acknowledged event is listed within seconds and never twice. Ordered by (timestamp, id) descending; \`nextCursor\` continues after the last event of the page. Every filter and \`errorsOnly\` apply before paging. ${PROPERTY_FILTERS}`,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: EventsQuery },
+    request: { params: WsParams, query: strictQuery(EventsQuery, { properties: true }) },
     responses: { 200: json(EventPage, 'A page of events'), ...authErrors },
   }),
   async (c) => {

@@ -11,6 +11,7 @@ import { WORKSPACE_HEADER } from '../live/workspace-hub';
 import { LIMITS, ROOM_RE } from '../shared/limits';
 import { LiveClosed, LiveMessage, LiveSnapshot, LiveToken } from '../shared/live';
 import { authErrors, bearer, json, WsParams } from './openapi';
+import { strictQuery } from './query-params';
 
 addCredentialSource(liveTokenSource);
 
@@ -19,7 +20,7 @@ export const liveRoutes = new OpenAPIHono<AppEnv>();
 const RoomParams = WsParams.extend({
   room: z.string().regex(ROOM_RE, 'must match ^[A-Za-z0-9._:@-]{1,128}$').meta({ param: { name: 'room', in: 'path' }, example: 'standup', description: 'Room, stream or channel' }),
 });
-const LiveQuery = z.object({ token: z.string().optional().meta({ description: 'A live token from POST …/live/token, instead of a header' }) });
+const LiveQuery = strictQuery(z.object({ token: z.string().optional().meta({ description: 'A live token from POST …/live/token, instead of a header' }) }));
 
 const modes = `Three modes: \`Upgrade: websocket\` gives a WebSocket (hibernating; send \`{"type":"ping"}\` for \`{"type":"pong"}\`), \`Accept: text/event-stream\` gives Server-Sent Events, anything else a JSON snapshot. Streams carry \`connected\`, then \`stats\` (at most ${1000 / FANOUT.statsEveryMs} a second while anything changes, at least every ${FANOUT.statsAtLeastMs / 1000} s), \`events\` (batched, at most every ${FANOUT.eventsEveryMs} ms) and \`ping\` (every ${FANOUT.pingEveryMs / 1000} s). Credentials: read or admin key, session cookie, or \`?token=\`; checked before the upgrade. The session cookie counts only from the dashboard's own origin: a request carrying it whose \`Origin\` names another origin (another port or subdomain of the same site, which browsers send the cookie from) gets 403 \`forbidden\`, so no other page can open the stream with the dashboard's cookie; pages elsewhere use a key or \`?token=\`. Revoking the key (or the key that minted the token) ends its connections: WebSockets close with code 4401 "key revoked", SSE streams end; \`DELETE …/live\` closes them all (WebSockets with code 4000).`;
 

@@ -7,7 +7,8 @@ import { workspaceHub } from '../live/hubs';
 import { LIMITS } from '../shared/limits';
 import { authErrors, bearer, WsParams } from './openapi';
 import { rawSource } from '../history/raw/source';
-import { propertyFilters, ReportParams, reportQuery } from './stats';
+import { PROPERTY_FILTERS, propertyFilters, ReportParams, reportQuery } from './stats';
+import { strictQuery } from './query-params';
 
 export const metricsRoutes = new OpenAPIHono<AppEnv>();
 
@@ -35,9 +36,10 @@ metricsRoutes.openapi(
       'histogram `edgepulse_duration_ms` with fixed buckets 5…30000 ms (bucket counts from a DDSketch, within 1% of the bounds). ' +
       'Without parameters the counters and histogram cover all history (day rollups). With `range` or `from`/`to` and the filters of the other reports they cover the events of the summary for the same query ' +
       '(the same sources: a `userId` filter, or two or more of room/country/platform/device/browser/os, read raw events and so only see the raw retention); without `range` or `from` they start at the beginning of history, so they still only grow. ' +
-      'Gauges are always now: with a filter, `edgepulse_online_users` counts users with a matching event in the last 5 minutes of history (events reach it within 5 s), and `edgepulse_live_connections`, the drain gauges, platforms, gauges and rooms are left out (they are no events, so no filter describes them).',
+      'Gauges are always now: with a filter, `edgepulse_online_users` counts users with a matching event in the last 5 minutes of history (events reach it within 5 s), and `edgepulse_live_connections`, the drain gauges, platforms, gauges and rooms are left out (they are no events, so no filter describes them). ' +
+      PROPERTY_FILTERS,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: ReportParams },
+    request: { params: WsParams, query: strictQuery(ReportParams, { properties: true }) },
     responses: { 200: { description: 'Metrics', content: { 'text/plain; version=0.0.4': { schema: z.string() } } }, ...authErrors },
   }),
   async (c) => {

@@ -10,14 +10,16 @@ import { LIMITS } from '../shared/limits';
 import { RoomList, SessionList } from '../shared/reports';
 import { authErrors, bearer, json, WsParams } from './openapi';
 import { ReportParams, reportQuery } from './stats';
+import { strictQuery } from './query-params';
 
 export const historySessionRoutes = new OpenAPIHono<AppEnv>();
 
-const Params = ReportParams.extend({
+const Params = strictQuery(ReportParams.extend({
   limit: z.coerce.number().int().min(1).max(LIMITS.reportListMax).default(LIMITS.reportListDefault),
-});
+}), { properties: true });
 
 const RETENTION_RULE =
+  'Property filters `property.NAME=value` (any number, ANDed) are matched by events, like `type`. ' +
   'Filters matched by events read raw events (the R2 archive and the hub’s not-yet-drained outbox: room, user and time only), which the workspace keeps `retentionDays`: such a filter with a range starting earlier is refused with 400 `invalid_request` naming the filter.';
 
 /** The report query of a session list; 400 when a filter would need raw events the retention deleted. */

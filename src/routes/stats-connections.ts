@@ -8,6 +8,7 @@ import { Connections } from '../shared/connections';
 import { LIMITS } from '../shared/limits';
 import { authErrors, bearer, json, WsParams } from './openapi';
 import { reportQuery } from './stats';
+import { strictQuery } from './query-params';
 
 export const connectionRoutes = new OpenAPIHono<AppEnv>();
 
@@ -20,8 +21,7 @@ const ConnectionParams = z
     room: z.string().max(LIMITS.roomMaxLength).optional(),
     userId: z.string().max(LIMITS.userIdMaxLength).optional(),
     platform: z.string().max(LIMITS.contextStringMaxLength).optional(),
-  })
-  .strict();
+  });
 
 connectionRoutes.openapi(
   createRoute({
@@ -33,7 +33,7 @@ connectionRoutes.openapi(
       'The connection type and platform are the session’s own, from its join (LiveKit participant metadata or attributes `connectionType`, `platform`; an SDK’s `context`). ' +
       'Filters: `room`, `userId`, `platform`. Aborted connections are counted from rollups (raw events, within the raw retention, at partial-hour edges and with a room or user filter).',
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: ConnectionParams },
+    request: { params: WsParams, query: strictQuery(ConnectionParams) },
     responses: { 200: json(Connections, 'Connection figures of the range'), ...authErrors },
   }),
   async (c) => {

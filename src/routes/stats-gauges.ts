@@ -10,6 +10,7 @@ import { GAUGE_NAME_RE, LIMITS } from '../shared/limits';
 import { GRANULARITIES } from '../shared/report-params';
 import { authErrors, bearer, json, WsParams } from './openapi';
 import { ReportParams, reportQuery } from './stats';
+import { strictQuery } from './query-params';
 
 export const statsGaugeRoutes = new OpenAPIHono<AppEnv>();
 
@@ -18,8 +19,7 @@ const GaugeParams = ReportParams.pick({ range: true, from: true, to: true })
     name: z.string().regex(GAUGE_NAME_RE, 'a gauge name is a letter, then up to 63 letters, digits, _ . : or -').optional()
       .meta({ description: 'The gauge (as sent in events’ `gauges`). Without it: the names of the gauges with samples in the range' }),
     granularity: z.enum(GRANULARITIES).optional().meta({ description: 'With `name`: the bucket size (default hour)' }),
-  })
-  .strict();
+  });
 
 const bad = (path: string, message: string) => new ApiError('invalid_request', `${path}: ${message}`, [{ path, message }]);
 
@@ -36,7 +36,7 @@ statsGaugeRoutes.openapi(
       `Without \`name\`: \`{ "names" }\`, the gauges with samples in the local days the range touches, sorted, at most ${LIMITS.gaugeNamesListed}. ` +
       'Range as the other reports (`range`, or `from`/`to`; default the last 30 days); the event filters do not apply to gauges.',
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: GaugeParams },
+    request: { params: WsParams, query: strictQuery(GaugeParams) },
     responses: { 200: json(z.union([GaugeSeries, GaugeNames]), 'The gauge per bucket, or the gauge names'), ...authErrors },
   }),
   async (c) => {

@@ -8,9 +8,11 @@ import { COHORT_GRAINS, Retention } from '../shared/growth';
 import { LIMITS } from '../shared/limits';
 import { authErrors, bearer, json, WsParams } from './openapi';
 import { checkRange } from './stats';
+import { strictQuery } from './query-params';
 
 export const retentionRoutes = new OpenAPIHono<AppEnv>();
 
+// Cohorts are of the whole workspace: a filter would silently not apply, so it is an unknown parameter (strictQuery).
 const RetentionParams = z
   .object({
     cohort: z.enum(COHORT_GRAINS).default('week').meta({ description: 'Group users by the day, week (Monday) or month of their first event, in the workspace’s time zone. Default: week' }),
@@ -19,9 +21,7 @@ const RetentionParams = z
     range: z.enum(RANGES).optional().meta({ description: 'Cohorts of: today, yesterday, 24h, 7d, 30d, 90d. Default: the current period and `periods` before it' }),
     from: QueryTime.optional().meta({ description: 'ISO 8601 or epoch ms: the first cohort is the period holding it', type: 'string' }),
     to: QueryTime.optional().meta({ description: 'ISO 8601 or epoch ms (exclusive): the last cohort is the period holding the instant before; default now', type: 'string' }),
-  })
-  // Cohorts are of the whole workspace: a filter would silently not apply, so any other parameter is a 400.
-  .strict();
+  });
 
 const bad = (path: string, message: string) => new ApiError('invalid_request', `${path}: ${message}`, [{ path, message }]);
 
@@ -36,7 +36,7 @@ retentionRoutes.openapi(
       'An installation that drained events before first-seen times were kept gets them once from the per-user rollups it still had (a cron backfill), so users older than its retention window then count from their oldest day kept. ' +
       `Cohorts cover the workspace as a whole: no filters. At most ${LIMITS.retentionCohortsMax} cohorts.`,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: RetentionParams },
+    request: { params: WsParams, query: strictQuery(RetentionParams) },
     responses: { 200: json(Retention, 'One row per cohort, oldest first'), ...authErrors },
   }),
   async (c) => {

@@ -6,12 +6,14 @@ import { QueryTime, RANGES, resolveRange } from '../history/range';
 import { rawSource } from '../history/raw/source';
 import { isDim, type GroupBy, type ReportFilters, type ReportQuery } from '../history/reports/plan';
 import { breakdown, bucketStarts, summary, timeseries } from '../history/reports/stats';
+import { summaryWithPrevious, timeseriesWithPrevious } from '../history/reports/compare';
 import { isConcurrencyMetric } from '../history/reports/concurrency';
 import type { WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
 import { BREAKDOWN_DIMENSIONS } from '../shared/report-params';
 import { Breakdown, GRANULARITIES, METRICS, Summary, Timeseries, type Metric } from '../shared/reports';
 import { authErrors, bearer, json, WsParams } from './openapi';
+import { PROPERTY_PREFIX, strictQuery } from './query-params';
 
 export const statsRoutes = new OpenAPIHono<AppEnv>();
 
@@ -30,10 +32,9 @@ export const ReportParams = z.object({
   device: z.string().max(LIMITS.contextStringMaxLength).optional(),
   browser: z.string().max(LIMITS.contextStringMaxLength).optional(),
   os: z.string().max(LIMITS.contextStringMaxLength).optional(),
-})
-  // `property.NAME=value` parameters have free names: kept here, checked by propertyFilters.
-  .loose();
-export type ReportParams = z.infer<typeof ReportParams>;
+});
+/** What a route's query gives its handler: `property.NAME=value` parameters have free names, kept by strictQuery, checked by propertyFilters. */
+export type ReportParams = z.infer<typeof ReportParams> & Record<string, unknown>;
 
 const bad = (path: string, message: string) => new ApiError('invalid_request', `${path}: ${message}`, [{ path, message }]);
 
@@ -43,8 +44,6 @@ export function checkRange<T extends Pick<ReportParams, 'range' | 'from' | 'to'>
   if (p.from !== undefined && p.to !== undefined && p.from >= p.to) throw bad('from', 'must be before to');
   return p;
 }
-
-const PROPERTY_PREFIX = 'property.';
 
 /** The `property.NAME=value` parameters of a query (ANDed), or undefined without any; bad ones are a 400 naming them. */
 export function propertyFilters(p: Record<string, unknown>): Record<string, string> | undefined {
@@ -91,16 +90,27 @@ const SOURCES =
 const AVG_SESSION =
   'avgSessionSeconds is over participant sessions (presence) that started in the range and have ended: `room`, `userId` and `platform` are the session’s own (its platform is that of its join); `type`, `country`, `device`, `browser` and `os` keep a session when its user has, inside the range and during the session, an event naming its room that matches all of them (raw events from the archive and the outbox, so only within the raw retention).';
 
+const Compare = z.enum(['previous']).optional();
+
+const SummaryParams = ReportParams.extend({
+  compare: Compare.meta({ description: '`previous`: add `previous`, the same totals over the range of equal length that ends where this one starts, and `previousRange`' }),
+});
+
 statsRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/stats/summary', tags: ['Reports'], security: bearer,
     summary: 'Totals of a range (read key)',
-    description: `${SOURCES} ${AVG_SESSION}`,
+    description: `${SOURCES} ${AVG_SESSION} With \`compare=previous\` the answer adds \`previous\` (the same fields over [from − (to − from), from), same filters) and \`previousRange\`; both ranges are read at once.`,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: ReportParams },
+    request: { params: WsParams, query: strictQuery(SummaryParams, { properties: true }) },
     responses: { 200: json(Summary, 'Summary of the range'), ...authErrors },
   }),
-  async (c) => c.json(await summary(c.env.DB, rawSource(c.env, c.get('workspace').id), reportQuery(c.get('workspace'), { ...c.req.valid('query')})), 200),
+  async (c) => {
+    const p = c.req.valid('query');
+    const src = rawSource(c.env, c.get('workspace').id);
+    const q = reportQuery(c.get('workspace'), p);
+    return c.json(await (p.compare === 'previous' ? summaryWithPrevious : summary)(c.env.DB, src, q), 200);
+  },
 );
 
 /** How the presence metrics are answered. */
@@ -110,6 +120,7 @@ const CONCURRENCY =
   `Both come from per-minute concurrency rollups written as each UTC minute closes (the minute in progress is not in yet), merged into hours and local days; minute points reach back ${LIMITS.minuteRollupHours} hours and hour points ${LIMITS.hourRollupDays} days (older buckets are 0). They take only the room filter.`;
 
 const TimeseriesParams = ReportParams.extend({
+  compare: Compare.meta({ description: '`previous`: add `previous.points`, aligned by offset with `points` (same count), and `previousRange`' }),
   granularity: z.enum(GRANULARITIES).default('hour'),
   metrics: z
     .string()
@@ -126,6 +137,12 @@ const TimeseriesParams = ReportParams.extend({
     .meta({ description: `Comma-separated: ${METRICS.join(', ')}`, type: 'string' }),
 });
 
+/** How a timeseries' previous period is chosen so that its points align with the current ones. */
+const COMPARE_POINTS =
+  'With `compare=previous` the answer adds `previous.points` (as many as `points`; `previous.points[i]` is `points[i]` one period earlier, with its own `t`) and `previousRange`, read at once with the current range: ' +
+  '[from, to) moved back by as many whole buckets as it is long (at least one) — local days, weeks and months for those granularities, so points align one to one across DST changes and months of different lengths, its edges keeping their wall-clock place (time of day, day of the month; held inside a shorter month) — ending where [from, to) starts at the latest. ' +
+  'For a range a whole number of buckets long this is [from − (to − from), from).';
+
 /** newUsers is a property of the workspace's whole history, not of a slice of its events. */
 const NEW_USERS_UNFILTERED = 'newUsers counts users whose first event in the workspace falls in the bucket, over the whole workspace: ask for it without filters (type, room, userId, country, platform, device, browser, os, property.*)';
 
@@ -133,9 +150,9 @@ statsRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/stats/timeseries', tags: ['Reports'], security: bearer,
     summary: 'Metrics per time bucket (read key)',
-    description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. \`newUsers\` is exact: users whose first event in the workspace (over its whole history, kept past the raw retention; erased users excluded) falls in the bucket; it takes no filter (a 400). ${CONCURRENCY} ${SOURCES}`,
+    description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). ${COMPARE_POINTS} Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. \`newUsers\` is exact: users whose first event in the workspace (over its whole history, kept past the raw retention; erased users excluded) falls in the bucket; it takes no filter (a 400). ${CONCURRENCY} ${SOURCES}`,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: TimeseriesParams },
+    request: { params: WsParams, query: strictQuery(TimeseriesParams, { properties: true }) },
     responses: { 200: json(Timeseries, 'One point per bucket'), ...authErrors },
   }),
   async (c) => {
@@ -147,7 +164,8 @@ statsRoutes.openapi(
     if (p.metrics.some(isConcurrencyMetric) && narrowing.length) throw bad('metrics', `concurrentUsers and participantMinutes come from presence and take only the room filter, not ${narrowing.join(', ')}`);
     const starts = bucketStarts(q.from, q.to, p.granularity, ws.timezone);
     if (!starts) throw bad('granularity', `more than ${LIMITS.timeseriesMaxPoints} ${p.granularity} buckets in this range; pick a coarser granularity or a shorter range`);
-    return c.json(await timeseries(c.env.DB, rawSource(c.env, ws.id), q, p.granularity, p.metrics, starts), 200);
+    const answer = p.compare === 'previous' ? timeseriesWithPrevious : timeseries;
+    return c.json(await answer(c.env.DB, rawSource(c.env, ws.id), q, p.granularity, p.metrics, starts), 200);
   },
 );
 
@@ -172,7 +190,7 @@ statsRoutes.openapi(
     summary: 'Totals per type, room, user, country, platform, device, browser, os, error or property (read key)',
     description: `Rows sorted by events, most first; events without the key are left out. \`by=userId\` reads raw events from the archive and the outbox (within the raw retention); \`by=property:NAME\` reads rollups for a property in the workspace’s \`rollupProperties\` (values cut to ${LIMITS.rollupPropertyValueMaxLength} characters, ending in …), raw events for any other. ${SOURCES}`,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: BreakdownParams },
+    request: { params: WsParams, query: strictQuery(BreakdownParams, { properties: true }) },
     responses: { 200: json(Breakdown, 'Rows per key'), ...authErrors },
   }),
   async (c) => {

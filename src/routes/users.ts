@@ -10,6 +10,7 @@ import { LIMITS } from '../shared/limits';
 import { UserDetail, UserList } from '../shared/reports';
 import { authErrors, bearer, json, WsParams } from './openapi';
 import { ReportParams, reportQuery } from './stats';
+import { strictQuery } from './query-params';
 
 export const userRoutes = new OpenAPIHono<AppEnv>();
 
@@ -30,10 +31,10 @@ userRoutes.openapi(
     middleware: [requireAccess('read')] as const,
     request: {
       params: WsParams,
-      query: ReportParams.extend({
+      query: strictQuery(ReportParams.extend({
         sort: z.enum(['events', 'lastSeen']).default('events'),
         limit: z.coerce.number().int().min(1).max(LIMITS.reportListMax).default(LIMITS.reportListDefault),
-      }),
+      }), { properties: true }),
     },
     responses: { 200: json(UserList, 'Users'), ...authErrors },
   }),
@@ -51,7 +52,7 @@ userRoutes.openapi(
     middleware: [requireAccess('read')] as const,
     request: {
       params: WsParams.extend({ userId: z.string().min(1).max(LIMITS.userIdMaxLength).meta({ param: { name: 'userId', in: 'path' } }) }),
-      query: ReportParams.omit({ userId: true }),
+      query: strictQuery(ReportParams.omit({ userId: true }), { properties: true }),
     },
     responses: { 200: json(UserDetail, 'The user'), ...authErrors },
   }),
