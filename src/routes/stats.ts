@@ -78,8 +78,8 @@ export const PROPERTY_FILTERS = `Filters also include \`property.NAME=value\` (a
 
 const SOURCES =
   `${PROPERTY_FILTERS} ` +
-  `Reports read rollups (per minute, hour and local day; minute rollups are kept ${LIMITS.minuteRollupHours} hours, hour rollups ${LIMITS.hourRollupDays} days, day rollups as long as the workspace), and raw events for edges finer than a stored bucket and for what rollups cannot answer. ` +
-  `Older than ${LIMITS.hourRollupDays} days, whole local days come from day rollups; hour (and minute) points and partial-day edges that old are counted from raw events, so they only see the raw retention (retentionDays). ` +
+  `Reports read rollups (per minute, hour, local day and local month; minute rollups are kept ${LIMITS.minuteRollupHours} hours, hour rollups ${LIMITS.hourRollupDays} days, day rollups about 13 months (${LIMITS.dayRollupDays} days, to the start of that local month), then merged into month rollups kept as long as the workspace), and raw events for edges finer than a stored bucket and for what rollups cannot answer. ` +
+  `Older than ${LIMITS.hourRollupDays} days, whole local days come from day rollups; hour (and minute) points and partial-day edges that old are counted from raw events, so they only see the raw retention (retentionDays). Older than the day rollups, totals, breakdowns and month points read whole local months; day and week points and partial-month edges that old are counted from raw events. ` +
   'Rollups answer at most one filter on room, country, platform, device, browser, os or a property named in the workspace’s `rollupProperties` (rolled up since before the range starts; values up to ' +
   `${LIMITS.rollupPropertyValueMaxLength} characters), with or without \`type\`, broken down by nothing, type, or the filtered dimension or property itself (\`by=property:NAME\` for a rollup property). ` +
   'A `userId` filter alone (no other filter) on the summary, a timeseries by day, week or month, or a breakdown by nothing reads per-user daily rollups for the whole local days in the range and raw events for the partial days at its edges. ' +
