@@ -28,6 +28,7 @@ import { erasureRoutes } from './routes/erasures';
 import { scheduleRoutes } from './routes/schedules';
 import { alertRoutes } from './routes/alerts';
 import { connectionRoutes } from './routes/stats-connections';
+import { shareRoutes } from './routes/shares';
 import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -64,6 +65,7 @@ app.route('/api/v1', erasureRoutes);
 app.route('/api/v1', scheduleRoutes);
 app.route('/api/v1', alertRoutes);
 app.route('/api/v1', connectionRoutes);
+app.route('/api/v1', shareRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
   type: 'http',
@@ -73,7 +75,7 @@ app.openAPIRegistry.registerComponent('securitySchemes', 'segmentWriteKey', {
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
   type: 'http',
   scheme: 'bearer',
-  description: 'The root token, or a workspace key: pk_ (ingest), rk_ (read), sk_ (admin)',
+  description: 'The root token, a workspace key: pk_ (ingest), rk_ (read), sk_ (admin), or a share link’s token sh_ (aggregates only)',
 });
 
 app.doc31('/api/v1/openapi.json', (c) => ({

@@ -7,6 +7,7 @@ import { db } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
 import type { Principal } from './credentials';
 import { keyIsLive } from './session';
+import { isShareId, shareIsLive } from './shares';
 
 const AUDIENCE = 'edgepulse-live';
 
@@ -18,7 +19,7 @@ function key(secret: string | undefined): Uint8Array {
 /** The `sub` of a token the root token minted: no key can revoke it, so it lasts its 5 minutes. */
 const ROOT_MINTED = 'root';
 
-/** A 5-minute HS256 token for `?token=` on one workspace's live routes (read access only), naming the key that minted it. */
+/** A 5-minute HS256 token for `?token=` on one workspace's live routes (read access only), naming the key (or share) that minted it. */
 export async function issueLiveToken(secret: string | undefined, workspaceId: string, mintedBy: Principal, now = Date.now()): Promise<{ token: string; expiresAt: string }> {
   const exp = Math.floor((now + LIMITS.liveTokenTtlMs) / 1000);
   const token = await new SignJWT({ ws: workspaceId })
@@ -41,6 +42,10 @@ export async function verifyLiveToken(secret: string | undefined, token: string,
     claims = { ws: payload.ws, sub: payload.sub };
   } catch {
     return null;
+  }
+  // A share's tokens live as long as the share: deleted or expired, they stop (at once in this isolate).
+  if (isShareId(claims.sub)) {
+    return (await shareIsLive(d, claims.sub, claims.ws)) ? { kind: 'share', workspaceId: claims.ws, keyId: claims.sub, via: 'token' } : null;
   }
   // Same check and cache as sessions: revocation ends the key's tokens within seconds, at once in this isolate.
   if (claims.sub !== ROOT_MINTED && !(await keyIsLive(d, claims.sub, claims.ws))) return null;

@@ -4,6 +4,7 @@ import type { AppEnv } from '../env';
 import { db, findWorkspace } from '../history/workspaces';
 import { allows, resolveSecret, type Access, type Principal } from './credentials';
 import { sessionPrincipal } from './session';
+import { refusePeopleQuery, SHARE_AGGREGATES_ONLY } from './share-access';
 
 export function bearerSecret(c: Context): string | undefined {
   const header = c.req.header('authorization');
@@ -54,6 +55,7 @@ export function requireAccess(access: Access, opts: { secret?: (c: Context<AppEn
     } else if (allows(principal, access) === 'forbidden') {
       throw forbidden(principal, access);
     }
+    refusePeopleQuery(c, principal);
     await next();
   };
 }
@@ -62,6 +64,9 @@ function forbidden(principal: Principal, access: Access, workspaceId?: string): 
   if (principal.kind !== 'root' && workspaceId && principal.workspaceId !== workspaceId) {
     return new ApiError('forbidden', 'this credential belongs to another workspace');
   }
-  const need = access === 'root' ? 'the root token' : access === 'ingest' ? 'an ingest or admin key' : access === 'read' ? 'a read or admin key' : 'an admin key';
+  if (principal.kind === 'share') {
+    return new ApiError('forbidden', `${SHARE_AGGREGATES_ONLY} (live numbers, reports, breakdowns, rooms): ${access === 'people' ? 'raw events and user ids are' : 'settings, keys and administration are'} not shown to it`);
+  }
+  const need = access === 'root' ? 'the root token' : access === 'ingest' ? 'an ingest or admin key' : access === 'read' || access === 'people' ? 'a read or admin key' : 'an admin key';
   return new ApiError('forbidden', `this needs ${need}`);
 }

@@ -145,7 +145,7 @@ eventRoutes.openapi(
     method: 'get', path: '/workspaces/{ws}/events', tags: ['Events'], security: bearer,
     summary: 'Raw events, newest first, with cursor paging (read key)',
     description: `Read from the R2 archive (hour partitions newest first, row groups skipped by their \`ts\` statistics) and the hub’s not-yet-drained outbox, so an acknowledged event is listed within seconds and never twice. Ordered by (timestamp, id) descending; \`nextCursor\` continues after the last event of the page. Every filter and \`errorsOnly\` apply before paging. ${PROPERTY_FILTERS}`,
-    middleware: [requireAccess('read')] as const,
+    middleware: [requireAccess('people')] as const,
     request: { params: WsParams, query: EventsQuery },
     responses: { 200: json(EventPage, 'A page of events'), ...authErrors },
   }),

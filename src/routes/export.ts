@@ -18,7 +18,7 @@ exportRoutes.openapi(
     method: 'get', path: '/workspaces/{ws}/export', tags: ['Reports'], security: bearer,
     summary: 'The raw events of the range as CSV, NDJSON or Parquet, streamed (read key)',
     description: `Read from the R2 archive (hour partitions, row groups skipped by their \`ts\` statistics) and the hub’s not-yet-drained outbox: every acknowledged event of the range once, oldest first by (timestamp, id), streamed as the client reads (about ${LIMITS.exportPageRows} rows, or one Parquet row group, at a time), so an export of millions of rows never sits in memory. CSV is RFC 4180 with a header row (${EXPORT_COLUMNS.join(', ')}); properties and context are JSON text. For spreadsheets: a text cell that would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, tab or carriage return) is written with a leading \`'\` so it stays text, numeric columns stay plain numbers (negative ones too), and NUL characters are stripped from every cell. NDJSON has one stored event per line. \`format=parquet\` is ONE Parquet file with the archive's columns and types (API.md "The archive"), SNAPPY, row groups of up to 10,000 rows: open it with DuckDB, pandas or Spark. Only events within the raw retention exist. ${PROPERTY_FILTERS}`,
-    middleware: [requireAccess('read')] as const,
+    middleware: [requireAccess('people')] as const,
     request: { params: WsParams, query: ReportParams.extend({ format: z.enum(['csv', 'ndjson', 'parquet']).default('ndjson') }) },
     responses: {
       200: {

@@ -16,6 +16,8 @@ export const sessionRoutes = new OpenAPIHono<AppEnv>();
 async function describe(c: Context<AppEnv>, principal: Principal): Promise<Session> {
   if (principal.kind === 'root') return { kind: 'root', workspace: null };
   if (principal.kind === 'ingest') throw new ApiError('forbidden', 'the dashboard needs a read or admin key, not an ingest key');
+  // No cookie is ever set for a share link: the dashboard keeps its token from the URL (GET /api/v1/share).
+  if (principal.kind === 'share') throw new ApiError('forbidden', 'a share link is no sign-in: open its URL, the dashboard sends its token itself');
   const row = await findWorkspaceById(db(c.env.DB), principal.workspaceId);
   if (!row) throw new ApiError('unauthorized', 'this key’s workspace no longer exists');
   return { kind: principal.kind, workspace: toWorkspace(row) };

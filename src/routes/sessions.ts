@@ -36,7 +36,7 @@ historySessionRoutes.openapi(
       'Derived from `presence.join` / `presence.leave` events with `room` and `userId` (LiveKit participant webhooks become those). A browser viewer kept by `presence.heartbeat` leaves at its last heartbeat once unheard of for 90 s (ended by the cron, within 5 minutes). `leftAt` is null while present; `durationSeconds` then counts to now. ' +
       'Filters: `room`, `userId` and `platform` are the session’s own (its platform is that of its join). `type`, `country`, `device`, `browser` and `os` keep a session when its user has, inside the range and during the session (join to leave), an event naming its room that matches all of them. ' +
       RETENTION_RULE,
-    middleware: [requireAccess('read')] as const,
+    middleware: [requireAccess('people')] as const,
     request: { params: WsParams, query: Params },
     responses: { 200: json(SessionList, 'Sessions'), ...authErrors },
   }),

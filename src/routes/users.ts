@@ -27,7 +27,7 @@ userRoutes.openapi(
     method: 'get', path: '/workspaces/{ws}/users', tags: ['Reports'], security: bearer,
     summary: 'Users of a range, by events or last seen (read key)',
     description: SOURCES,
-    middleware: [requireAccess('read')] as const,
+    middleware: [requireAccess('people')] as const,
     request: {
       params: WsParams,
       query: ReportParams.extend({
@@ -48,7 +48,7 @@ userRoutes.openapi(
     method: 'get', path: '/workspaces/{ws}/users/{userId}', tags: ['Reports'], security: bearer,
     summary: 'One user over a range (read key)',
     description: `${SOURCES} 404 when the user has no event in the days read.`,
-    middleware: [requireAccess('read')] as const,
+    middleware: [requireAccess('people')] as const,
     request: {
       params: WsParams.extend({ userId: z.string().min(1).max(LIMITS.userIdMaxLength).meta({ param: { name: 'userId', in: 'path' } }) }),
       query: ReportParams.omit({ userId: true }),

@@ -2,6 +2,8 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { eq } from 'drizzle-orm';
 import { deleteWorkspaceRules } from '../alerts/rules-store';
 import { forgetWorkspaceKeys, newKey } from '../auth/keys';
+import { forgetWorkspaceShares } from '../auth/shares';
+import { deleteWorkspaceShares } from '../history/shares';
 import { requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
@@ -79,7 +81,7 @@ workspaceRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}', tags: ['Workspaces'], security: bearer,
     summary: 'A workspace’s settings (read key)',
-    middleware: [requireAccess('read')] as const,
+    middleware: [requireAccess('people')] as const,
     request: { params: WsParams },
     responses: { 200: json(WorkspaceBody, 'The workspace'), ...authErrors },
   }),
@@ -137,6 +139,7 @@ workspaceRoutes.openapi(
     await workspaceHub(c.env, ws.id).destroy();
     const d = db(c.env.DB);
     const forgetKeys = await forgetWorkspaceKeys(d, ws.id);
+    const forgetShares = await forgetWorkspaceShares(d, ws.id);
     await d.batch([
       d.delete(drainLog).where(eq(drainLog.workspaceId, ws.id)),
       d.delete(rollups).where(eq(rollups.workspaceId, ws.id)),
@@ -147,6 +150,7 @@ workspaceRoutes.openapi(
       d.delete(participantSessions).where(eq(participantSessions.workspaceId, ws.id)),
       d.delete(roomSessions).where(eq(roomSessions.workspaceId, ws.id)),
       d.delete(apiKeys).where(eq(apiKeys.workspaceId, ws.id)),
+      deleteWorkspaceShares(d, ws.id),
       d.delete(reportSchedules).where(eq(reportSchedules.workspaceId, ws.id)),
       deleteWorkspaceRules(d, ws.id),
       d.delete(workspaces).where(eq(workspaces.id, ws.id)),
@@ -154,6 +158,7 @@ workspaceRoutes.openapi(
       d.insert(jobState).values(archiveDeletionJob(ws.id)).onConflictDoNothing(),
     ]);
     forgetKeys();
+    forgetShares();
     forgetWorkspace(ws);
     c.executionCtx.waitUntil(
       eraseWorkspaceArchive(c.env.ARCHIVE, c.env.DB, ws.id, Date.now() + ARCHIVE_ERASE_BUDGET_MS).catch((err) => console.warn('archive: workspace objects left for the cron', ws.id, err)),
