@@ -38,12 +38,15 @@ const Settings = lazyView(() => import('./views/Settings'));
 function ShareEnded() {
   return (
     <div class="center">
-      <div class="empty" data-testid="share-ended" role="alert">
-        <h2>
-          <Logo /> This share link has ended or was revoked
-        </h2>
-        <p>It no longer shows this dashboard. Ask whoever shared it for a new link.</p>
-      </div>
+      <section class="panel signin" data-testid="share-ended" role="alert" aria-labelledby="share-ended-title">
+        <span class="brand">
+          <Logo /> edgepulse
+        </span>
+        <h2 id="share-ended-title">This share link has ended or was revoked</h2>
+        <p class="muted" style={{ margin: 0 }}>
+          It no longer shows this dashboard. Ask whoever shared it for a new link.
+        </p>
+      </section>
     </div>
   );
 }

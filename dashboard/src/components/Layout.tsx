@@ -29,7 +29,7 @@ const SECTIONS = [
 /** A share link's header: no sign-out, no key; a badge names the share. */
 function SharedBadge({ name, expiresAt }: { name: string | null; expiresAt: string | null }) {
   return (
-    <span class="pill" data-testid="shared-badge" title={expiresAt ? `Link works until ${new Date(expiresAt).toLocaleString()}` : 'Link works until revoked'}>
+    <span class="pill accent" data-testid="shared-badge" title={expiresAt ? `Link works until ${new Date(expiresAt).toLocaleString()}` : 'Link works until revoked'}>
       Shared view · read-only{name ? ` · ${name}` : ''}
     </span>
   );

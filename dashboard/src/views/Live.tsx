@@ -99,7 +99,7 @@ export function Live({ route }: { route: Route }) {
           {quiet && <div style={{ height: '14px' }} />}
           <StatCards s={s} />
           <div class="grid cols-3">
-            <Panel title="Timeline" hint="10-second buckets, last 10 minutes" class="span-2">
+            <Panel title="Timeline" hint="10-second buckets, last 10 minutes" class={shared ? 'span-all' : 'span-2'}>
               <Timeline timeline={s.timeline} />
             </Panel>
             {!shared && (
