@@ -1,5 +1,6 @@
 import { LIMITS } from '../shared/limits';
 import type { LiveEvent, LiveMessage } from '../shared/live';
+import { aggregatesOnly, LIVE_AGGREGATES_HEADER } from './aggregates-only';
 
 /** Coalescing: at most one `events` message per 100 ms and one `stats` per 250 ms per subscriber. */
 export const FANOUT = { eventsEveryMs: 100, statsEveryMs: 250, statsAfterEventsMs: 100, statsAtLeastMs: 15_000, pingEveryMs: 30_000 } as const;
@@ -9,12 +10,16 @@ interface Attachment {
   room?: string;
   /** The key that opened the connection (none for the root token): revoking it closes the connection. */
   keyId?: string;
+  /** A share link's connection: stats without user ids or raw events, and no `events` messages. */
+  aggregatesOnly?: boolean;
 }
 
 /** Header naming the key behind a live request (trusted: only the Worker reaches a hub's fetch). */
 export const LIVE_KEY_HEADER = 'x-edgepulse-key';
 /** WebSocket tag of a key's connections: kept through hibernation, found without waking the others. */
 const keyTag = (keyId: string) => `key:${keyId}`;
+/** WebSocket tag of share links' connections (aggregates only), found without reading every attachment. */
+const AGGREGATES_TAG = 'aggregates-only';
 /** Storage prefix of recently revoked keys (survives eviction): their reconnects are refused. */
 const REVOKED_PREFIX = 'revoked-key:';
 
@@ -26,7 +31,7 @@ const encoder = new TextEncoder();
  * is bounded whatever the event rate.
  */
 export class Fanout {
-  private sse = new Map<string, { writer: WritableStreamDefaultWriter<Uint8Array>; keyId?: string }>();
+  private sse = new Map<string, { writer: WritableStreamDefaultWriter<Uint8Array>; keyId?: string; aggregatesOnly: boolean }>();
   private pending: LiveEvent[] = [];
   private eventsTimer: ReturnType<typeof setTimeout> | null = null;
   private statsTimer: ReturnType<typeof setTimeout> | null = null;
@@ -69,14 +74,15 @@ export class Fanout {
     if (keyId && this.keyConnections(keyId) >= this.maxPerKey) {
       return tooMany(`this key holds ${this.maxPerKey} live connections here already, its maximum: close one, or use another key`);
     }
+    const limited = request.headers.get(LIVE_AGGREGATES_HEADER) === '1';
     const id = crypto.randomUUID();
     const connected = this.encode({ type: 'connected', data: { connectionId: id, workspace: info.workspace, ...(info.room ? { room: info.room } : {}), timestamp: new Date(this.now()).toISOString() } });
-    const stats = () => this.encode({ type: 'stats', data: this.stats() } as LiveMessage);
+    const stats = () => this.encode({ type: 'stats', data: limited ? aggregatesOnly(this.stats()) : this.stats() } as LiveMessage);
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
-      this.ctx.acceptWebSocket(server, keyId ? [keyTag(keyId)] : []);
-      server.serializeAttachment({ id, room: info.room, keyId } satisfies Attachment);
+      this.ctx.acceptWebSocket(server, [...(keyId ? [keyTag(keyId)] : []), ...(limited ? [AGGREGATES_TAG] : [])]);
+      server.serializeAttachment({ id, room: info.room, keyId, ...(limited ? { aggregatesOnly: true } : {}) } satisfies Attachment);
       server.send(connected);
       server.send(stats());
       this.changed(); // the others' connection count changed
@@ -84,7 +90,7 @@ export class Fanout {
     }
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
-    this.sse.set(id, { writer, keyId });
+    this.sse.set(id, { writer, keyId, aggregatesOnly: limited });
     this.changed();
     void writer.write(encoder.encode(`retry: 2000\n\n${this.sseFrame(connected)}${this.sseFrame(stats())}`)).catch(() => this.dropSse(id));
     request.signal?.addEventListener('abort', () => this.dropSse(id));
@@ -114,16 +120,29 @@ export class Fanout {
   private broadcast(msg: LiveMessage): void {
     const json = this.encode(msg);
     this.sentPerSubscriber++;
+    // Share links' copy, serialized once and only when one listens: no events, stats without user ids.
+    let limitedJson: string | null | undefined;
+    const limitedCopy = () =>
+      (limitedJson ??= msg.type === 'events' ? null : msg.type === 'stats' ? this.encode({ type: 'stats', data: aggregatesOnly(msg.data) } as LiveMessage) : json);
+    const limited = new Set(this.ctx.getWebSockets(AGGREGATES_TAG));
     for (const ws of this.ctx.getWebSockets()) {
+      const out = limited.has(ws) ? limitedCopy() : json;
+      if (out === null) continue;
       try {
-        ws.send(json);
+        ws.send(out);
       } catch {
         // closing socket: the runtime drops it
       }
     }
     if (this.sse.size) {
-      const frame = encoder.encode(this.sseFrame(json));
-      for (const [id, { writer: w }] of this.sse) {
+      const frames = new Map<string | null, Uint8Array | null>();
+      const frameOf = (text: string | null) => {
+        if (!frames.has(text)) frames.set(text, text === null ? null : encoder.encode(this.sseFrame(text)));
+        return frames.get(text)!;
+      };
+      for (const [id, { writer: w, aggregatesOnly: only }] of this.sse) {
+        const frame = frameOf(only ? limitedCopy() : json);
+        if (!frame) continue;
         // A subscriber that stops reading is dropped rather than buffered without bound.
         if ((w.desiredSize ?? 0) < -1_000_000) this.dropSse(id);
         else w.write(frame).catch(() => this.dropSse(id));
@@ -202,7 +221,7 @@ export class Fanout {
   }
 
   /**
-   * A key was revoked: closes the connections it opened (WebSockets with 4401 "key revoked", SSE
+   * A key (or share link) was revoked: closes the connections it opened (WebSockets with 4401 "key revoked", SSE
    * streams end) and refuses its reconnects while other isolates may still accept the key from
    * their caches. Returns how many were closed.
    */

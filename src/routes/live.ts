@@ -5,6 +5,7 @@ import { addCredentialSource, requireAccess } from '../auth/middleware';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { toRef } from '../history/workspaces';
+import { LIVE_AGGREGATES_HEADER, snapshotAggregatesOnly } from '../live/aggregates-only';
 import { FANOUT, LIVE_KEY_HEADER } from '../live/fanout';
 import { roomHub, workspaceHub } from '../live/hubs';
 import { WORKSPACE_HEADER } from '../live/workspace-hub';
@@ -21,9 +22,9 @@ const RoomParams = WsParams.extend({
 });
 const LiveQuery = z.object({ token: z.string().optional().meta({ description: 'A live token from POST …/live/token, instead of a header' }) });
 
-const modes = `Three modes: \`Upgrade: websocket\` gives a WebSocket (hibernating; send \`{"type":"ping"}\` for \`{"type":"pong"}\`), \`Accept: text/event-stream\` gives Server-Sent Events, anything else a JSON snapshot. Streams carry \`connected\`, then \`stats\` (at most ${1000 / FANOUT.statsEveryMs} a second while anything changes, at least every ${FANOUT.statsAtLeastMs / 1000} s), \`events\` (batched, at most every ${FANOUT.eventsEveryMs} ms) and \`ping\` (every ${FANOUT.pingEveryMs / 1000} s). Credentials: read or admin key, session cookie, or \`?token=\`; checked before the upgrade. The session cookie counts only from the dashboard's own origin: a request carrying it whose \`Origin\` names another origin (another port or subdomain of the same site, which browsers send the cookie from) gets 403 \`forbidden\`, so no other page can open the stream with the dashboard's cookie; pages elsewhere use a key or \`?token=\`. Revoking the key (or the key that minted the token) ends its connections: WebSockets close with code 4401 "key revoked", SSE streams end; \`DELETE …/live\` closes them all (WebSockets with code 4000).`;
+const modes = `Three modes: \`Upgrade: websocket\` gives a WebSocket (hibernating; send \`{"type":"ping"}\` for \`{"type":"pong"}\`), \`Accept: text/event-stream\` gives Server-Sent Events, anything else a JSON snapshot. Streams carry \`connected\`, then \`stats\` (at most ${1000 / FANOUT.statsEveryMs} a second while anything changes, at least every ${FANOUT.statsAtLeastMs / 1000} s), \`events\` (batched, at most every ${FANOUT.eventsEveryMs} ms) and \`ping\` (every ${FANOUT.pingEveryMs / 1000} s). Credentials: read or admin key, session cookie, a share link's token (\`sh_…\`), or \`?token=\`; checked before the upgrade. A share link's connections (and a token it minted) are aggregates only: no \`events\` messages, and \`recentEvents\`, \`recentErrors\`, \`topUsers\` (and a room's \`participants\`) are empty. The session cookie counts only from the dashboard's own origin: a request carrying it whose \`Origin\` names another origin (another port or subdomain of the same site, which browsers send the cookie from) gets 403 \`forbidden\`, so no other page can open the stream with the dashboard's cookie; pages elsewhere use a key or \`?token=\`. Revoking the key (or the key that minted the token, or deleting the share link) ends its connections: WebSockets close with code 4401 "key revoked", SSE streams end; \`DELETE …/live\` closes them all (WebSockets with code 4000).`;
 
-const keyCap = `A key holds at most ${LIMITS.liveConnectionsPerKey} open streams per workspace and per room (tokens count as the key that minted them; the root token only meets the hub's cap of ${LIMITS.liveConnectionsMax}); beyond, 429 \`rate_limited\` with \`Retry-After\`. A snapshot is no connection.`;
+const keyCap = `A key holds at most ${LIMITS.liveConnectionsPerKey} open streams per workspace and per room (a share link counts as a key; tokens count as the key or share that minted them; the root token only meets the hub's cap of ${LIMITS.liveConnectionsMax}); beyond, 429 \`rate_limited\` with \`Retry-After\`. A snapshot is no connection.`;
 
 const liveResponses = {
   200: {
@@ -33,6 +34,9 @@ const liveResponses = {
   101: { description: 'Switching to a WebSocket carrying LiveMessage JSON frames' },
   ...authErrors,
 } as const;
+
+/** A share link's live view is aggregates only: no `events` messages, stats without user ids or raw events. */
+const isShare = (c: Context<AppEnv>) => c.get('principal').kind === 'share';
 
 type Mode = 'ws' | 'sse' | 'json';
 function modeOf(c: Context<AppEnv>): Mode {
@@ -50,6 +54,7 @@ function forward(c: Context<AppEnv>, stub: { fetch(req: Request): Promise<Respon
   if (room) headers.set('x-edgepulse-room', room);
   const keyId = revocableKeyOf(c.get('principal'));
   if (keyId) headers.set(LIVE_KEY_HEADER, keyId);
+  if (isShare(c)) headers.set(LIVE_AGGREGATES_HEADER, '1');
   return stub.fetch(new Request(c.req.url, { method: 'GET', headers, signal: c.req.raw.signal }));
 }
 
@@ -65,7 +70,10 @@ liveRoutes.openapi(
   async (c) => {
     const ws = c.get('workspace');
     const hub = workspaceHub(c.env, ws.id);
-    if (modeOf(c) === 'json') return c.json(await hub.liveSnapshot(toRef(ws)), 200);
+    if (modeOf(c) === 'json') {
+      const snapshot = await hub.liveSnapshot(toRef(ws));
+      return c.json(isShare(c) ? snapshotAggregatesOnly(snapshot) : snapshot, 200);
+    }
     return (await forward(c, hub)) as never;
   },
 );
@@ -83,7 +91,10 @@ liveRoutes.openapi(
     const ws = c.get('workspace');
     const { room } = c.req.valid('param');
     const hub = roomHub(c.env, ws.id, room);
-    if (modeOf(c) === 'json') return c.json(await hub.liveSnapshot(toRef(ws), room), 200);
+    if (modeOf(c) === 'json') {
+      const snapshot = await hub.liveSnapshot(toRef(ws), room);
+      return c.json(isShare(c) ? snapshotAggregatesOnly(snapshot) : snapshot, 200);
+    }
     return (await forward(c, hub, room)) as never;
   },
 );
@@ -91,7 +102,7 @@ liveRoutes.openapi(
 liveRoutes.openapi(
   createRoute({
     method: 'post', path: '/workspaces/{ws}/live/token', tags: ['Live'], security: bearer,
-    summary: 'A 5-minute token for `?token=` on this workspace’s live routes (read key, admin key or session)',
+    summary: 'A 5-minute token for `?token=` on this workspace’s live routes (read key, admin key, session or share link)',
     description: 'With the session cookie, only from the dashboard’s own origin: a page of another origin of the same site gets 403, and cannot mint tokens with the dashboard’s cookie.',
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams },
