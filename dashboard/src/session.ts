@@ -22,11 +22,24 @@ export async function loadSession(): Promise<void> {
 /** Share mode's start-up: the token from the URL is the credential; an expired or revoked one ends the share. */
 export async function loadShare(token: string): Promise<void> {
   try {
-    share.value = { token, info: await api<ShareInfo>('GET', '/share', undefined, token) };
+    const info = await api<ShareInfo>('GET', '/share', undefined, token);
+    share.value = { token, info };
+    if (info.share.expiresAt) endAtExpiry(token, Date.parse(info.share.expiresAt));
   } catch (err) {
     if (err instanceof ApiFailure && err.status >= 400 && err.status < 500) shareEnded.value = true;
     else throw err;
   }
+}
+
+/** Rechecks when a share link's expiry comes (the server's clock decides: a 401 ends the page). */
+function endAtExpiry(token: string, expiresAt: number): void {
+  const wait = Math.min(Math.max(0, expiresAt - Date.now()) + 1_000, 2 ** 31 - 1);
+  setTimeout(() => {
+    api<ShareInfo>('GET', '/share', undefined, token).then(
+      () => endAtExpiry(token, Math.max(expiresAt, Date.now() + 30_000)),
+      () => shareEnded.value || endAtExpiry(token, Date.now() + 30_000),
+    );
+  }, wait);
 }
 
 export async function signIn(key: string): Promise<Session> {
