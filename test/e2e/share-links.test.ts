@@ -171,6 +171,23 @@ describe('share links', () => {
     expect(snap.json.data.topUsers).toEqual([]);
   });
 
+  it('with WebSockets blocked it polls the snapshot, with the bearer and aggregates only', async () => {
+    const blocked = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    await blocked.routeWebSocket(/\/live(\?|$)/, (ws) => ws.close({ code: 1011, reason: 'blocked by the test' }));
+    const p = await blocked.newPage();
+    const snapshots: Request[] = [];
+    p.on('request', (r) => r.method() === 'GET' && new URL(r.url()).pathname === `/api/v1/workspaces/${SLUG}/live` && snapshots.push(r));
+    await p.goto(shareUrl);
+    await p.getByTestId('connection').filter({ hasText: 'live (polling)' }).waitFor({ timeout: 15_000 });
+    const before = Number((await cardValue(p, 'card-events-today'))!.replace(/,/g, ''));
+    expect((await postEvents([{ id: 'while-polling', type: 'page.view', userId: USERS[2] }])).status).toBe(202);
+    await p.getByTestId('card-events-today').locator('.value', { hasText: String(before + 1) }).waitFor({ timeout: 8_000 });
+    for (const r of snapshots) expect((await r.allHeaders()).authorization).toBe(`Bearer ${token}`);
+    expect(snapshots.length).toBeGreaterThan(0);
+    await expectNoUserIds(p);
+    await blocked.close();
+  });
+
   it('revoking in Settings ends the open page at once; a reload shows the ended message', async () => {
     await shared.goto(shareUrl);
     await shared.getByTestId('connection').filter({ hasText: /^live$/ }).waitFor({ timeout: 15_000 });
