@@ -179,6 +179,30 @@ describe('a share link’s live view is aggregates only', () => {
     kept.ws.close(1000, 'done');
   });
 
+  it('a share’s open WebSockets and SSE streams close (4401) at the hub’s first heartbeat after it expires; a read key’s stay', async () => {
+    const ws = await createWorkspace('shlive');
+    const res = await call('POST', `/api/v1/workspaces/${ws.slug}/shares`, { token: ws.keys.admin, body: { expiresAt: Date.now() + 1500 } });
+    const token = /\/s\/(sh_\w+)$/.exec(res.json.url)![1];
+    const path = `/api/v1/workspaces/${ws.slug}/live`;
+    const liveToken = await mintToken(ws, token);
+    const expiring = await openSocket(path, { authorization: `Bearer ${token}` });
+    const expiringByToken = await openSocket(`${path}?token=${liveToken}`);
+    const expiringSse = await openSse(path, { authorization: `Bearer ${token}` });
+    const kept = await openSocket(path, { authorization: `Bearer ${ws.keys.read}` });
+    await until(() => expiringSse.stream.text.includes('event: stats'), 'the SSE stream to start');
+    const heartbeat = () => runInDurableObject(hub(ws.id), (instance) => void (instance as unknown as { live: { fanout: Fanout } }).live.fanout.periodic(Date.now()));
+    await heartbeat();
+    expect(expiring.closed.code).toBeUndefined();
+    await sleep(Math.max(0, Date.parse(res.json.share.expiresAt) - Date.now()) + 20);
+    await heartbeat();
+    await until(() => expiring.closed.code !== undefined && expiringByToken.closed.code !== undefined && expiringSse.stream.ended, 'the expired share’s connections to close');
+    expect(expiring.closed).toEqual({ code: 4401, reason: 'share link expired' });
+    expect(expiringByToken.closed).toEqual({ code: 4401, reason: 'share link expired' });
+    expect(expiringSse.stream.text).toMatch(/: share link expired\n\n$/);
+    expect(kept.closed.code).toBeUndefined();
+    kept.ws.close(1000, 'done');
+  });
+
   it('a share counts as a key for the per-key stream cap; its tokens count as the share', async () => {
     const ws = await createWorkspace('shlive');
     const share = await createShare(ws);

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, createWorkspace, ROOT, type TestWorkspace } from './helpers';
+import { LIMITS } from '../src/shared/limits';
+import { call, countRows, createWorkspace, ROOT, type TestWorkspace } from './helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,5 +61,90 @@ describe('share links: create, list, delete', () => {
     }
     expect((await call('GET', '/api/v1/share')).status).toBe(401);
     expect((await call('GET', '/api/v1/share', { token: `sh_${'x'.repeat(32)}` })).status).toBe(401);
+  });
+});
+
+describe('share links: bad input, the cap, expiry, deleted workspaces', () => {
+  it('answers 400 naming the field to bad input, and stores nothing', async () => {
+    const ws = await createWorkspace('shr');
+    const post = (body: unknown, rawBody?: string) =>
+      call('POST', `/api/v1/workspaces/${ws.slug}/shares`, { token: ws.keys.admin, ...(rawBody === undefined ? { body } : { rawBody, headers: { 'content-type': 'application/json' } }) });
+    const cases: Array<[unknown, string]> = [
+      [{ name: '' }, 'name'],
+      [{ name: 'x'.repeat(LIMITS.shareNameMaxLength + 1) }, 'name'],
+      [{ name: 42 }, 'name'],
+      [{ expiresAt: new Date(Date.now() - 1000).toISOString() }, 'expiresAt'],
+      [{ expiresAt: Date.now() - 1 }, 'expiresAt'],
+      [{ expiresAt: 'next tuesday' }, 'expiresAt'],
+      [{ expiresAt: 1e300 }, 'expiresAt'],
+      [{ expiresAt: 1.5e12 + 0.5 }, 'expiresAt'],
+      [{ expiresAt: true }, 'expiresAt'],
+      [{ token: 'sh_mine' }, ''],
+      [[], ''],
+    ];
+    for (const [body, path] of cases) {
+      const res = await post(body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.json.error.code).toBe('invalid_request');
+      if (path) expect(res.json.error.issues.map((i: { path: string }) => i.path), JSON.stringify(body)).toContain(path);
+    }
+    expect((await post(undefined, '{"name":')).status).toBe(400);
+    expect(await countRows('SELECT count(*) AS n FROM shares WHERE workspace_id = ?', ws.id)).toBe(0);
+    const inMs = await post({ expiresAt: Date.now() + 86_400_000 });
+    expect(inMs.status).toBe(201);
+    expect(Date.parse(inMs.json.share.expiresAt)).toBeGreaterThan(Date.now());
+  });
+
+  it(`holds at most ${LIMITS.sharesMax} share links (409 beyond); deleting one makes room`, async () => {
+    const ws = await createWorkspace('shr');
+    const rows = Array.from({ length: LIMITS.sharesMax - 1 }, (_, i) =>
+      env.DB.prepare('INSERT INTO shares (id, workspace_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)').bind(`shr_fill${i}`, ws.id, null, `${ws.id}-${i}`, Date.now()),
+    );
+    await env.DB.batch(rows);
+    const last = await createShare(ws);
+    const over = await call('POST', `/api/v1/workspaces/${ws.slug}/shares`, { token: ws.keys.admin, body: {} });
+    expect(over.status).toBe(409);
+    expect(over.json.error.code).toBe('conflict');
+    expect(await countRows('SELECT count(*) AS n FROM shares WHERE workspace_id = ?', ws.id)).toBe(LIMITS.sharesMax);
+    expect((await call('DELETE', `/api/v1/workspaces/${ws.slug}/shares/${last.share.id}`, { token: ws.keys.admin })).status).toBe(204);
+    await createShare(ws);
+    // Another workspace's shares do not count.
+    await createShare(await createWorkspace('shr'));
+  });
+
+  it('answers 401 once expiresAt has passed, though this isolate used the share a moment before (bearer and minted live token)', async () => {
+    const ws = await createWorkspace('shr');
+    const { token, share } = await createShare(ws, { expiresAt: Date.now() + 1500 });
+    const summary = () => call('GET', `/api/v1/workspaces/${ws.slug}/stats/summary?range=24h`, { token });
+    expect((await summary()).status).toBe(200);
+    const live = await call('POST', `/api/v1/workspaces/${ws.slug}/live/token`, { token });
+    expect(live.status).toBe(200);
+    const liveUrl = `/api/v1/workspaces/${ws.slug}/live?token=${live.json.token}`;
+    expect((await call('GET', liveUrl)).status).toBe(200);
+    await sleep(Math.max(0, Date.parse(share.expiresAt) - Date.now()) + 50);
+    for (const res of [await summary(), await call('GET', '/api/v1/share', { token }), await call('GET', liveUrl)]) {
+      expect(res.status).toBe(401);
+      expect(res.json.error.code).toBe('unauthorized');
+    }
+    // Listed until deleted, with the time it ended.
+    const list = await call('GET', `/api/v1/workspaces/${ws.slug}/shares`, { token: ws.keys.admin });
+    expect(list.json.shares[0]).toMatchObject({ id: share.id, expiresAt: share.expiresAt });
+  });
+
+  it('refuses a share whose expiry is past in storage', async () => {
+    const ws = await createWorkspace('shr');
+    const { token, share } = await createShare(ws);
+    await env.DB.prepare('UPDATE shares SET expires_at = ? WHERE id = ?').bind(Date.now() - 1, share.id).run();
+    // Never used before, so no isolate holds it: the row's expiry decides.
+    expect((await call('GET', '/api/v1/share', { token })).status).toBe(401);
+  });
+
+  it('deleting the workspace deletes its shares; their tokens stop at once', async () => {
+    const ws = await createWorkspace('shr');
+    const { token } = await createShare(ws);
+    expect((await call('GET', '/api/v1/share', { token })).status).toBe(200);
+    expect((await call('DELETE', `/api/v1/workspaces/${ws.slug}`, { token: ROOT() })).status).toBe(204);
+    expect(await countRows('SELECT count(*) AS n FROM shares WHERE workspace_id = ?', ws.id)).toBe(0);
+    expect((await call('GET', '/api/v1/share', { token })).status).toBe(401);
   });
 });

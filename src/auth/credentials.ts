@@ -11,7 +11,7 @@ import { digestsEqual, sha256Hex } from './secrets';
 export type Principal =
   | { kind: 'root' }
   | { kind: KeyKind; workspaceId: string; keyId: string; via: 'key' | 'session' | 'token' }
-  | { kind: 'share'; workspaceId: string; keyId: string; via: 'key' | 'token' };
+  | { kind: 'share'; workspaceId: string; keyId: string; via: 'key' | 'token'; expiresAt: number | null };
 
 interface CachedKey {
   principal: Principal | null;
@@ -71,7 +71,7 @@ export async function resolveSecret(
 /** A share's principal, cached no longer than the share lasts (an expired share answers 401 at once). */
 function cacheShare(hash: string, row: Awaited<ReturnType<typeof shareByHash>>, now: number): Principal | null {
   const live = row && shareUnexpired(row, now) ? row : undefined;
-  const principal: Principal | null = live ? { kind: 'share', workspaceId: live.workspaceId, keyId: live.id, via: 'key' } : null;
+  const principal: Principal | null = live ? { kind: 'share', workspaceId: live.workspaceId, keyId: live.id, via: 'key', expiresAt: live.expiresAt } : null;
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
   keyCache.set(hash, { principal, expires: Math.min(now + LIMITS.keyCacheMs / 2, live?.expiresAt ?? Infinity) });
   return principal;

@@ -7,7 +7,7 @@ import { db } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
 import type { Principal } from './credentials';
 import { keyIsLive } from './session';
-import { isShareId, shareIsLive } from './shares';
+import { isShareId, openShare } from './shares';
 
 const AUDIENCE = 'edgepulse-live';
 
@@ -45,7 +45,8 @@ export async function verifyLiveToken(secret: string | undefined, token: string,
   }
   // A share's tokens live as long as the share: deleted or expired, they stop (at once in this isolate).
   if (isShareId(claims.sub)) {
-    return (await shareIsLive(d, claims.sub, claims.ws)) ? { kind: 'share', workspaceId: claims.ws, keyId: claims.sub, via: 'token' } : null;
+    const share = await openShare(d, claims.sub, claims.ws);
+    return share ? { kind: 'share', workspaceId: claims.ws, keyId: claims.sub, via: 'token', expiresAt: share.expiresAt } : null;
   }
   // Same check and cache as sessions: revocation ends the key's tokens within seconds, at once in this isolate.
   if (claims.sub !== ROOT_MINTED && !(await keyIsLive(d, claims.sub, claims.ws))) return null;

@@ -6,18 +6,18 @@ import { forgetKey } from './credentials';
 export const isShareId = (id: string) => id.startsWith('shr_');
 
 /** Isolate-local "is this share still open", as short-lived as the sessions' key check and never past the share's expiry. */
-const liveShares = new Map<string, { ok: boolean; expires: number }>();
+const liveShares = new Map<string, { open: { expiresAt: number | null } | null; expires: number }>();
 
-/** Whether a share of the workspace exists and is unexpired (its live tokens name it). */
-export async function shareIsLive(d: DrizzleD1Database, shareId: string, workspaceId: string): Promise<boolean> {
+/** A share of the workspace that exists and is unexpired (its live tokens name it): its expiry; null when it has ended. */
+export async function openShare(d: DrizzleD1Database, shareId: string, workspaceId: string): Promise<{ expiresAt: number | null } | null> {
   const now = Date.now();
   const hit = liveShares.get(shareId);
-  if (hit && hit.expires > now) return hit.ok;
+  if (hit && hit.expires > now) return hit.open;
   const row = await shareById(d, shareId, workspaceId);
-  const ok = Boolean(row && shareUnexpired(row, now));
+  const open = row && shareUnexpired(row, now) ? { expiresAt: row.expiresAt } : null;
   if (liveShares.size > 10_000) liveShares.clear();
-  liveShares.set(shareId, { ok, expires: Math.min(now + LIMITS.sessionKeyCacheMs, ok ? (row!.expiresAt ?? Infinity) : Infinity) });
-  return ok;
+  liveShares.set(shareId, { open, expires: Math.min(now + LIMITS.sessionKeyCacheMs, open?.expiresAt ?? Infinity) });
+  return open;
 }
 
 function forgetShare(share: Pick<ShareRow, 'id' | 'hash'>): void {

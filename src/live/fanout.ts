@@ -1,6 +1,6 @@
 import { LIMITS } from '../shared/limits';
 import type { LiveEvent, LiveMessage } from '../shared/live';
-import { aggregatesOnly, LIVE_AGGREGATES_HEADER } from './aggregates-only';
+import { aggregatesOnly, aggregatesOnlyUntil, LIVE_AGGREGATES_HEADER } from './aggregates-only';
 
 /** Coalescing: at most one `events` message per 100 ms and one `stats` per 250 ms per subscriber. */
 export const FANOUT = { eventsEveryMs: 100, statsEveryMs: 250, statsAfterEventsMs: 100, statsAtLeastMs: 15_000, pingEveryMs: 30_000 } as const;
@@ -12,6 +12,8 @@ interface Attachment {
   keyId?: string;
   /** A share link's connection: stats without user ids or raw events, and no `events` messages. */
   aggregatesOnly?: boolean;
+  /** When its share link expires: the heartbeat closes it then. */
+  until?: number;
 }
 
 /** Header naming the key behind a live request (trusted: only the Worker reaches a hub's fetch). */
@@ -31,7 +33,7 @@ const encoder = new TextEncoder();
  * is bounded whatever the event rate.
  */
 export class Fanout {
-  private sse = new Map<string, { writer: WritableStreamDefaultWriter<Uint8Array>; keyId?: string; aggregatesOnly: boolean }>();
+  private sse = new Map<string, { writer: WritableStreamDefaultWriter<Uint8Array>; keyId?: string; aggregatesOnly: boolean; until?: number }>();
   private pending: LiveEvent[] = [];
   private eventsTimer: ReturnType<typeof setTimeout> | null = null;
   private statsTimer: ReturnType<typeof setTimeout> | null = null;
@@ -74,7 +76,9 @@ export class Fanout {
     if (keyId && this.keyConnections(keyId) >= this.maxPerKey) {
       return tooMany(`this key holds ${this.maxPerKey} live connections here already, its maximum: close one, or use another key`);
     }
-    const limited = request.headers.get(LIVE_AGGREGATES_HEADER) === '1';
+    const share = aggregatesOnlyUntil(request.headers.get(LIVE_AGGREGATES_HEADER));
+    const limited = share !== undefined;
+    if (share?.until !== undefined && share.until <= Date.now()) return shareEnded();
     const id = crypto.randomUUID();
     const connected = this.encode({ type: 'connected', data: { connectionId: id, workspace: info.workspace, ...(info.room ? { room: info.room } : {}), timestamp: new Date(this.now()).toISOString() } });
     const stats = () => this.encode({ type: 'stats', data: limited ? aggregatesOnly(this.stats()) : this.stats() } as LiveMessage);
@@ -82,7 +86,7 @@ export class Fanout {
       const pair = new WebSocketPair();
       const [client, server] = [pair[0], pair[1]];
       this.ctx.acceptWebSocket(server, [...(keyId ? [keyTag(keyId)] : []), ...(limited ? [AGGREGATES_TAG] : [])]);
-      server.serializeAttachment({ id, room: info.room, keyId, ...(limited ? { aggregatesOnly: true } : {}) } satisfies Attachment);
+      server.serializeAttachment({ id, room: info.room, keyId, ...(limited ? { aggregatesOnly: true, until: share.until } : {}) } satisfies Attachment);
       server.send(connected);
       server.send(stats());
       this.changed(); // the others' connection count changed
@@ -90,7 +94,7 @@ export class Fanout {
     }
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
-    this.sse.set(id, { writer, keyId, aggregatesOnly: limited });
+    this.sse.set(id, { writer, keyId, aggregatesOnly: limited, until: share?.until });
     this.changed();
     void writer.write(encoder.encode(`retry: 2000\n\n${this.sseFrame(connected)}${this.sseFrame(stats())}`)).catch(() => this.dropSse(id));
     request.signal?.addEventListener('abort', () => this.dropSse(id));
@@ -197,6 +201,7 @@ export class Fanout {
    * Returns when the next slot starts, or null without subscribers.
    */
   periodic(now = Date.now()): number | null {
+    this.closeExpiredShares(now);
     if (this.connections() === 0) return null;
     const slot = Math.floor(now / FANOUT.statsAtLeastMs);
     if (slot !== this.lastSlot) {
@@ -234,6 +239,16 @@ export class Fanout {
     return this.close(this.ctx.getWebSockets(keyTag(keyId)), sse, 4401, 'key revoked');
   }
 
+  /** Share links' connections whose share has expired close (4401), on the heartbeat's grid: within its 15 s. */
+  private closeExpiredShares(now: number): void {
+    const sockets = this.ctx.getWebSockets(AGGREGATES_TAG).filter((ws) => {
+      const until = (ws.deserializeAttachment() as Attachment | null)?.until;
+      return until !== undefined && until <= now;
+    });
+    const sse = [...this.sse].filter(([, s]) => s.until !== undefined && s.until <= now).map(([id]) => id);
+    if (sockets.length || sse.length) this.close(sockets, sse, 4401, 'share link expired');
+  }
+
   private revokedLately(keyId: string): boolean {
     return (this.ctx.storage.kv.get<number>(REVOKED_PREFIX + keyId) ?? 0) > Date.now();
   }
@@ -249,6 +264,11 @@ export class Fanout {
     for (const id of sseIds) this.dropSse(id, reason);
     return sockets.length + sseIds.length;
   }
+}
+
+/** 401: the share link expired between the Worker's check and the hub. */
+function shareEnded(): Response {
+  return Response.json({ error: { code: 'unauthorized', message: 'this share link has ended' } }, { status: 401 });
 }
 
 /** 429: live connections are held, not spent, so a client may try again once one has closed. */

@@ -54,7 +54,8 @@ function forward(c: Context<AppEnv>, stub: { fetch(req: Request): Promise<Respon
   if (room) headers.set('x-edgepulse-room', room);
   const keyId = revocableKeyOf(c.get('principal'));
   if (keyId) headers.set(LIVE_KEY_HEADER, keyId);
-  if (isShare(c)) headers.set(LIVE_AGGREGATES_HEADER, '1');
+  const principal = c.get('principal');
+  if (principal.kind === 'share') headers.set(LIVE_AGGREGATES_HEADER, principal.expiresAt === null ? 'open' : String(principal.expiresAt));
   return stub.fetch(new Request(c.req.url, { method: 'GET', headers, signal: c.req.raw.signal }));
 }
 

@@ -16,6 +16,9 @@ export interface FuzzWorld {
   /** Workspaces and key ids that DELETE may really remove. */
   throwaways: string[];
   throwawayKeyIds: string[];
+  /** Share links of `main` that DELETE may really remove; `shareToken` is another, kept. */
+  throwawayShareIds: string[];
+  shareToken: string;
   liveToken: string;
   cookie: string;
   /** A session that DELETE /api/v1/session may end. */
@@ -83,6 +86,7 @@ function credentials(world: FuzzWorld) {
     basicIngest: basic('basic main ingest', main.keys.ingest),
     keyQuery: { name: '?key=ingest', headers: [], query: ['key', main.keys.ingest] } as Credential,
     tokenQuery: { name: '?token=live', headers: [], query: ['token', world.liveToken] } as Credential,
+    share: bearer('main share link', world.shareToken),
     duplicate: { name: 'two authorization headers', headers: [['authorization', `Bearer ${main.keys.read}`], ['authorization', `Bearer ${world.root}`]] } as Credential,
   };
 }
@@ -104,7 +108,8 @@ function credentialArb(world: FuzzWorld, route: Route, hostile: boolean): fc.Arb
   else if (route.method === 'POST' && t.endsWith('/events')) preferred = [c.ingest, c.admin];
   else if (t === '/api/v1/workspaces' || t.startsWith('/api/v1/admin/') || (route.method === 'DELETE' && t === '/api/v1/workspaces/{ws}')) preferred = [c.root];
   else if (route.method !== 'GET' && t !== '/api/v1/workspaces/{ws}/live/token' && t !== '/api/v1/session') preferred = [c.admin, c.root];
-  else if (t.endsWith('/live')) preferred = [c.read, c.tokenQuery, c.cookie];
+  else if (t === '/api/v1/share') preferred = [c.share];
+  else if (t.endsWith('/live')) preferred = [c.read, c.tokenQuery, c.cookie, c.share];
   else preferred = [c.read, c.admin, c.cookie];
   // Signing out ends the session on the server: it gets a session of its own.
   const all = Object.values(c).filter((x) => !(route.key === 'DELETE /api/v1/session' && x === c.cookie));
@@ -133,7 +138,8 @@ function pathParamArb(world: FuzzWorld, route: Route, name: string, hostile: boo
     else if (route.key === 'PATCH /api/v1/workspaces/{ws}') valid = real([world.other.slug, ...world.throwaways]);
     else if (!hostile) valid = real([world.main.slug]);
     else valid = fc.oneof({ arbitrary: real([world.main.slug]), weight: 6 }, { arbitrary: real([world.other.slug, 'no-such-workspace', world.throwaways[0]]), weight: 1 });
-  } else if (name === 'id') valid = real([...world.throwawayKeyIds, 'key_nope']);
+  } else if (name === 'id' && route.template.includes('/shares/')) valid = real([...world.throwawayShareIds, 'shr_nope']);
+  else if (name === 'id') valid = real([...world.throwawayKeyIds, 'key_nope']);
   else if (name === 'room') valid = real(['standup', 'lobby', 'r:1@x.y']);
   else if (name === 'userId') valid = real(['u1', 'alice', '__proto__', 'constructor']);
   else valid = real(['x']);

@@ -31,9 +31,12 @@ export async function buildWorld(): Promise<FuzzWorld> {
       throwawayKeyIds.push(res.json.key.id);
     }
   }
+  const share = async () => (await ok(call('POST', `/api/v1/workspaces/${main.slug}/shares`, { token: main.keys.admin, body: { name: 'fuzz' } }), 'share')).json;
+  const throwawayShareIds = [(await share()).share.id, (await share()).share.id];
+  const shareToken = /\/s\/(sh_\w+)$/.exec((await share()).url)![1];
   const liveToken = (await ok(call('POST', `/api/v1/workspaces/${main.slug}/live/token`, { token: main.keys.read }), 'live token')).json.token;
   return {
-    doc, root: ROOT(), main, other, throwaways: throwaways.map((w) => w.slug), throwawayKeyIds, liveToken,
+    doc, root: ROOT(), main, other, throwaways: throwaways.map((w) => w.slug), throwawayKeyIds, throwawayShareIds, shareToken, liveToken,
     cookie: await sessionCookie(main.keys.read), cookieToEnd: await sessionCookie(main.keys.admin),
     livekit: LIVEKIT, webhookSecret: WEBHOOK_SECRET,
   };
