@@ -1,4 +1,5 @@
 import type { ErrorBody, ErrorIssue } from './api-types';
+import { share, shareEnded } from './share';
 
 /** An API answer that was not 2xx, with the contract's error code and message. */
 export class ApiFailure extends Error {
@@ -17,15 +18,24 @@ let onUnauthorized: () => void = () => {};
 export function whenUnauthorized(fn: () => void): void {
   onUnauthorized = fn;
 }
-/** For requests made outside `api()` (the live snapshot) that learn the session is gone. */
-export const sessionEnded = () => onUnauthorized();
+/** For requests made outside `api()` (the live snapshot) that learn the session (or the share link) is gone. */
+export const sessionEnded = () => {
+  if (share.value) shareEnded.value = true;
+  else onUnauthorized();
+};
 
-/** Same-origin JSON request; the session cookie is the credential. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** The credential of a request: a share link's token as a bearer (never the cookie), else the session cookie. */
+export function authorize(bearer = share.value?.token): { credentials: RequestCredentials; headers: Record<string, string> } {
+  return bearer ? { credentials: 'omit', headers: { authorization: `Bearer ${bearer}` } } : { credentials: 'same-origin', headers: {} };
+}
+
+/** Same-origin JSON request with the session cookie, or the share token while shared (`bearer` before it is known). */
+export async function api<T>(method: string, path: string, body?: unknown, bearer = share.value?.token): Promise<T> {
+  const auth = authorize(bearer);
   const res = await fetch(`/api/v1${path}`, {
     method,
-    credentials: 'same-origin',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    credentials: auth.credentials,
+    headers: body === undefined ? auth.headers : { ...auth.headers, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.status === 204) return undefined as T;
@@ -38,7 +48,8 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!res.ok) {
     const err = (json as ErrorBody | undefined)?.error;
-    if (res.status === 401 && !path.startsWith('/session')) onUnauthorized();
+    if (res.status === 401 && bearer) shareEnded.value = true;
+    else if (res.status === 401 && !path.startsWith('/session')) onUnauthorized();
     throw new ApiFailure(res.status, err?.code ?? 'internal', err?.message ?? `${res.status} ${res.statusText}`, err?.issues ?? []);
   }
   return json as T;

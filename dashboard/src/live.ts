@@ -1,6 +1,7 @@
 import { signal } from '@preact/signals';
-import { sessionEnded } from './api';
-import type { LiveEvent, LiveMessage, LiveSnapshot, RoomStats, Stats } from './api-types';
+import { api, ApiFailure, authorize, sessionEnded } from './api';
+import type { LiveEvent, LiveMessage, LiveSnapshot, LiveToken, RoomStats, Stats } from './api-types';
+import { share } from './share';
 
 export type ConnectionState = 'connecting' | 'live' | 'polling' | 'reconnecting' | 'offline';
 
@@ -16,6 +17,25 @@ const SILENCE_MS = 45_000;
 const OFFLINE_AFTER_MS = 60_000;
 /** The close code a hub sends when the connection's key is revoked. */
 const KEY_REVOKED = 4401;
+/** A live token is minted again when less than this is left of its 5 minutes. */
+const TOKEN_MARGIN_MS = 30_000;
+
+const liveTokens = new Map<string, Promise<LiveToken>>();
+
+/**
+ * A share link's WebSocket carries a live token minted with the share's bearer (a browser cannot set
+ * headers on a socket, and a share never has a cookie); one token serves every socket until it nearly expires.
+ */
+async function liveToken(livePath: string): Promise<string> {
+  const wsPath = /^\/workspaces\/[^/]+/.exec(livePath)?.[0] ?? livePath;
+  let minting = liveTokens.get(wsPath);
+  const fresh = minting && (await minting.then((t) => Date.parse(t.expiresAt) - Date.now() > TOKEN_MARGIN_MS, () => false));
+  if (!minting || !fresh) {
+    minting = api<LiveToken>('POST', `${wsPath}/live/token`);
+    liveTokens.set(wsPath, minting);
+  }
+  return (await minting).token;
+}
 
 /**
  * One live connection per view: a WebSocket to `…/live`, reconnecting with exponential backoff and
@@ -37,7 +57,7 @@ export class LiveConnection<S extends Stats | RoomStats = Stats> {
   private pollingLoop = false;
 
   constructor(private readonly path: string) {
-    this.connect();
+    void this.connect();
     this.watchdog = setInterval(() => {
       if (this.socket && this.state.value === 'live' && Date.now() - this.lastMessageAt.value > SILENCE_MS) this.socket.close();
     }, 5_000);
@@ -58,17 +78,28 @@ export class LiveConnection<S extends Stats | RoomStats = Stats> {
   private retryNow = () => {
     if (this.closed || this.state.value === 'live') return;
     clearTimeout(this.timer);
-    this.connect();
+    void this.connect();
   };
 
   private markOffline = () => {
     if (this.state.value !== 'live') this.state.value = 'offline';
   };
 
-  private connect(): void {
+  private async connect(): Promise<void> {
     if (this.closed) return;
     const url = new URL(`/api/v1${this.path}`, window.location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (share.value) {
+      try {
+        url.searchParams.set('token', await liveToken(this.path));
+      } catch (err) {
+        // A 401 has already ended the share (api() saw it); anything else is retried like a failed socket.
+        if (err instanceof ApiFailure && err.status === 401) this.close();
+        else this.onFailure(false);
+        return;
+      }
+      if (this.closed || this.socket) return;
+    }
     let opened = false;
     let socket: WebSocket;
     try {
@@ -91,7 +122,7 @@ export class LiveConnection<S extends Stats | RoomStats = Stats> {
       if (this.socket !== socket) return;
       this.socket = null;
       if (e.code === KEY_REVOKED) {
-        // The key this session signed in with was revoked: retrying would only meet 401s.
+        // The key this session signed in with (or the share link) was revoked: retrying would only meet 401s.
         this.close();
         sessionEnded();
         return;
@@ -143,7 +174,7 @@ export class LiveConnection<S extends Stats | RoomStats = Stats> {
     const delay = wasOpen ? 250 : backoff * (0.75 + Math.random() * 0.5);
     if (this.failures >= WS_FAILURES_BEFORE_POLLING) this.startPolling();
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.connect(), delay);
+    this.timer = setTimeout(() => void this.connect(), delay);
   }
 
   /** One polling loop of the JSON snapshot while the WebSocket is down; the first success retries the socket at once. */
@@ -163,7 +194,8 @@ export class LiveConnection<S extends Stats | RoomStats = Stats> {
 
   private async pollOnce(): Promise<void> {
     try {
-      const res = await fetch(`/api/v1${this.path}`, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+      const auth = authorize();
+      const res = await fetch(`/api/v1${this.path}`, { credentials: auth.credentials, headers: { ...auth.headers, accept: 'application/json' } });
       if (res.status === 401) {
         // Signed out elsewhere or the key was revoked: back to sign-in instead of retrying forever.
         this.close();
@@ -180,7 +212,7 @@ export class LiveConnection<S extends Stats | RoomStats = Stats> {
       if (!wasPolling && !this.socket) {
         // The server answers again: try the socket now rather than after the backoff.
         clearTimeout(this.timer);
-        this.connect();
+        void this.connect();
       }
     } catch {
       if (this.state.value === 'polling') this.state.value = 'reconnecting';

@@ -2,10 +2,11 @@ import { signal } from '@preact/signals';
 import type { ComponentType } from 'preact';
 import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
-import { Layout } from './components/Layout';
+import { Layout, Logo } from './components/Layout';
 import { Loading } from './components/Ui';
-import { navigate, route, type Route } from './router';
-import { loadSession, session } from './session';
+import { href, location, navigate, route, type Route } from './router';
+import { loadSession, loadShare, session } from './session';
+import { share, shareEnded, shareTokenOf } from './share';
 import './styles.css';
 import { Live } from './views/Live';
 import { SignIn } from './views/SignIn';
@@ -33,6 +34,48 @@ const User = lazyView(() => import('./views/User'));
 const Events = lazyView(() => import('./views/Events'));
 const Settings = lazyView(() => import('./views/Settings'));
 
+/** What an expired or revoked share link shows instead of the sign-in form. */
+function ShareEnded() {
+  return (
+    <div class="center">
+      <section class="panel signin" data-testid="share-ended" role="alert" aria-labelledby="share-ended-title">
+        <span class="brand">
+          <Logo /> edgepulse
+        </span>
+        <h2 id="share-ended-title">This share link has ended or was revoked</h2>
+        <p class="muted" style={{ margin: 0 }}>
+          It no longer shows this dashboard. Ask whoever shared it for a new link.
+        </p>
+      </section>
+    </div>
+  );
+}
+
+const NotShared = () => (
+  <div class="empty" data-testid="not-shared">
+    <h2>Not part of a shared view</h2>
+    <p>
+      A share link shows aggregates only: no event log, users or settings. <a href={href.live('')}>Back to live</a>.
+    </p>
+  </div>
+);
+
+const views = { live: Live, room: Room, reports: Reports, user: User, events: Events, settings: Settings } as const;
+
+function WorkspaceView({ r }: { r: Extract<Route, { ws: string }> }) {
+  if (r.name === 'notShared') return <NotShared />;
+  const View = views[r.name] as ComponentType<ViewProps>;
+  return <View key={r.name === 'room' ? `${r.ws}/${r.room}` : r.ws} route={r} />;
+}
+
+/** A share link's dashboard: no sign-in, only its workspace's aggregate pages. */
+function SharedApp({ r }: { r: Route }) {
+  if (shareEnded.value) return <ShareEnded />;
+  const sh = share.value;
+  if (!sh) return <div class="center"><Loading /></div>;
+  return <Layout ws={sh.info.workspace.slug}>{'ws' in r ? <WorkspaceView r={r} /> : <NotShared />}</Layout>;
+}
+
 function App() {
   const s = session.value;
   const r = route.value;
@@ -43,9 +86,11 @@ function App() {
     }
   }, [s, r]);
   useEffect(() => {
-    document.title = 'ws' in r ? `${r.name === 'live' ? 'Live' : r.name[0].toUpperCase() + r.name.slice(1)} · ${r.ws} · edgepulse` : 'edgepulse';
+    const shared = share.value ? ' (shared)' : '';
+    document.title = 'ws' in r ? `${r.name === 'live' ? 'Live' : r.name[0].toUpperCase() + r.name.slice(1)} · ${r.ws}${shared} · edgepulse` : 'edgepulse';
   }, [r]);
 
+  if (share.value || shareEnded.value || shareTokenOf(location.value.path)) return <SharedApp r={r} />;
   if (s === undefined) return <div class="center"><Loading /></div>;
   if (s === null) return <SignIn />;
   if (r.name === 'home') return s.kind === 'root' ? <Layout><Workspaces /></Layout> : <div class="center"><Loading /></div>;
@@ -61,17 +106,16 @@ function App() {
       </Layout>
     );
   }
-  const views = { live: Live, room: Room, reports: Reports, user: User, events: Events, settings: Settings } as const;
-  const View = views[r.name] as ComponentType<ViewProps>;
   return (
     <Layout ws={r.ws}>
-      <View key={r.name === 'room' ? `${r.ws}/${r.room}` : r.ws} route={r} />
+      <WorkspaceView r={r} />
     </Layout>
   );
 }
 
 const root = document.getElementById('app')!;
 render(<App />, root);
-loadSession().catch((err) => {
+const shareToken = shareTokenOf(window.location.pathname);
+(shareToken ? loadShare(shareToken) : loadSession()).catch((err) => {
   root.textContent = `Could not reach the API: ${err instanceof Error ? err.message : err}`;
 });

@@ -1,4 +1,5 @@
 import { computed, signal } from '@preact/signals';
+import { share } from './share';
 
 /** The current location; the view reads path and query from here, so a link reproduces it. */
 export const location = signal({ path: window.location.pathname, search: window.location.search });
@@ -36,11 +37,30 @@ export type Route =
   | { name: 'user'; ws: string; userId: string }
   | { name: 'events'; ws: string }
   | { name: 'settings'; ws: string }
+  /** A page a share link may not show (the event log, a user, settings). */
+  | { name: 'notShared'; ws: string }
   | { name: 'notFound' };
 
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 export const route = computed<Route>(() => {
-  const parts = location.value.path.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = location.value.path.split('/').filter(Boolean).map(decodePart);
   if (parts.length === 0) return { name: 'home' };
+  if (parts[0] === 's' && parts[1]) {
+    // `/s/<token>/…`: the share's own workspace, and only the aggregate pages.
+    const ws = share.value?.info.workspace.slug ?? '';
+    const [section, arg] = parts.slice(2);
+    if (!section) return { name: 'live', ws };
+    if (section === 'rooms' && arg) return { name: 'room', ws, room: arg };
+    if (section === 'reports') return { name: 'reports', ws };
+    return { name: 'notShared', ws };
+  }
   if (parts[0] !== 'w' || !parts[1]) return { name: 'notFound' };
   const ws = parts[1];
   const [section, arg] = parts.slice(2);
@@ -51,11 +71,14 @@ export const route = computed<Route>(() => {
   return { name: 'notFound' };
 });
 
+/** A workspace's pages start here; a share link's stay under its own `/s/<token>` so every link stays inside the share. */
+const base = (ws: string) => (share.value ? `/s/${encodeURIComponent(share.value.token)}` : `/w/${encodeURIComponent(ws)}`);
+
 export const href = {
-  live: (ws: string) => `/w/${encodeURIComponent(ws)}`,
-  room: (ws: string, room: string) => `/w/${encodeURIComponent(ws)}/rooms/${encodeURIComponent(room)}`,
-  reports: (ws: string, search = '') => `/w/${encodeURIComponent(ws)}/reports${search}`,
-  user: (ws: string, userId: string) => `/w/${encodeURIComponent(ws)}/users/${encodeURIComponent(userId)}`,
-  events: (ws: string, search = '') => `/w/${encodeURIComponent(ws)}/events${search}`,
-  settings: (ws: string) => `/w/${encodeURIComponent(ws)}/settings`,
+  live: (ws: string) => base(ws),
+  room: (ws: string, room: string) => `${base(ws)}/rooms/${encodeURIComponent(room)}`,
+  reports: (ws: string, search = '') => `${base(ws)}/reports${search}`,
+  user: (ws: string, userId: string) => `${base(ws)}/users/${encodeURIComponent(userId)}`,
+  events: (ws: string, search = '') => `${base(ws)}/events${search}`,
+  settings: (ws: string) => `${base(ws)}/settings`,
 };

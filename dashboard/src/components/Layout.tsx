@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { href, location, navigate, route } from '../router';
 import { session, signOut } from '../session';
+import { share } from '../share';
 
 export const Logo = () => (
   <svg viewBox="0 0 24 24" aria-hidden="true">
@@ -21,26 +22,38 @@ function sharedView(): string {
 const SECTIONS = [
   { name: 'live', label: 'Live', to: href.live },
   { name: 'reports', label: 'Reports', to: (ws: string) => href.reports(ws, sharedView()) },
-  { name: 'events', label: 'Events', to: (ws: string) => href.events(ws, sharedView()) },
-  { name: 'settings', label: 'Settings', to: href.settings, admin: true },
+  { name: 'events', label: 'Events', to: (ws: string) => href.events(ws, sharedView()), people: true },
+  { name: 'settings', label: 'Settings', to: href.settings, admin: true, people: true },
 ] as const;
+
+/** A share link's header: no sign-out, no key; a badge names the share. */
+function SharedBadge({ name, expiresAt }: { name: string | null; expiresAt: string | null }) {
+  return (
+    <span class="pill accent" data-testid="shared-badge" title={expiresAt ? `Link works until ${new Date(expiresAt).toLocaleString()}` : 'Link works until revoked'}>
+      Shared view · read-only{name ? ` · ${name}` : ''}
+    </span>
+  );
+}
 
 export function Layout({ ws, children }: { ws?: string; children: ComponentChildren }) {
   const s = session.value;
+  const sh = share.value;
   const current = route.value.name;
   const admin = s?.kind === 'admin' || s?.kind === 'root';
+  // A share link shows aggregates only: no event log (raw events, user ids) and no settings.
+  const visible = (x: (typeof SECTIONS)[number]) => (!('admin' in x) || admin) && !(sh && 'people' in x);
   return (
     <>
       <a class="skip" href="#main">
         Skip to content
       </a>
       <header class="top">
-        <a class="brand" href={s?.kind === 'root' || !ws ? '/' : href.live(ws)} aria-label="edgepulse home">
+        <a class="brand" href={!sh && (s?.kind === 'root' || !ws) ? '/' : href.live(ws ?? '')} aria-label="edgepulse home">
           <Logo /> edgepulse
         </a>
         {ws && (
           <nav class="nav" aria-label="Workspace">
-            {SECTIONS.filter((x) => !('admin' in x) || admin).map((x) => (
+            {SECTIONS.filter(visible).map((x) => (
               <a key={x.name} href={x.to(ws)} aria-current={current === x.name || (x.name === 'live' && current === 'room') || (x.name === 'reports' && current === 'user') ? 'page' : undefined}>
                 {x.label}
               </a>
@@ -49,19 +62,22 @@ export function Layout({ ws, children }: { ws?: string; children: ComponentChild
         )}
         <span class="spacer" />
         <span class="who">
-          {ws && <span class="pill" title="workspace">{ws}</span>}
-          {s && <span>{s.kind === 'root' ? 'root' : `${s.kind} key`}</span>}
+          {ws && <span class="pill" title="workspace">{sh ? sh.info.workspace.name : ws}</span>}
+          {sh && <SharedBadge name={sh.info.share.name} expiresAt={sh.info.share.expiresAt} />}
+          {s && !sh && <span>{s.kind === 'root' ? 'root' : `${s.kind} key`}</span>}
           {s?.kind === 'root' && ws && <a href="/">All workspaces</a>}
-          <button
-            type="button"
-            class="btn small"
-            onClick={async () => {
-              await signOut();
-              navigate('/');
-            }}
-          >
-            Sign out
-          </button>
+          {!sh && (
+            <button
+              type="button"
+              class="btn small"
+              onClick={async () => {
+                await signOut();
+                navigate('/');
+              }}
+            >
+              Sign out
+            </button>
+          )}
         </span>
       </header>
       <main id="main" tabIndex={-1}>

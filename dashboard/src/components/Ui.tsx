@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { ConnectionState } from '../live';
+import { isShared } from '../share';
 
 export function Card({ label, value, foot, bad, testid }: { label: string; value: string; foot?: string; bad?: boolean; testid?: string }) {
   return (
@@ -72,6 +73,15 @@ export const curlFirstEvent = (ws: string, key = 'pk_…') => `curl -X POST ${lo
 
 /** What a new workspace shows instead of blank charts: how to send the first event. */
 export function FirstEvent({ ws }: { ws: string }) {
+  if (isShared()) {
+    // A share link's viewer has no key to send with: no instructions, just the state.
+    return (
+      <div class="empty" data-testid="empty-state">
+        <h2>No events yet</h2>
+        <p>This page updates the moment the first one arrives.</p>
+      </div>
+    );
+  }
   return (
     <div class="empty" data-testid="empty-state">
       <h2>No events yet — send your first one</h2>

@@ -10,6 +10,7 @@ import { ViewersPanel } from '../components/ViewersPanel';
 import { bytes, dateTime, feedTime, ms, num, pct, time } from '../format';
 import { LiveConnection } from '../live';
 import { href, type Route } from '../router';
+import { isShared } from '../share';
 
 export function Feed({ events, ws, testid, empty }: { events: LiveEvent[]; ws: string; testid: string; empty: string }) {
   if (!events.length) return <p class="empty-small">{empty}</p>;
@@ -72,6 +73,8 @@ export function Live({ route }: { route: Route }) {
   const s = conn.stats.value;
   const feed = conn.feed.value;
   const quiet = s && s.eventsToday === 0 && s.eventsLastHour === 0 && feed.length === 0;
+  // A share link shows aggregates only: its stats carry no events, errors or users, so those panels go.
+  const shared = isShared();
 
   return (
     <>
@@ -96,12 +99,14 @@ export function Live({ route }: { route: Route }) {
           {quiet && <div style={{ height: '14px' }} />}
           <StatCards s={s} />
           <div class="grid cols-3">
-            <Panel title="Timeline" hint="10-second buckets, last 10 minutes" class="span-2">
+            <Panel title="Timeline" hint="10-second buckets, last 10 minutes" class={shared ? 'span-all' : 'span-2'}>
               <Timeline timeline={s.timeline} />
             </Panel>
-            <Panel title="Recent events" hint={`${feed.length}`} testid="recent-events">
-              <Feed events={feed} ws={ws} testid="feed" empty="Events appear here as they arrive" />
-            </Panel>
+            {!shared && (
+              <Panel title="Recent events" hint={`${feed.length}`} testid="recent-events">
+                <Feed events={feed} ws={ws} testid="feed" empty="Events appear here as they arrive" />
+              </Panel>
+            )}
             <GaugePanels ws={ws} gauges={s.gauges} />
             <ViewersPanel ws={ws} />
             <Panel title="Event types" hint="today">
@@ -138,12 +143,16 @@ export function Live({ route }: { route: Route }) {
                 </p>
               )}
             </Panel>
-            <Panel title="Recent errors" hint={s.errorsLastHour ? `${num(s.errorsLastHour)} in the last hour` : undefined} testid="recent-errors" class="span-2">
-              <Feed events={s.recentErrors} ws={ws} testid="errors" empty="No errors — nice." />
-            </Panel>
-            <Panel title="Top users" hint="today">
-              <Bars rows={s.topUsers.map((u) => ({ key: u.userId, value: u.events, href: href.user(ws, u.userId) }))} empty="No identified users yet" />
-            </Panel>
+            {!shared && (
+              <>
+                <Panel title="Recent errors" hint={s.errorsLastHour ? `${num(s.errorsLastHour)} in the last hour` : undefined} testid="recent-errors" class="span-2">
+                  <Feed events={s.recentErrors} ws={ws} testid="errors" empty="No errors — nice." />
+                </Panel>
+                <Panel title="Top users" hint="today">
+                  <Bars rows={s.topUsers.map((u) => ({ key: u.userId, value: u.events, href: href.user(ws, u.userId) }))} empty="No identified users yet" />
+                </Panel>
+              </>
+            )}
           </div>
         </>
       )}

@@ -8,6 +8,7 @@ import { ViewersPanel } from '../components/ViewersPanel';
 import { ago, dateTime, duration, num, time } from '../format';
 import { LiveConnection } from '../live';
 import { href, type Route } from '../router';
+import { isShared } from '../share';
 import { Feed, Timeline } from './Live';
 import { metric } from './Reports';
 
@@ -70,6 +71,8 @@ export default function Room({ route }: { route: Route }) {
   const conn = useMemo(() => new LiveConnection<RoomStats>(`${wsPath(ws)}/rooms/${encodeURIComponent(room)}/live`), [ws, room]);
   useEffect(() => () => conn.close(), [conn]);
   const s = conn.stats.value;
+  // A share link shows aggregates only: no participants, no event feed, no participant sessions (they name users).
+  const shared = isShared();
   return (
     <>
       <div class="page-head">
@@ -91,38 +94,42 @@ export default function Room({ route }: { route: Route }) {
             <Card label="Online users" value={num(s.onlineUsers)} foot={`${num(s.activeUsers)} active in 30 min`} />
           </div>
           <div class="grid cols-3">
-            <Panel title="Participants now" hint={`${s.participants.length}`} class="span-2" testid="participants">
-              {s.participants.length ? (
-                <div class="table-wrap scroll">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th>Who</th>
-                        <th>Platform</th>
-                        <th>Since</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {s.participants.map((p) => (
-                        <tr key={p.userId}>
-                          <td>
-                            <a href={href.user(ws, p.userId)}>{p.name ?? p.userId}</a>
-                            {p.name && <span class="muted"> · {p.userId}</span>}
-                          </td>
-                          <td>{p.platform ?? '–'}</td>
-                          <td title={dateTime(p.joinedAt)}>{ago(p.joinedAt)}</td>
+            {!shared && (
+              <Panel title="Participants now" hint={`${s.participants.length}`} class="span-2" testid="participants">
+                {s.participants.length ? (
+                  <div class="table-wrap scroll">
+                    <table>
+                      <thead>
+                        <tr>
+                          <th>Who</th>
+                          <th>Platform</th>
+                          <th>Since</th>
                         </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-              ) : (
-                <p class="empty-small">The room is empty right now</p>
-              )}
-            </Panel>
-            <Panel title="Recent events">
-              <Feed events={conn.feed.value} ws={ws} testid="room-feed" empty="Nothing has happened here yet" />
-            </Panel>
+                      </thead>
+                      <tbody>
+                        {s.participants.map((p) => (
+                          <tr key={p.userId}>
+                            <td>
+                              <a href={href.user(ws, p.userId)}>{p.name ?? p.userId}</a>
+                              {p.name && <span class="muted"> · {p.userId}</span>}
+                            </td>
+                            <td>{p.platform ?? '–'}</td>
+                            <td title={dateTime(p.joinedAt)}>{ago(p.joinedAt)}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                ) : (
+                  <p class="empty-small">The room is empty right now</p>
+                )}
+              </Panel>
+            )}
+            {!shared && (
+              <Panel title="Recent events">
+                <Feed events={conn.feed.value} ws={ws} testid="room-feed" empty="Nothing has happened here yet" />
+              </Panel>
+            )}
             <ViewersPanel ws={ws} room={room} />
             <Panel title="Activity" hint="last 10 minutes" class="span-2">
               <Timeline timeline={s.timeline} height={180} />
@@ -131,9 +138,11 @@ export default function Room({ route }: { route: Route }) {
             <Panel title="Joins over time" hint="per hour, 24 h">
               <JoinsChart ws={ws} room={room} />
             </Panel>
-            <Panel title="Participant sessions" hint="last 7 days" class="span-2">
-              <Sessions ws={ws} room={room} />
-            </Panel>
+            {!shared && (
+              <Panel title="Participant sessions" hint="last 7 days" class="span-2">
+                <Sessions ws={ws} room={room} />
+              </Panel>
+            )}
           </div>
         </>
       )}

@@ -8,6 +8,7 @@ import { LIMITS } from '../../../src/shared/limits';
 import { Alerts } from './Alerts';
 import { Keys } from './Keys';
 import { Schedules } from './Schedules';
+import { ShareLinks } from './Shares';
 import { Snippets } from './Snippets';
 
 const randomBase64 = (n: number) => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(n))));
@@ -194,6 +195,7 @@ export default function Settings({ route }: { route: Route }) {
       <ErrorNote error={error} />
       <div class="grid cols-2">
         <Keys ws={ws} />
+        <ShareLinks ws={ws} />
         <Panel title="Workspace">{w ? <WorkspaceForm key={w.createdAt} w={w} save={save} /> : <Loading />}</Panel>
         <Panel title="Integrations">{w ? <Integrations w={w} save={save} /> : <Loading />}</Panel>
         <Alerts ws={ws} />
