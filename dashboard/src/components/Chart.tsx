@@ -72,7 +72,8 @@ function options(width: number, height: number, series: ChartSeries[], U: typeof
       axis,
       { ...axis, size: 48, values: tickValues },
       // The right axis has its own ticks but no grid: one grid (the left's) is readable, two are not.
-      ...(hasRight ? [{ ...axis, scale: RIGHT, side: 1, size: 48, grid: { show: false }, values: tickValues }] : []),
+      // Its numbers take the colour of its first series, so which axis a line reads against shows.
+      ...(hasRight ? [{ ...axis, stroke: cssVar(series.find((s) => s.right)!.color), scale: RIGHT, side: 1, size: 48, grid: { show: false }, values: tickValues }] : []),
     ],
     series: [
       // Not hovering: the legend shows the range's totals, so the time column says so.
@@ -84,8 +85,9 @@ function options(width: number, height: number, series: ChartSeries[], U: typeof
           stroke: color,
           width: 2,
           ...(s.right ? { scale: RIGHT } : {}),
-          // Levels (yFromData) are lines only: a fill down to the axis would suggest an amount; a dashed comparison is a line too.
-          fill: yFromData || s.dashed ? undefined : `${color}22`,
+          // Levels (yFromData) are lines only: a fill down to the axis would suggest an amount. A dashed comparison
+          // and a right-axis line are lines too: their fill would cover the left axis' figures.
+          fill: yFromData || s.dashed || s.right ? undefined : `${color}22`,
           ...(s.dashed ? { dash: [6, 4], width: 1.5 } : {}),
           points: { show: false },
           value: (_u: uPlot, v: number | null) => {
