@@ -6,6 +6,7 @@ import { QueryTime, RANGES, resolveRange } from '../history/range';
 import { rawSource } from '../history/raw/source';
 import { isDim, type GroupBy, type ReportFilters, type ReportQuery } from '../history/reports/plan';
 import { breakdown, bucketStarts, summary, timeseries } from '../history/reports/stats';
+import { previousBuckets, previousRange } from '../history/reports/compare';
 import { isConcurrencyMetric } from '../history/reports/concurrency';
 import type { WorkspaceRow } from '../history/workspaces';
 import { LIMITS } from '../shared/limits';
@@ -91,16 +92,32 @@ const SOURCES =
 const AVG_SESSION =
   'avgSessionSeconds is over participant sessions (presence) that started in the range and have ended: `room`, `userId` and `platform` are the session’s own (its platform is that of its join); `type`, `country`, `device`, `browser` and `os` keep a session when its user has, inside the range and during the session, an event naming its room that matches all of them (raw events from the archive and the outbox, so only within the raw retention).';
 
+const Compare = z.enum(['previous']).optional();
+
+const SummaryParams = ReportParams.extend({
+  compare: Compare.meta({ description: '`previous`: add `previous`, the same totals over the range of equal length that ends where this one starts, and `previousRange`' }),
+});
+
+const iso = (t: number) => new Date(t).toISOString();
+
 statsRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/stats/summary', tags: ['Reports'], security: bearer,
     summary: 'Totals of a range (read key)',
-    description: `${SOURCES} ${AVG_SESSION}`,
+    description: `${SOURCES} ${AVG_SESSION} With \`compare=previous\` the answer adds \`previous\` (the same fields over [from − (to − from), from), same filters) and \`previousRange\`; both ranges are read at once.`,
     middleware: [requireAccess('read')] as const,
-    request: { params: WsParams, query: ReportParams },
+    request: { params: WsParams, query: SummaryParams },
     responses: { 200: json(Summary, 'Summary of the range'), ...authErrors },
   }),
-  async (c) => c.json(await summary(c.env.DB, rawSource(c.env, c.get('workspace').id), reportQuery(c.get('workspace'), { ...c.req.valid('query')})), 200),
+  async (c) => {
+    const p = c.req.valid('query');
+    const src = rawSource(c.env, c.get('workspace').id);
+    const q = reportQuery(c.get('workspace'), p);
+    if (p.compare !== 'previous') return c.json(await summary(c.env.DB, src, q), 200);
+    const prev = previousRange(q.from, q.to);
+    const [current, previous] = await Promise.all([summary(c.env.DB, src, q), summary(c.env.DB, src, { ...q, ...prev })]);
+    return c.json({ ...current, previous, previousRange: { from: iso(prev.from), to: iso(prev.to) } }, 200);
+  },
 );
 
 /** How the presence metrics are answered. */
@@ -110,6 +127,7 @@ const CONCURRENCY =
   `Both come from per-minute concurrency rollups written as each UTC minute closes (the minute in progress is not in yet), merged into hours and local days; minute points reach back ${LIMITS.minuteRollupHours} hours and hour points ${LIMITS.hourRollupDays} days (older buckets are 0). They take only the room filter.`;
 
 const TimeseriesParams = ReportParams.extend({
+  compare: Compare.meta({ description: '`previous`: add `previous.points`, aligned by offset with `points` (same count), and `previousRange`' }),
   granularity: z.enum(GRANULARITIES).default('hour'),
   metrics: z
     .string()
@@ -126,6 +144,12 @@ const TimeseriesParams = ReportParams.extend({
     .meta({ description: `Comma-separated: ${METRICS.join(', ')}`, type: 'string' }),
 });
 
+/** How a timeseries' previous period is chosen so that its points align with the current ones. */
+const COMPARE_POINTS =
+  'With `compare=previous` the answer adds `previous.points` (as many as `points`; `previous.points[i]` is `points[i]` one period earlier, with its own `t`) and `previousRange`, read at once with the current range: ' +
+  '[from, to) moved back by as many whole buckets as it is long (at least one) — local days, weeks and months for those granularities, so points align one to one across DST changes and months of different lengths — ending where [from, to) starts at the latest. ' +
+  'For a range a whole number of buckets long this is [from − (to − from), from).';
+
 /** newUsers is a property of the workspace's whole history, not of a slice of its events. */
 const NEW_USERS_UNFILTERED = 'newUsers counts users whose first event in the workspace falls in the bucket, over the whole workspace: ask for it without filters (type, room, userId, country, platform, device, browser, os, property.*)';
 
@@ -133,7 +157,7 @@ statsRoutes.openapi(
   createRoute({
     method: 'get', path: '/workspaces/{ws}/stats/timeseries', tags: ['Reports'], security: bearer,
     summary: 'Metrics per time bucket (read key)',
-    description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. \`newUsers\` is exact: users whose first event in the workspace (over its whole history, kept past the raw retention; erased users excluded) falls in the bucket; it takes no filter (a 400). ${CONCURRENCY} ${SOURCES}`,
+    description: `Every bucket from the one holding \`from\` to \`to\` is present; empty ones are 0 (percentiles null). ${COMPARE_POINTS} Day, week (Monday) and month buckets are in the workspace's time zone; at most ${LIMITS.timeseriesMaxPoints} points. \`newUsers\` is exact: users whose first event in the workspace (over its whole history, kept past the raw retention; erased users excluded) falls in the bucket; it takes no filter (a 400). ${CONCURRENCY} ${SOURCES}`,
     middleware: [requireAccess('read')] as const,
     request: { params: WsParams, query: TimeseriesParams },
     responses: { 200: json(Timeseries, 'One point per bucket'), ...authErrors },
@@ -147,7 +171,14 @@ statsRoutes.openapi(
     if (p.metrics.some(isConcurrencyMetric) && narrowing.length) throw bad('metrics', `concurrentUsers and participantMinutes come from presence and take only the room filter, not ${narrowing.join(', ')}`);
     const starts = bucketStarts(q.from, q.to, p.granularity, ws.timezone);
     if (!starts) throw bad('granularity', `more than ${LIMITS.timeseriesMaxPoints} ${p.granularity} buckets in this range; pick a coarser granularity or a shorter range`);
-    return c.json(await timeseries(c.env.DB, rawSource(c.env, ws.id), q, p.granularity, p.metrics, starts), 200);
+    const src = rawSource(c.env, ws.id);
+    if (p.compare !== 'previous') return c.json(await timeseries(c.env.DB, src, q, p.granularity, p.metrics, starts), 200);
+    const prev = previousBuckets(q.from, q.to, starts, p.granularity, ws.timezone);
+    const [current, previous] = await Promise.all([
+      timeseries(c.env.DB, src, q, p.granularity, p.metrics, starts),
+      timeseries(c.env.DB, src, { ...q, from: prev.from, to: prev.to }, p.granularity, p.metrics, prev.starts),
+    ]);
+    return c.json({ ...current, previous: { points: previous.points }, previousRange: { from: iso(prev.from), to: iso(prev.to) } }, 200);
   },
 );
 
