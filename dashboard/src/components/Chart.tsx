@@ -54,7 +54,8 @@ function options(width: number, height: number, series: ChartSeries[], U: typeof
     height,
     padding: [8, 8, 0, 0],
     cursor: { points: { size: 6 } },
-    legend: { show: true, live: true },
+    // A dashed series gets a dashed legend marker: the previous period reads as such in the legend too.
+    legend: { show: true, live: true, markers: { dash: (u: uPlot, i: number) => (u.series[i].dash ? 'dashed' : 'solid') } },
     scales: {
       x: {
         time: true,
