@@ -1,3 +1,4 @@
+import { LIMITS } from '../../src/shared/limits';
 import { BREAKDOWN_DIMENSIONS, FILTERS, GRANULARITIES, RANGES as API_RANGES, type BreakdownDimension, type FilterName, type Granularity } from '../../src/shared/report-params';
 
 export { FILTERS, GRANULARITIES, type FilterName };
@@ -6,6 +7,15 @@ export const RANGES = [...API_RANGES, 'custom'] as const;
 export type RangeName = (typeof RANGES)[number];
 export const DIMENSIONS = BREAKDOWN_DIMENSIONS;
 export type Dimension = BreakdownDimension;
+/** A breakdown: a built-in dimension or `property:NAME`. */
+export type BreakdownBy = Dimension | `property:${string}`;
+/** The query-string prefix of a property filter (`property.plan=pro`), the same in the page and the API. */
+export const PROPERTY_PREFIX = 'property.';
+const BY_PROPERTY = 'property:';
+
+export const propertyOf = (by: BreakdownBy): string | null => (by.startsWith(BY_PROPERTY) ? by.slice(BY_PROPERTY.length) : null);
+export const byProperty = (name: string): BreakdownBy => `${BY_PROPERTY}${name}`;
+export const validPropertyName = (name: string) => name.length > 0 && name.length <= LIMITS.propertyNameMaxLength;
 
 export const RANGE_LABEL: Record<RangeName, string> = {
   today: 'Today',
@@ -35,8 +45,12 @@ export interface ReportQuery {
   from?: string;
   to?: string;
   granularity: Granularity;
-  by: Dimension;
+  by: BreakdownBy;
   filters: Partial<Record<FilterName, string>>;
+  /** `property.NAME=value` filters, ANDed, in the order they were added. */
+  properties: Record<string, string>;
+  /** Also show the range of equal length just before (`compare=previous`). */
+  compare: boolean;
 }
 
 function defaultGranularity(range: RangeName, from?: string, to?: string): Granularity {
@@ -53,19 +67,27 @@ export function parseQuery(search: URLSearchParams): ReportQuery {
   const from = search.get('from') ?? undefined;
   const to = search.get('to') ?? undefined;
   const g = search.get('granularity') as Granularity | null;
-  const by = search.get('by') as Dimension | null;
+  const by = search.get('by');
   const filters: ReportQuery['filters'] = {};
   for (const f of FILTERS) {
     const v = search.get(f);
     if (v) filters[f] = v;
   }
+  const properties: Record<string, string> = {};
+  for (const [k, v] of search) {
+    const name = k.slice(PROPERTY_PREFIX.length);
+    if (k.startsWith(PROPERTY_PREFIX) && validPropertyName(name) && v && Object.keys(properties).length < LIMITS.propertyFiltersMax) properties[name] = v;
+  }
+  const byName = by && by.startsWith(BY_PROPERTY) ? by.slice(BY_PROPERTY.length) : null;
   return {
     range: range === 'custom' && !(from && to) ? '7d' : range,
     from,
     to,
     granularity: g && GRANULARITIES.includes(g) ? g : defaultGranularity(range, from, to),
-    by: by && (DIMENSIONS as readonly string[]).includes(by) ? by : 'type',
+    by: byName !== null ? (validPropertyName(byName) ? byProperty(byName) : 'type') : by && (DIMENSIONS as readonly string[]).includes(by) ? (by as Dimension) : 'type',
     filters,
+    properties,
+    compare: search.get('compare') === 'previous',
   };
 }
 
@@ -80,11 +102,13 @@ export function toSearch(q: ReportQuery, extra: Record<string, string> = {}): st
   p.set('granularity', q.granularity);
   if (q.by !== 'type') p.set('by', q.by);
   for (const [k, v] of Object.entries(q.filters)) if (v) p.set(k, v);
+  for (const [k, v] of Object.entries(q.properties)) p.set(`${PROPERTY_PREFIX}${k}`, v);
+  if (q.compare) p.set('compare', 'previous');
   for (const [k, v] of Object.entries(extra)) p.set(k, v);
   return `?${p}`;
 }
 
-/** The API's range and filter parameters for this view. */
+/** The API's range and filter parameters for this view (every report, the event log and export take them). */
 export function apiParams(q: ReportQuery): Record<string, string> {
   const p: Record<string, string> = {};
   if (q.range === 'custom' && q.from && q.to) {
@@ -92,7 +116,22 @@ export function apiParams(q: ReportQuery): Record<string, string> {
     p.to = q.to;
   } else p.range = q.range === 'custom' ? '7d' : q.range;
   for (const [k, v] of Object.entries(q.filters)) if (v) p[k] = v;
+  for (const [k, v] of Object.entries(q.properties)) p[`${PROPERTY_PREFIX}${k}`] = v;
   return p;
+}
+
+/** `compare=previous`, which only summary and timeseries take (other routes answer 400 to it). */
+export const compareParams = (q: ReportQuery): Record<string, string> => (q.compare ? { compare: 'previous' } : {});
+
+/** True when the view narrows events by any filter (built-in or property). */
+export const isFiltered = (q: ReportQuery) => Object.values(q.filters).some(Boolean) || Object.keys(q.properties).length > 0;
+
+/** What a share link may show: no user ids, so no userId filter or breakdown (the API refuses them to a share). */
+export function withoutPeople(q: ReportQuery): ReportQuery {
+  if (!q.filters.userId && q.by !== 'userId') return q;
+  const filters = { ...q.filters };
+  delete filters.userId;
+  return { ...q, filters, by: q.by === 'userId' ? 'type' : q.by };
 }
 
 export const withChange = (q: ReportQuery, change: Partial<ReportQuery>): ReportQuery => {

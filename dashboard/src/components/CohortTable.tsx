@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { qs, wsPath } from '../api';
 import type { CohortGrain, Retention, Workspace } from '../api-types';
 import { exact, pct } from '../format';
+import { share } from '../share';
 import { useApi } from '../views/Reports';
 import { ErrorNote, Loading } from './Ui';
 
@@ -30,8 +31,9 @@ const shade = (share: number) => ({ background: `color-mix(in srgb, var(--accent
 export function CohortTable({ ws }: { ws: string }) {
   const [grain, setGrain] = useState<CohortGrain>('week');
   const data = useApi<Retention>(`${wsPath(ws)}/stats/retention${qs({ cohort: grain, periods: PERIODS[grain] })}`);
-  const workspace = useApi<{ workspace: Workspace }>(wsPath(ws));
-  const tz = workspace.data?.workspace.timezone;
+  // A share may not read the workspace's settings: its timezone comes with the share's info.
+  const workspace = useApi<{ workspace: Workspace }>(share.value ? null : wsPath(ws));
+  const tz = share.value?.info.workspace.timezone ?? workspace.data?.workspace.timezone;
   const r = data.data;
   return (
     <section class="panel" aria-label="Retention" data-testid="retention-panel" style={{ gridColumn: '1 / -1' }}>
