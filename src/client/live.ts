@@ -21,6 +21,7 @@ export type LiveTransport = 'ws' | 'sse' | 'poll';
 export interface LiveStatus {
   /** `connecting` before a transport opens, `open` while messages flow, `retrying` while waiting to reconnect, `closed` after close(). */
   state: 'connecting' | 'open' | 'retrying' | 'closed';
+  /** The transport in use (while `retrying`: the one that failed). */
   transport: LiveTransport;
   /** Failed attempts since the last open. */
   attempt: number;
@@ -61,9 +62,9 @@ const SILENCE_MS = 45_000;
 /** A live token is renewed this long before it expires. */
 const RENEW_BEFORE_MS = 30_000;
 
-/** A connection attempt: `open` when data flows, `fail` once (whether the credential was refused, how long the server asked to wait). */
+/** A connection attempt: hands each message to `deliver`, calls `fail` once (whether the credential was refused, how long the server asked to wait). */
 type Fail = (error: string, refused?: boolean, waitMs?: number) => void;
-type Dial = (token: string, open: () => void, fail: Fail) => () => void;
+type Dial = (token: string, deliver: (message: LiveMessage) => void, fail: Fail) => () => void;
 
 const expiryOf = (token: string): number => {
   try {
@@ -89,7 +90,7 @@ export function subscribe(opts: SubscribeOptions): LiveSubscription {
   const status = (state: LiveStatus['state'], extra: Partial<LiveStatus> = {}) =>
     opts.onStatus?.({ state, transport: transports[index], attempt, ...extra });
 
-  /** A live token for ?token= (streams) or any credential for a bearer (polling); fresh when `renew`. */
+  /** A live token for ?token= (streams), or what getToken gave (polling takes a read key as a bearer); fresh when `renew`. */
   async function tokenFor(transport: LiveTransport, renew: boolean): Promise<string> {
     if (renew || !credential || expiryOf(credential) - Date.now() < RENEW_BEFORE_MS) credential = await opts.getToken();
     if (transport === 'poll' || credential.split('.').length === 3) return credential;
@@ -99,18 +100,18 @@ export function subscribe(opts: SubscribeOptions): LiveSubscription {
     return (token = ((await res.json()) as LiveToken).token);
   }
 
+  const pollMs = opts.pollIntervalMs ?? 2000;
+  const withToken = (t: string) => `${liveUrl}?token=${encodeURIComponent(t)}`;
   const dials: Record<LiveTransport, Dial> = {
-    ws(t, open, fail) {
-      const socket = new WebSocket(`${liveUrl.replace(/^http/, 'ws')}?token=${encodeURIComponent(t)}`);
-      socket.addEventListener('open', open);
+    ws(t, deliver, fail) {
+      const socket = new WebSocket(withToken(t).replace(/^http/, 'ws'));
       socket.addEventListener('message', (e) => deliver(JSON.parse(e.data as string) as LiveMessage));
       // 4401: the key behind the token was revoked; 1008: policy (a refused credential).
       socket.addEventListener('close', (e) => fail(`closed ${e.code}`, e.code === 4401 || e.code === 1008));
       return () => socket.close(1000);
     },
-    sse(t, open, fail) {
-      const source = new EventSource(`${liveUrl}?token=${encodeURIComponent(t)}`);
-      source.onopen = open;
+    sse(t, deliver, fail) {
+      const source = new EventSource(withToken(t));
       for (const type of ['connected', 'stats', 'events', 'ping'] as const) {
         source.addEventListener(type, (e) => deliver({ type, data: JSON.parse((e as MessageEvent).data) } as LiveMessage));
       }
@@ -118,22 +119,22 @@ export function subscribe(opts: SubscribeOptions): LiveSubscription {
       source.onerror = () => fail('network');
       return () => source.close();
     },
-    poll(t, open, fail) {
+    poll(t, deliver, fail) {
       let next: ReturnType<typeof setTimeout> | undefined;
       let gone = false;
       const ask = async () => {
         let res: Response;
         try {
-          res = await fetch(liveUrl, { headers: { authorization: `Bearer ${t}`, accept: 'application/json' } });
+          // A live token goes in ?token= (the live routes take it there only), a read key as a bearer.
+          const jwt = t.split('.').length === 3;
+          res = await fetch(jwt ? withToken(t) : liveUrl, { headers: jwt ? {} : { authorization: `Bearer ${t}` } });
+          if (!res.ok) return fail(String(res.status), res.status === 401, Number(res.headers.get('retry-after')) * 1000);
+          deliver({ type: 'stats', data: ((await res.json()) as LiveSnapshot).data });
         } catch {
           return fail('network');
         }
-        if (gone) return;
-        if (!res.ok) return fail(String(res.status), res.status === 401, Number(res.headers.get('retry-after')) * 1000);
-        open();
-        deliver({ type: 'stats', data: ((await res.json()) as LiveSnapshot).data });
-        if (!gone && expiryOf(t) - Date.now() < RENEW_BEFORE_MS) return fail('renew', true, 1);
-        if (!gone) next = setTimeout(ask, opts.pollIntervalMs ?? 2000);
+        if (expiryOf(t) - Date.now() < RENEW_BEFORE_MS) return fail('renew', true, 1);
+        if (!gone) next = setTimeout(ask, pollMs);
       };
       void ask();
       return () => {
@@ -142,14 +143,6 @@ export function subscribe(opts: SubscribeOptions): LiveSubscription {
       };
     },
   };
-
-  let silence: ReturnType<typeof setTimeout> | undefined;
-  let onSilence = () => {};
-  function deliver(message: LiveMessage) {
-    clearTimeout(silence);
-    silence = setTimeout(onSilence, SILENCE_MS);
-    if (!closed) opts.onMessage(message);
-  }
 
   async function connect(renew: boolean) {
     const transport = transports[index];
@@ -163,22 +156,41 @@ export function subscribe(opts: SubscribeOptions): LiveSubscription {
     if (closed) return;
     let opened = false;
     let done = false;
+    let silence: ReturnType<typeof setTimeout> | undefined;
     const fail: Fail = (error, refused = false, waitMs) => {
       if (done || closed) return;
       done = true;
-      stop();
       clearTimeout(silence);
-      // A transport that never opened with a fresh credential is blocked here: the next one is tried.
-      if (!opened && !refused && renew) index = (index + 1) % transports.length;
+      stop();
       retry(error, refused || !opened, false, waitMs);
+      // A transport that said nothing with a fresh credential is blocked on the way: the next one is tried.
+      if (!opened && !refused && (renew || error === 'unsupported')) index = (index + 1) % transports.length;
     };
-    onSilence = () => fail('silent');
-    stop = dials[transport](t, () => {
-      if (opened) return;
-      opened = true;
-      attempt = 0;
-      status('open');
-    }, fail);
+    const listen = () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => fail('silent'), SILENCE_MS + pollMs);
+    };
+    // Open means the first message (the server's `connected`, or a snapshot), not a handshake a proxy may fake.
+    const deliver = (message: LiveMessage) => {
+      if (done || closed) return;
+      listen();
+      if (!opened) {
+        opened = true;
+        attempt = 0;
+        status('open');
+      }
+      opts.onMessage(message);
+    };
+    listen();
+    try {
+      const hangUp = dials[transport](t, deliver, fail);
+      stop = () => {
+        clearTimeout(silence);
+        hangUp();
+      };
+    } catch {
+      fail('unsupported'); // no WebSocket or EventSource here (or a policy forbids it): the next transport
+    }
   }
 
   function retry(error: string, renew: boolean, tokenFailed: boolean, waitMs?: number) {
@@ -196,7 +208,6 @@ export function subscribe(opts: SubscribeOptions): LiveSubscription {
     close() {
       closed = true;
       clearTimeout(timer);
-      clearTimeout(silence);
       stop();
       status('closed');
     },
