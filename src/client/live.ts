@@ -16,6 +16,8 @@
 import type { LiveMessage, LiveSnapshot, LiveToken } from '../shared/live';
 
 export type { LiveMessage };
+/** What a `stats` message carries: the workspace's Stats, or a room's RoomStats. */
+export type LiveStats = Extract<LiveMessage, { type: 'stats' }>['data'];
 export type LiveTransport = 'ws' | 'sse' | 'poll';
 
 export interface LiveStatus {
