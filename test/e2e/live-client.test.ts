@@ -40,14 +40,16 @@ getToken().then((t) => fetch(${JSON.stringify(`${host}/api/v1/workspaces/${SLUG}
 `;
 
 /** The customer's server: the page, the built client, and a route minting a live token with its read key. */
-function startAppServer(port: number, edgepulse: string, readKey: string): Promise<Server> {
+function startAppServer(port: number, edgepulse: string, readKey: () => string, minted: string[]): Promise<Server> {
   const server = createServer(async (req, res) => {
     const send = (type: string, body: string | Buffer, status = 200) => res.writeHead(status, { 'content-type': type }).end(body);
     if (req.url?.startsWith('/app.js')) return send('text/javascript', appJs(edgepulse));
     if (req.url === '/live.js') return send('text/javascript', readFileSync(LIVE_JS));
     if (req.url === '/edgepulse-token' && req.method === 'POST') {
-      const minted = await fetch(`${edgepulse}/api/v1/workspaces/${SLUG}/live/token`, { method: 'POST', headers: { authorization: `Bearer ${readKey}` } });
-      return send('application/json', await minted.text(), minted.status);
+      const key = readKey();
+      minted.push(key);
+      const token = await fetch(`${edgepulse}/api/v1/workspaces/${SLUG}/live/token`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+      return send('application/json', await token.text(), token.status);
     }
     if (req.url === '/' || req.url?.startsWith('/?')) return send('text/html', pageHtml);
     send('text/plain', 'not found', 404);
@@ -62,6 +64,8 @@ describe('edgepulse/live in Chromium on another origin', () => {
   let keys: { ingest: string; read: string; admin: string };
   let appPort: number;
   let sent = 0;
+  let serverKey = '';
+  const minted: string[] = []; // the read key behind each token the app's server minted
 
   beforeAll(async () => {
     server = await startDevServer();
@@ -74,7 +78,8 @@ describe('edgepulse/live in Chromium on another origin', () => {
       body: JSON.stringify({ allowedOrigins: [`http://127.0.0.1:${appPort}`] }),
     });
     expect(patched.status).toBe(200);
-    app = await startAppServer(appPort, server.url, keys.read);
+    serverKey = keys.read;
+    app = await startAppServer(appPort, server.url, () => serverKey, minted);
   });
   afterAll(async () => {
     await browser?.close();
@@ -169,5 +174,25 @@ describe('edgepulse/live in Chromium on another origin', () => {
     expect(sseDelay).toBeLessThanOrEqual(1000);
     expect(pollDelay).toBeLessThanOrEqual(2000);
     await poll.context().close();
+  });
+
+  it('asks getToken again when the key behind its token is revoked (WebSocket close 4401) and stays on the WebSocket', async () => {
+    const admin = { authorization: `Bearer ${keys.admin}`, 'content-type': 'application/json' };
+    const page = await openPage(`http://127.0.0.1:${appPort}`, 'ws');
+    const before = minted.length;
+    expect(minted.at(-1)).toBe(serverKey);
+    // The app's server moves to a new read key; the old one is revoked, which ends its tokens' connections.
+    const created = await fetch(`${server.url}/api/v1/workspaces/${SLUG}/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ kind: 'read', name: 'rotated' }) });
+    expect(created.status).toBe(201);
+    const listed = (await (await fetch(`${server.url}/api/v1/workspaces/${SLUG}/keys`, { headers: admin })).json()) as { keys: Array<{ id: string; kind: string; prefix: string }> };
+    const old = listed.keys.find((k) => k.kind === 'read' && serverKey.startsWith(k.prefix))!;
+    serverKey = ((await created.json()) as { secret: string }).secret;
+    expect((await fetch(`${server.url}/api/v1/workspaces/${SLUG}/keys/${old.id}`, { method: 'DELETE', headers: admin })).status).toBe(204);
+
+    await page.waitForFunction(() => (window as any).log.statuses.some((s: any) => s.state === 'retrying' && s.error === 'closed 4401'), undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'open ws', undefined, { timeout: 15_000 });
+    expect(minted.slice(before)).toContain(serverKey); // a new token, minted with the new key
+    expect(await shownAfter(page, await sendEvent(), sent)).toBeLessThanOrEqual(1000);
+    await page.context().close();
   });
 });
