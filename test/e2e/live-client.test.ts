@@ -18,7 +18,8 @@ const pageHtml = `<!doctype html><meta charset="utf-8"><title>my app</title>
 /** The page: what a developer writes with edgepulse/live (plus a log the test reads). */
 const appJs = (host: string) => `import { subscribe } from '/live.js';
 const q = new URLSearchParams(location.search);
-const getToken = () => fetch('/edgepulse-token', { method: 'POST' }).then((r) => r.json()).then((t) => t.token);
+// ?key: the page is handed a read key (discouraged, but allowed) and the client trades it for live tokens itself.
+const getToken = () => fetch(q.has('key') ? '/edgepulse-key' : '/edgepulse-token', { method: 'POST' }).then((r) => r.json()).then((t) => t.token);
 window.log = { messages: [], statuses: [] };
 subscribe({
   host: ${JSON.stringify(host)}, workspace: ${JSON.stringify(SLUG)}, getToken,
@@ -45,6 +46,7 @@ function startAppServer(port: number, edgepulse: string, readKey: () => string, 
     const send = (type: string, body: string | Buffer, status = 200) => res.writeHead(status, { 'content-type': type }).end(body);
     if (req.url?.startsWith('/app.js')) return send('text/javascript', appJs(edgepulse));
     if (req.url === '/live.js') return send('text/javascript', readFileSync(LIVE_JS));
+    if (req.url === '/edgepulse-key' && req.method === 'POST') return send('application/json', JSON.stringify({ token: readKey() }));
     if (req.url === '/edgepulse-token' && req.method === 'POST') {
       const key = readKey();
       minted.push(key);
@@ -192,6 +194,14 @@ describe('edgepulse/live in Chromium on another origin', () => {
     await page.waitForFunction(() => (window as any).log.statuses.some((s: any) => s.state === 'retrying' && s.error === 'closed 4401'), undefined, { timeout: 15_000 });
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'open ws', undefined, { timeout: 15_000 });
     expect(minted.slice(before)).toContain(serverKey); // a new token, minted with the new key
+    expect(await shownAfter(page, await sendEvent(), sent)).toBeLessThanOrEqual(1000);
+    await page.context().close();
+  });
+
+  it('given a read key instead, the page mints its own live tokens across origins (POST …/live/token answers CORS)', async () => {
+    const page = await openPage(`http://127.0.0.1:${appPort}`, 'ws', {}, '?key');
+    const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    expect(fetched).toContain(`http://127.0.0.1:${server.port}/api/v1/workspaces/${SLUG}/live/token`);
     expect(await shownAfter(page, await sendEvent(), sent)).toBeLessThanOrEqual(1000);
     await page.context().close();
   });
