@@ -85,7 +85,7 @@ export function subscribe(opts: SubscribeOptions): LiveSubscription {
   let attempt = 0;
   let closed = false;
   let credential: string | undefined; // what getToken gave
-  let token: string | undefined; // a live token (or the read key, for polling)
+  let token: string | undefined; // the live token minted with a read key getToken gave
   let stop = () => {};
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -125,16 +125,17 @@ export function subscribe(opts: SubscribeOptions): LiveSubscription {
       let next: ReturnType<typeof setTimeout> | undefined;
       let gone = false;
       const ask = async () => {
-        let res: Response;
+        let snapshot: LiveSnapshot;
         try {
           // A live token goes in ?token= (the live routes take it there only), a read key as a bearer.
           const jwt = t.split('.').length === 3;
-          res = await fetch(jwt ? withToken(t) : liveUrl, { headers: jwt ? {} : { authorization: `Bearer ${t}` } });
+          const res = await fetch(jwt ? withToken(t) : liveUrl, { headers: jwt ? {} : { authorization: `Bearer ${t}` } });
           if (!res.ok) return fail(String(res.status), res.status === 401, Number(res.headers.get('retry-after')) * 1000);
-          deliver({ type: 'stats', data: ((await res.json()) as LiveSnapshot).data });
+          snapshot = await res.json();
         } catch {
           return fail('network');
         }
+        deliver({ type: 'stats', data: snapshot.data });
         if (expiryOf(t) - Date.now() < RENEW_BEFORE_MS) return fail('renew', true, 1);
         if (!gone) next = setTimeout(ask, pollMs);
       };
