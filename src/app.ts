@@ -30,6 +30,7 @@ import { scheduleRoutes } from './routes/schedules';
 import { alertRoutes } from './routes/alerts';
 import { connectionRoutes } from './routes/stats-connections';
 import { shareRoutes } from './routes/shares';
+import { readCors } from './routes/read-cors';
 import { nosniff, withPageHeaders } from './security-headers';
 
 export const app = new OpenAPIHono<AppEnv>({
@@ -45,6 +46,8 @@ export const app = new OpenAPIHono<AppEnv>({
 });
 
 app.use(nosniff);
+// Pages of a workspace's allowedOrigins may read its reports and live data (never with cookies).
+app.use('/api/v1/workspaces/*', readCors);
 
 app.route('/', healthRoutes);
 app.route('/api/v1', workspaceRoutes);

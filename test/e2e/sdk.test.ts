@@ -18,8 +18,9 @@ describe('server SDK and Hono middleware against a running Worker', () => {
 
   it('is what the package exports as edgepulse/client and edgepulse/hono', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    expect(pkg.exports['./client'].default).toBe('./src/client/index.ts');
-    expect(pkg.exports['./hono'].default).toBe('./src/client/hono.ts');
+    // Shipped built (npm run build): the same sources, bundled into dist/client.
+    expect(pkg.exports['./client']).toEqual({ types: './dist/client/index.d.ts', default: './dist/client/index.js' });
+    expect(pkg.exports['./hono']).toEqual({ types: './dist/client/hono.d.ts', default: './dist/client/hono.js' });
   });
 
   it('delivers every event exactly once through a flaky endpoint (503s, a 429 with Retry-After, a lost ack)', async () => {
