@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-/** Files that spend minutes waiting on the clock (alert windows, crons, retry backoff), not on the CPU. */
-const WAITING = ['test/e2e/alerts.test.ts', 'test/e2e/deliveries.test.ts', 'test/e2e/start-cron.test.ts'];
+/** Files that spend minutes waiting on the clock (alert windows, crons, retry backoff, share expiry), not on the CPU. */
+const WAITING = ['test/e2e/alerts.test.ts', 'test/e2e/deliveries.test.ts', 'test/e2e/start-cron.test.ts', 'test/e2e/share-links.test.ts'];
 
 const shared = { environment: 'node', testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false } as const;
 

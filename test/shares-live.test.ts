@@ -1,5 +1,6 @@
 import { runInDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { aggregatesOnly } from '../src/live/aggregates-only';
 import type { Fanout } from '../src/live/fanout';
 import { call, createWorkspace, hub, type TestWorkspace } from './helpers';
 
@@ -83,6 +84,12 @@ function expectNoUsers(text: string) {
 }
 
 describe('a share link’s live view is aggregates only', () => {
+  it('keeps every figure and empties raw events, user ids and the firing alert rules (settings)', () => {
+    const stats = { eventsPerSecond: 3, onlineUsers: 2, recentEvents: [{ id: 'e' }], recentErrors: [{ id: 'x' }], topUsers: [{ userId: 'u' }], participants: [{ userId: 'u' }], firingAlerts: [{ id: 'r', name: 'errors' }] };
+    expect(aggregatesOnly(stats)).toEqual({ eventsPerSecond: 3, onlineUsers: 2, recentEvents: [], recentErrors: [], topUsers: [], participants: [], firingAlerts: [] });
+    expect(aggregatesOnly({ onlineUsers: 1, recentEvents: [], recentErrors: [], topUsers: [] })).toEqual({ onlineUsers: 1, recentEvents: [], recentErrors: [], topUsers: [] });
+  });
+
   it('JSON snapshots (workspace and room, bearer and minted token) carry the figures without user ids; a read key’s carry them', async () => {
     const ws = await createWorkspace('shlive');
     const share = await createShare(ws);

@@ -10,10 +10,14 @@ export function aggregatesOnlyUntil(header: string | null): { until?: number } |
   return Number.isFinite(until) ? { until } : {};
 }
 
-/** Stats as a share link sees them: every figure, but no raw events and no user ids. */
+/** Stats as a share link sees them: every figure, but no raw events, no user ids and no alert rules (settings). */
 export function aggregatesOnly<T>(stats: T): T {
   const s = stats as Record<string, unknown>;
-  return { ...s, recentEvents: [], recentErrors: [], topUsers: [], ...('participants' in s ? { participants: [] } : {}) } as T;
+  return {
+    ...s, recentEvents: [], recentErrors: [], topUsers: [],
+    ...('participants' in s ? { participants: [] } : {}),
+    ...('firingAlerts' in s ? { firingAlerts: [] } : {}),
+  } as T;
 }
 
 export function snapshotAggregatesOnly(snapshot: LiveSnapshot): LiveSnapshot {
