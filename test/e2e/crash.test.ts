@@ -106,6 +106,12 @@ async function crasher(p: Progress, done: () => boolean): Promise<number> {
 }
 
 /** Pages through GET …/events (limit 1000, cursor) and returns every id, in order. */
+/** Whether the workspace's hub holds no undrained batch (`edgepulse_outbox_batches 0` in …/metrics). */
+async function outboxEmpty(): Promise<boolean> {
+  const res = await fetch(`${server.url}/api/v1/workspaces/${SLUG}/metrics`, { headers: { authorization: `Bearer ${readKey}` } });
+  return res.ok && /^edgepulse_outbox_batches 0$/m.test(await res.text());
+}
+
 async function readAll(): Promise<string[]> {
   const ids: string[] = [];
   let cursor: string | null = null;
@@ -154,6 +160,11 @@ describe('crash safety under wrangler dev', () => {
     expect(missing.slice(0, 10), `${missing.length} acknowledged ids missing`).toEqual([]);
     expect(ids.length, 'duplicates in GET …/events').toBe(unique.size);
     expect(unique.size).toBe(TOTAL);
+
+    // GET …/events also lists the hub's not-yet-drained outbox: wait until the drain has moved it all
+    // into the archive (the outbox gauge of /metrics at 0) before stopping the server.
+    const drainedBy = Date.now() + 60_000;
+    while (!(await outboxEmpty()) && Date.now() < drainedBy) await sleep(500);
 
     // And in the archive itself, copied out of the on-disk bucket after the server is gone and read
     // with DuckDB as a user would: each acknowledged id in exactly one file, once.

@@ -91,7 +91,8 @@ describe('share links', () => {
     expect(shareUrl).toMatch(new RegExp(`^${server.url}/s/sh_[A-Za-z0-9]{16,64}$`));
     token = shareUrl.split('/s/')[1];
     const row = admin.getByTestId('shares-table').locator('tbody tr');
-    expect(await row.count()).toBe(1);
+    // The list reloads after the create: wait for it rather than read it at once.
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
     expect(await row.first().textContent()).toContain(SHARE_NAME);
     const list = await api('GET', `/workspaces/${SLUG}/shares`, keys.admin);
     expect(list.status).toBe(200);

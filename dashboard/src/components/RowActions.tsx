@@ -1,3 +1,5 @@
+import { ConfirmAction } from './ConfirmAction';
+
 /** The action buttons of one alert rule or scheduled report: send, deliveries, edit, enable/disable, delete after a confirm. */
 export function RowActions(props: {
   name: string;
@@ -29,20 +31,7 @@ export function RowActions(props: {
       <button type="button" class="btn small" disabled={p.busy} onClick={p.onToggleEnabled}>
         {p.enabled ? 'Disable' : 'Enable'}
       </button>
-      {p.confirming ? (
-        <>
-          <button type="button" class="btn small danger" disabled={p.busy} onClick={p.onDelete}>
-            Confirm delete
-          </button>
-          <button type="button" class="btn small" onClick={p.onCancelDelete}>
-            Cancel
-          </button>
-        </>
-      ) : (
-        <button type="button" class="btn small danger" aria-label={`Delete ${p.name}`} onClick={p.onAskDelete}>
-          Delete
-        </button>
-      )}
+      <ConfirmAction verb="Delete" name={p.name} confirming={p.confirming} busy={p.busy} onAsk={p.onAskDelete} onCancel={p.onCancelDelete} onConfirm={p.onDelete} />
     </div>
   );
 }

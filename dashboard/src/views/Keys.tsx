@@ -3,6 +3,7 @@ import { api, get, wsPath } from '../api';
 import type { ApiKey, KeyKind } from '../api-types';
 import { Code, ErrorNote, Loading, Panel } from '../components/Ui';
 import { dateTime } from '../format';
+import { ConfirmAction } from '../components/ConfirmAction';
 
 /** Settings → Keys: the workspace's keys, a new one shown once, revoking. */
 export function Keys({ ws }: { ws: string }) {
@@ -75,20 +76,7 @@ export function Keys({ ws }: { ws: string }) {
                   <td class="mono">{k.prefix}…</td>
                   <td>{dateTime(k.createdAt)}</td>
                   <td class="num">
-                    {confirming === k.id ? (
-                      <>
-                        <button type="button" class="btn small danger" onClick={() => revoke(k.id)}>
-                          Confirm revoke
-                        </button>{' '}
-                        <button type="button" class="btn small" onClick={() => setConfirming(null)}>
-                          Cancel
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" class="btn small danger" onClick={() => setConfirming(k.id)} aria-label={`Revoke ${k.name ?? k.prefix}`}>
-                        Revoke
-                      </button>
-                    )}
+                    <ConfirmAction verb="Revoke" name={k.name ?? k.prefix} confirming={confirming === k.id} onAsk={() => setConfirming(k.id)} onCancel={() => setConfirming(null)} onConfirm={() => revoke(k.id)} />
                   </td>
                 </tr>
               ))}

@@ -4,6 +4,7 @@ import type { Share, ShareCreated, ShareList } from '../api-types';
 import { Code, ErrorNote, Loading, Panel } from '../components/Ui';
 import { dateTime } from '../format';
 import { LIMITS } from '../../../src/shared/limits';
+import { ConfirmAction } from '../components/ConfirmAction';
 
 const expired = (s: Share) => s.expiresAt !== null && Date.parse(s.expiresAt) <= Date.now();
 
@@ -86,20 +87,7 @@ export function ShareLinks({ ws }: { ws: string }) {
                   <td>{dateTime(s.createdAt)}</td>
                   <td>{s.expiresAt === null ? <span class="muted">never</span> : expired(s) ? <span class="pill bad">expired {dateTime(s.expiresAt)}</span> : dateTime(s.expiresAt)}</td>
                   <td class="num">
-                    {confirming === s.id ? (
-                      <>
-                        <button type="button" class="btn small danger" onClick={() => revoke(s.id)}>
-                          Confirm revoke
-                        </button>{' '}
-                        <button type="button" class="btn small" onClick={() => setConfirming(null)}>
-                          Cancel
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" class="btn small danger" onClick={() => setConfirming(s.id)} aria-label={`Revoke ${s.name ?? s.id}`}>
-                        Revoke
-                      </button>
-                    )}
+                    <ConfirmAction verb="Revoke" name={s.name ?? s.id} confirming={confirming === s.id} onAsk={() => setConfirming(s.id)} onCancel={() => setConfirming(null)} onConfirm={() => revoke(s.id)} />
                   </td>
                 </tr>
               ))}
