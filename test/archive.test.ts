@@ -2,7 +2,8 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { archiveKeys, keyHour, partKey } from '../src/archive/layout';
 import { readArchiveEvents, readArchiveFile } from '../src/archive/parquet-read';
-import { listArchiveParts, readArchiveRange, writeArchiveBatch } from '../src/archive/store';
+import { listArchiveParts, writeArchiveBatch } from '../src/archive/store';
+import { readArchiveRange } from '../src/archive/read-range';
 import type { NormalizedEvent } from '../src/ingest/types';
 import { extremeEvents, realisticEvents } from './archive-events';
 
