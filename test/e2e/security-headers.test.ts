@@ -82,6 +82,10 @@ describe('security headers', () => {
       expectPageHeaders(await res!.allHeaders(), path);
     }
     await page.waitForLoadState('networkidle');
+    // Chromium fetches the <link rel="icon"> only sometimes in headless mode; ask for it from the page so its response is seen either way.
+    expect(await page.evaluate(() => fetch('/favicon.svg').then((r) => r.status))).toBe(200);
+    // The response handler reads headers asynchronously: wait until the last file's entry has landed.
+    await expect.poll(() => '/favicon.svg' in seen, { timeout: 5_000 }).toBe(true);
     // The dashboard's hashed script and stylesheet (served without the Worker, from `_headers`) and Swagger UI's files.
     const files = Object.keys(seen).filter((p) => /\.(js|css|svg)$/.test(p));
     expect(files.some((p) => /^\/assets\/index-.*\.js$/.test(p)), files.join()).toBe(true);
