@@ -7,16 +7,31 @@ import { join } from 'node:path';
 const ROOT_DIR = new URL('../..', import.meta.url).pathname;
 const WRANGLER = join(ROOT_DIR, 'node_modules/wrangler/bin/wrangler.js');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports handed out by this process: never the same one twice, even before its server binds it. */
+const handedOut = new Set<number>();
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port no one listens on, below Linux's ephemeral range (32768–60999): a port the kernel picked for
+ * `listen(0)` is soon picked again for the many sockets wrangler and workerd open, and the server then
+ * fails with "Address already in use".
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port) || !(await canBind(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no free port found between 20000 and 32000');
 }
 
 export interface DevServer {
