@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeDurations, encodeDurations, HyperLogLog, mergeEncodedDurations, newDurations, quantile } from '../src/history/sketches';
+import { storedRegisters } from '../src/history/sketch-codec';
 import { rng } from './history-dataset';
 
 describe('sketches', () => {
@@ -30,6 +31,30 @@ describe('sketches', () => {
       const direct = new HyperLogLog().mergeEncoded(x.encode()).mergeEncoded(y.encode());
       expect(direct.encode()).toBe(viaDecode.encode());
     }
+  });
+
+  it('HyperLogLog: every stored sketch decodes to exactly its registers; cut or garbled text decodes to at most them, never an error', () => {
+    // Sizes across the sparse and dense encodings and their Rice parameters (0 to 8).
+    for (const n of [1, 3, 40, 257, 900, 3000, 9000, 40_000, 150_000, 2_000_000]) {
+      const h = new HyperLogLog();
+      for (let i = 0; i < n; i++) h.add(`r${n}-${i}`);
+      const text = h.encode();
+      expect(HyperLogLog.decode(text).encode(), `n=${n}`).toBe(text);
+      let set = 0;
+      storedRegisters(text).forEach(() => set++);
+      for (const cut of [1, 2, 5, 9, Math.floor(text.length / 2), text.length - 4]) {
+        if (cut < 1 || cut >= text.length) continue;
+        const part = text.slice(0, cut - (cut % 4) || 1);
+        let partSet = 0;
+        storedRegisters(part).forEach(() => partSet++);
+        expect(partSet, `n=${n} cut at ${cut}`).toBeLessThanOrEqual(set);
+        expect(HyperLogLog.decode(part).estimate()).toBeLessThanOrEqual(h.estimate() * 1.05 + 5);
+      }
+    }
+    // A Rice parameter no encoder writes, and text that is not base64: empty, not an error.
+    expect(HyperLogLog.decode(`D${btoa(String.fromCharCode(3, 200, 255, 255))}`).isEmpty()).toBe(true);
+    expect(HyperLogLog.decode('P!!not base64!!').isEmpty()).toBe(true);
+    expect(HyperLogLog.decode('X123').isEmpty()).toBe(true);
   });
 
   it('HyperLogLog: no bias where linear counting used to hand over (about 40,000 uniques)', () => {
@@ -66,5 +91,10 @@ describe('sketches', () => {
     for (const p of parts) mergeEncodedDurations(direct, encodeDurations(p));
     expect(encodeDurations(direct)).toBe(encodeDurations(merged));
     expect(encodeDurations(newDurations())).toBeNull();
+    // Cut text reads as fewer (or no) bins, never an error or a loop.
+    const text = encodeDurations(merged)!;
+    for (let cut = text.lastIndexOf('|') + 1; cut < text.length; cut += 7) {
+      expect(mergeEncodedDurations(newDurations(), text.slice(0, cut)).store.count).toBeLessThanOrEqual(30_000);
+    }
   });
 });

@@ -56,7 +56,10 @@ export class BitWriter {
   }
 }
 
-/** Reads bits MSB first; past the end it reads zeros, so a truncated text cannot loop forever. */
+/**
+ * Reads bits MSB first, 32 at a time where it can (a unary run is a count of leading bits with
+ * Math.clz32, not a loop over them); past the end it reads zeros, so a truncated text cannot loop forever.
+ */
 export class BitReader {
   private readonly size: number;
 
@@ -67,16 +70,23 @@ export class BitReader {
     this.size = bytes.length * 8;
   }
 
+  /** Read past the last bit. */
   get exhausted(): boolean {
     return this.pos > this.size;
   }
 
-  expGolomb(k: number): number {
-    let zeros = 0;
-    while (!this.bit()) if (++zeros > 60 || this.pos > this.size) return 0;
-    let w = 1;
-    for (let i = 0; i < zeros + k; i++) w = w * 2 + this.bit();
-    return w - 2 ** k;
+  /** Every bit read. */
+  get atEnd(): boolean {
+    return this.pos >= this.size;
+  }
+
+  /** The 32 bits from the position on. */
+  private peek(): number {
+    const b = this.bytes;
+    const i = this.pos >>> 3;
+    const word = ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3] | 0) >>> 0;
+    const shift = this.pos & 7;
+    return shift ? ((word << shift) | (b[i + 4] >>> (8 - shift))) >>> 0 : word;
   }
 
   bit(): number {
@@ -84,19 +94,59 @@ export class BitReader {
     return p < this.size ? (this.bytes[p >>> 3] >>> (7 - (p & 7))) & 1 : 0;
   }
 
-  /** k ≤ 16 here, so the remainder fits plain integer arithmetic. */
-  rice(k: number): number {
-    const { bytes, size } = this;
-    let p = this.pos;
-    let q = 0;
-    while (p < size && (bytes[p >>> 3] >>> (7 - (p & 7))) & 1) {
-      q++;
-      p++;
+  /** n bits as a number (n up to 53). */
+  bits(n: number): number {
+    if (n <= 24) {
+      if (n === 0) return 0;
+      const v = this.peek() >>> (32 - n);
+      this.pos += n;
+      return v;
     }
-    p++;
-    let r = 0;
-    for (let i = 0; i < k; i++, p++) r = (r << 1) | (p < size ? (bytes[p >>> 3] >>> (7 - (p & 7))) & 1 : 0);
-    this.pos = p;
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 2 + this.bit();
+    return v;
+  }
+
+  /** A run of ones and the zero that ends it: the run's length. */
+  ones(): number {
+    let n = 0;
+    for (;;) {
+      if (this.pos >= this.size) {
+        this.pos++;
+        return n;
+      }
+      // Past the end peek() reads zeros, so a run never reaches beyond it.
+      const run = Math.clz32(~this.peek());
+      n += run;
+      this.pos += run;
+      if (run < 32) {
+        this.pos++;
+        return n;
+      }
+    }
+  }
+
+  expGolomb(k: number): number {
+    let zeros = 0;
+    for (;;) {
+      const run = Math.clz32(this.peek());
+      zeros += run;
+      this.pos += run;
+      if (run < 32) break;
+      if (zeros > 60 || this.pos > this.size) return 0;
+    }
+    this.pos++;
+    if (zeros > 60 || this.pos > this.size) return 0;
+    const n = zeros + k;
+    return n <= 24 ? (1 << n) + this.bits(n) - (1 << k) : 2 ** n + this.bits(n) - 2 ** k;
+  }
+
+  /** k ≤ 24 (every encoder's parameter is). */
+  rice(k: number): number {
+    const q = this.ones();
+    if (k === 0) return q;
+    const r = this.peek() >>> (32 - k);
+    this.pos += k;
     return q * (1 << k) + r;
   }
 }

@@ -99,6 +99,7 @@ export function storedRegisters(text: string): { count: number; forEach(fn: (idx
   }
   if (kind === 'D' || kind === 'P') {
     const count = kind === 'D' ? HLL_M : Math.min(readVarint(bytes, { i: 0 }), HLL_M);
+    if (kind === 'P') return { count, forEach: (fn) => forEachSparse(bytes, fn) };
     return {
       count,
       forEach: (fn) => {
@@ -112,51 +113,51 @@ export function storedRegisters(text: string): { count: number; forEach(fn: (idx
 }
 
 /**
- * Raises `regs` to the registers of a "D" or "P" text (a merge): one tight loop over the bits,
- * as reports merge hundreds of stored sketches. False for other encodings.
+ * Raises `regs` to the registers of a "D" or "P" text (a merge), as reports merge hundreds of
+ * stored sketches. False for other encodings.
  */
 export function maxInto(text: string, regs: Uint8Array): boolean {
   const kind = text[0];
   if (kind !== 'D' && kind !== 'P') return false;
-  const bytes = fromBase64(text.slice(1));
-  const size = bytes.length * 8;
+  const s = registerStream(kind, fromBase64(text.slice(1)));
+  if (!s) return true;
+  const { rd, count, base, k } = s;
+  if (kind === 'D') {
+    for (let i = 0; i < count && !rd.atEnd; i++) {
+      const v = rd.rice(k);
+      const rank = base + (v & 1 ? -((v + 1) >>> 1) : v >>> 1);
+      if (rank > regs[i]) regs[i] = rank;
+    }
+    return true;
+  }
+  for (let n = 0, idx = -1; n < count && !rd.atEnd; n++) {
+    idx += rd.rice(k) + 1;
+    if (idx >= HLL_M) break;
+    const rank = rd.ones() + 1;
+    if (rank > regs[idx]) regs[idx] = rank;
+  }
+  return true;
+}
+
+/** The set registers of a "P" stream, in index order, without a register array. */
+function forEachSparse(bytes: Uint8Array, fn: (idx: number, rank: number) => void): void {
+  const s = registerStream('P', bytes);
+  if (!s) return;
+  const { rd, count, k } = s;
+  for (let n = 0, idx = -1; n < count && !rd.atEnd; n++) {
+    idx += rd.rice(k) + 1;
+    if (idx >= HLL_M) break;
+    fn(idx, rd.ones() + 1);
+  }
+}
+
+/** A "D" or "P" stream's header, and a reader at its first register (null: a parameter no encoder writes). */
+function registerStream(kind: 'D' | 'P', bytes: Uint8Array): { rd: BitReader; count: number; base: number; k: number } | null {
   const at = { i: 0 };
   const count = kind === 'D' ? HLL_M : Math.min(readVarint(bytes, at), HLL_M);
   const base = kind === 'D' ? bytes[at.i++] ?? 0 : 0;
   const k = bytes[at.i++] ?? 0;
-  const mask = (1 << k) - 1;
-  let p = at.i * 8;
-  let idx = -1;
-  for (let n = 0; n < count && p < size; n++) {
-    // Rice: ones for the quotient, a zero, k remainder bits.
-    let q = 0;
-    while (p < size && (bytes[p >>> 3] >>> (7 - (p & 7))) & 1) {
-      q++;
-      p++;
-    }
-    p++;
-    let r = 0;
-    for (let i = 0; i < k; i++, p++) r = (r << 1) | (p < size ? (bytes[p >>> 3] >>> (7 - (p & 7))) & 1 : 0);
-    const v = q * (mask + 1) + r;
-    let i: number;
-    let rank: number;
-    if (kind === 'D') {
-      i = n;
-      rank = base + (v & 1 ? -((v + 1) >>> 1) : v >>> 1);
-    } else {
-      idx += v + 1;
-      if (idx >= HLL_M) break;
-      i = idx;
-      rank = 1;
-      while (p < size && (bytes[p >>> 3] >>> (7 - (p & 7))) & 1) {
-        rank++;
-        p++;
-      }
-      p++;
-    }
-    if (rank > regs[i]) regs[i] = rank;
-  }
-  return true;
+  return k > 24 ? null : { rd: new BitReader(bytes, at.i), count, base, k };
 }
 
 /**

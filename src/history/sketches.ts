@@ -134,9 +134,12 @@ export class HyperLogLog {
   /** Merges an encoded sketch (any encoding, old or new) straight into this one, without building it first. */
   mergeEncoded(text: string | null | undefined): this {
     if (!text) return this;
-    const regs = storedRegisters(text);
-    if (!this.dense && this.sparse!.size + regs.count > SPARSE_MEMORY_MAX) this.toDense();
     if (this.dense && maxInto(text, this.dense)) return this;
+    const regs = storedRegisters(text);
+    if (!this.dense && this.sparse!.size + regs.count > SPARSE_MEMORY_MAX) {
+      this.toDense();
+      if (maxInto(text, this.dense!)) return this;
+    }
     regs.forEach((i, r) => this.set(i, r));
     return this;
   }

@@ -12,7 +12,11 @@ export interface LoadOptions {
   by: GroupBy;
   /** Time points of this granularity; none: one point for the whole range. */
   granularity?: Granularity;
+  /** Sketches the report does not show: not read from rollups (decoding them is most of a report's time). */
+  skip?: ReadonlyArray<SketchColumn>;
 }
+
+export type SketchColumn = 'users' | 'sessions' | 'durations';
 
 export interface Loaded {
   groups: Groups;
@@ -56,19 +60,20 @@ export async function load(db: D1Database, src: RawSource, q: ReportQuery, opts:
   // Segments are independent reads: run them together, each folding into the same groups.
   await Promise.all(segments.map((seg) => seg.grain === 'raw'
     ? raw(seg.from, seg.to)
-    : foldRollups(db, q, seg.grain, seg.from, seg.to, source, opts.by, pointOf, groups)));
+    : foldRollups(db, q, seg.grain, seg.from, seg.to, source, opts, pointOf, groups)));
   return { groups, source: 'rollups' };
 }
 
 async function foldRollups(
   db: D1Database, q: ReportQuery, grain: Grain | 'month', from: number, to: number, source: { dim: string; key?: string },
-  by: GroupBy, pointOf: (t: number) => number, groups: Groups,
+  { by, skip = [] }: LoadOptions, pointOf: (t: number) => number, groups: Groups,
 ): Promise<void> {
   const binds: unknown[] = [q.workspaceId, grain, from, to, source.dim];
+  const sketch = (c: SketchColumn) => (skip.includes(c) ? `NULL AS ${c}` : c);
   // A month segment also reads the day rows of months the cron has not merged yet (or is merging).
   const grains = grain === 'month' ? `grain IN (?2, 'day')` : `grain = ?2`;
   let sql = `SELECT bucket, type, key, events, errors, bytes_in AS bytesIn, bytes_out AS bytesOut, value,
-    duration_count AS durationCount, duration_sum AS durationSum, users, sessions, durations
+    duration_count AS durationCount, duration_sum AS durationSum, ${sketch('users')}, ${sketch('sessions')}, ${sketch('durations')}
     FROM rollups WHERE workspace_id = ?1 AND ${grains} AND bucket >= ?3 AND bucket < ?4 AND dim = ?5`;
   if (source.key !== undefined) {
     binds.push(source.key);

@@ -4,7 +4,7 @@ import { Agg } from '../agg';
 import { bucketStart, nextBucket, type Granularity } from '../time';
 import type { RawSource } from '../raw/source';
 import { newUsersPerBucket } from './growth';
-import { load } from './load';
+import { load, type SketchColumn } from './load';
 import type { GroupBy, ReportQuery } from './plan';
 import { avgSessionSeconds } from './sessions';
 import { concurrencyPoints, concurrencyValue, isConcurrencyMetric } from './concurrency';
@@ -55,6 +55,16 @@ function metricValue(a: Agg | undefined, m: AggMetric): number | null {
   }
 }
 
+/** The sketches none of these metrics reads. */
+function unshownSketches(metrics: Metric[]): SketchColumn[] {
+  const reads: Record<SketchColumn, boolean> = {
+    users: metrics.includes('users'),
+    sessions: metrics.includes('sessions'),
+    durations: metrics.some((m) => m === 'durationP50' || m === 'durationP95' || m === 'durationP99'),
+  };
+  return (Object.keys(reads) as SketchColumn[]).filter((c) => !reads[c]);
+}
+
 /** Every bucket start of `g` from the one holding `from` up to `to` (too many → null). */
 export function bucketStarts(from: number, to: number, g: Granularity, tz: string): number[] | null {
   const out: number[] = [];
@@ -68,7 +78,7 @@ export function bucketStarts(from: number, to: number, g: Granularity, tz: strin
 export async function timeseries(db: D1Database, src: RawSource, q: ReportQuery, granularity: Granularity, metrics: Metric[], starts: number[]): Promise<Timeseries> {
   const folded = metrics.some((m) => m !== 'newUsers' && !isConcurrencyMetric(m));
   const [loaded, newUsers, concurrency] = await Promise.all([
-    folded ? load(db, src, q, { by: { kind: 'none' }, granularity }) : undefined,
+    folded ? load(db, src, q, { by: { kind: 'none' }, granularity, skip: unshownSketches(metrics) }) : undefined,
     metrics.includes('newUsers') ? newUsersPerBucket(db, q, granularity, starts) : undefined,
     metrics.some(isConcurrencyMetric) ? concurrencyPoints(db, q, granularity, starts) : undefined,
   ]);
@@ -85,7 +95,8 @@ export async function timeseries(db: D1Database, src: RawSource, q: ReportQuery,
 }
 
 export async function breakdown(db: D1Database, src: RawSource, q: ReportQuery, by: GroupBy, byName: string, limit: number): Promise<Breakdown> {
-  const { groups } = await load(db, src, q, { by });
+  // A breakdown row has users and durations, not sessions.
+  const { groups } = await load(db, src, q, { by, skip: ['sessions'] });
   const rows = [...groups].map(([key, points]) => ({ key, agg: mergeAll(points.values()) }));
   rows.sort((x, y) => y.agg.events - x.agg.events || (x.key < y.key ? -1 : 1));
   return {
