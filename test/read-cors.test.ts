@@ -140,6 +140,28 @@ describe('CORS for pages of allowedOrigins on the read and live routes', () => {
     expect(minted.status).toBe(403);
   });
 
+  it('lets a page read reports with a share link’s token (aggregates only), and shows it its 403s', async () => {
+    const ws = await withOrigins('rc-share', [PAGE]);
+    const created = await call('POST', `/api/v1/workspaces/${ws.slug}/shares`, { token: ws.keys.admin, body: { name: 'embed' } });
+    expect(created.status).toBe(201);
+    const token = /\/s\/(sh_[A-Za-z0-9]+)$/.exec(created.json.url)![1];
+    const ingest = await call('POST', `/api/v1/workspaces/${ws.slug}/events`, { token: ws.keys.ingest, body: { events: [{ type: 'embed.view', userId: 'u-1' }] } });
+    expect(ingest.status).toBe(202);
+    const headers = { authorization: `Bearer ${token}`, origin: PAGE };
+    for (const path of ['/stats/summary', '/stats/timeseries', '/stats/breakdown?by=type', '/live']) {
+      const res = await call('GET', `/api/v1/workspaces/${ws.slug}${path}`, { headers });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('access-control-allow-origin'), path).toBe(PAGE);
+    }
+    // What a share may not read is refused where the page can see why.
+    for (const path of ['/events', '/users', '/stats/breakdown?by=userId']) {
+      const res = await call('GET', `/api/v1/workspaces/${ws.slug}${path}`, { headers });
+      expect(res.status, path).toBe(403);
+      expect(res.headers.get('access-control-allow-origin'), path).toBe(PAGE);
+    }
+    expectNoCors(await call('GET', `/api/v1/workspaces/${ws.slug}/stats/summary`, { headers: { ...headers, origin: OTHER } }), 'share token from an unlisted origin');
+  });
+
   it('covers every GET under /workspaces/{ws} that a read key may use, and none that needs an admin key', async () => {
     const ws = await withOrigins('rc-all', [PAGE]);
     const doc = (await call('GET', '/api/v1/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
