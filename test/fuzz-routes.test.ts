@@ -88,7 +88,7 @@ describe('fuzzing every route of the OpenAPI document never gets a 5xx', () => {
     if (serverErrors.length) console.log(`fuzz: ${serverErrors.length} answers ≥ 500:\n\n${serverErrors.join('\n\n')}`);
   });
 
-  it('ingest routes (events, collect, Segment, webhooks)', { timeout: 300_000 }, () => fuzz(isIngest, 5_600));
+  it('ingest routes (events, collect, Segment, webhooks)', { timeout: 300_000 }, () => fuzz(isIngest, 4_000));
   it('read routes (reports, event log, export, users, live, documents)', { timeout: 300_000 }, async () => {
     // As the cron would have by then: hubs drained and closed hours compacted to one archive file each.
     await settleHistory();
@@ -106,7 +106,7 @@ describe('fuzzing every route of the OpenAPI document never gets a 5xx', () => {
       const reached = unknownId ? [...(cleanPerRoute.get(r.key) ?? [])].some((s) => s !== 401 && s !== 403) : statuses.some((s) => s >= 100 && s < 300);
       expect(reached, `no case of ${r.key} reached its handler: ${statuses}`).toBe(true);
     }
-    expect(sent).toBeGreaterThanOrEqual(Math.floor(10_000 * scale));
+    expect(sent).toBeGreaterThanOrEqual(Math.floor(8_500 * scale));
     expect(serverErrors).toEqual([]);
     await checkAfterFuzz(world);
   });

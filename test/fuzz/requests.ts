@@ -135,7 +135,8 @@ function pathParamArb(world: FuzzWorld, route: Route, name: string, hostile: boo
   if (name === 'ws') {
     // DELETE of a workspace only ever hits throwaways; PATCH only the other workspace: `main` keeps its settings.
     if (route.key === 'DELETE /api/v1/workspaces/{ws}') valid = real([...world.throwaways, 'no-such-workspace']);
-    else if (route.key === 'PATCH /api/v1/workspaces/{ws}') valid = real([world.other.slug, ...world.throwaways]);
+    // Mostly `other`: the throwaways may be deleted by then, and a PATCH must reach its handler in every run.
+    else if (route.key === 'PATCH /api/v1/workspaces/{ws}') valid = fc.oneof({ arbitrary: real([world.other.slug]), weight: 4 }, { arbitrary: real(world.throwaways), weight: 1 });
     else if (!hostile) valid = real([world.main.slug]);
     else valid = fc.oneof({ arbitrary: real([world.main.slug]), weight: 6 }, { arbitrary: real([world.other.slug, 'no-such-workspace', world.throwaways[0]]), weight: 1 });
   } else if (name === 'id' && route.template.includes('/shares/')) valid = real([...world.throwawayShareIds, 'shr_nope']);
